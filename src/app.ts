@@ -1,0 +1,27 @@
+import { requestId } from "hono/request-id";
+import { createDb } from "./db/client";
+import { createRouter } from "./lib/router";
+import { createNotFoundHandler, handleError } from "./middleware/errors";
+import { limitBodySize, requireJsonContentType } from "./middleware/request-guards";
+import { mountApiDocs } from "./routes/docs";
+import { healthRouter } from "./routes/health";
+
+export function createApp() {
+  const app = createRouter();
+
+  app.use("*", requestId({ headerName: "X-Request-Id" }));
+  app.use("*", async (c, next) => {
+    c.set("db", createDb(c.env.DB));
+    await next();
+  });
+  app.use("/api/*", limitBodySize, requireJsonContentType);
+
+  app.route("/", healthRouter);
+
+  mountApiDocs(app);
+  app.onError(handleError);
+  app.notFound(createNotFoundHandler(app));
+  return app;
+}
+
+export const app = createApp();

@@ -1,0 +1,86 @@
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { id, timestamp } from "./columns";
+
+export const PLANS = ["Free", "Starter", "Professional", "Ultimate"] as const;
+export type PlanName = (typeof PLANS)[number];
+
+/** The tenant: every resource belongs to one subscriber. */
+export const subscribers = sqliteTable("subscribers", {
+  id: id(),
+  organisationName: text("organisation_name"),
+  plan: text("plan", { enum: PLANS }).notNull().default("Free"),
+  createdAt: timestamp("created_at").notNull(),
+});
+
+export const users = sqliteTable(
+  "users",
+  {
+    id: id(),
+    subscriberId: text("subscriber_id")
+      .notNull()
+      .references(() => subscribers.id, { onDelete: "cascade" }),
+    forename: text("forename").notNull(),
+    /** Stored lower-cased: emails compare case-insensitively. */
+    email: text("email").notNull(),
+    /** `scrypt$N$r$p$<salt b64>$<hash b64>`: the parameters travel with the hash. */
+    passwordHash: text("password_hash").notNull(),
+    emailConfirmedAt: timestamp("email_confirmed_at"),
+    /** Carried in each access token as `gen`; a password reset bumps it, so older sessions stop working. */
+    sessionGeneration: integer("session_generation").notNull().default(0),
+    createdAt: timestamp("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("users_email_unique").on(t.email), index("users_subscriber_idx").on(t.subscriberId)],
+);
+
+export const EMAIL_TOKEN_PURPOSES = ["confirm_email", "reset_password"] as const;
+
+/** One-time tokens sent by email, stored as SHA-256 only. */
+export const emailTokens = sqliteTable(
+  "email_tokens",
+  {
+    id: id(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    purpose: text("purpose", { enum: EMAIL_TOKEN_PURPOSES }).notNull(),
+    tokenHash: text("token_hash").notNull(),
+    expiresAt: timestamp("expires_at").notNull(),
+    usedAt: timestamp("used_at"),
+    createdAt: timestamp("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("email_tokens_hash_unique").on(t.tokenHash), index("email_tokens_user_idx").on(t.userId)],
+);
+
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: id(),
+    subscriberId: text("subscriber_id")
+      .notNull()
+      .references(() => subscribers.id, { onDelete: "cascade" }),
+    createdByUserId: text("created_by_user_id").references(() => users.id, { onDelete: "set null" }),
+    name: text("name").notNull(),
+    /** First characters of the key, shown in lists so a user can tell keys apart. */
+    prefix: text("prefix").notNull(),
+    keyHash: text("key_hash").notNull(),
+    createdAt: timestamp("created_at").notNull(),
+    lastUsedAt: timestamp("last_used_at"),
+    revokedAt: timestamp("revoked_at"),
+  },
+  (t) => [uniqueIndex("api_keys_hash_unique").on(t.keyHash), index("api_keys_subscriber_idx").on(t.subscriberId, t.createdAt)],
+);
+
+/** Every email the platform sends, kept so local development can follow confirmation and reset links. */
+export const outboxEmails = sqliteTable(
+  "outbox_emails",
+  {
+    id: id(),
+    to: text("to").notNull(),
+    subject: text("subject").notNull(),
+    text: text("text").notNull(),
+    createdAt: timestamp("created_at").notNull(),
+  },
+  (t) => [index("outbox_created_idx").on(t.createdAt)],
+);
+
+export const integerFlag = (name: string) => integer(name, { mode: "boolean" });

@@ -1,0 +1,48 @@
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/** Every error the API can answer with, and its HTTP status. The `code` is the stable machine word. */
+export const ERROR_STATUS = {
+  bad_request: 400,
+  validation_failed: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  plan_limit: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  upgrade_required: 426,
+  rate_limited: 429,
+  internal_error: 500,
+} as const satisfies Record<string, ContentfulStatusCode>;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export interface ErrorDetail {
+  path: string;
+  message: string;
+}
+
+/** The one error type handlers throw; `onError` turns it into `{error, code, requestId, details?}`. */
+export class ApiError extends Error {
+  readonly status: ContentfulStatusCode;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly options: { details?: ErrorDetail[]; headers?: Record<string, string> } = {},
+  ) {
+    super(message);
+    this.name = "ApiError";
+    this.status = ERROR_STATUS[code];
+  }
+}
+
+export const notFound = (message: string) => new ApiError("not_found", message);
+export const badRequest = (message: string, details?: ErrorDetail[]) =>
+  new ApiError("bad_request", message, { details });
+export const unauthorized = (message = "Missing or invalid token.") =>
+  new ApiError("unauthorized", message, { headers: { "WWW-Authenticate": "Bearer" } });
+export const forbidden = (message: string) => new ApiError("forbidden", message);
+export const planLimit = (message: string) => new ApiError("plan_limit", message);

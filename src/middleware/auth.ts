@@ -1,0 +1,35 @@
+import { createMiddleware } from "hono/factory";
+import { clock } from "../lib/clock";
+import { timingSafeEqual } from "../lib/crypto";
+import { unauthorized } from "../lib/errors";
+import type { AppBindings } from "../lib/types";
+import { authenticateBearer } from "../services/authentication";
+
+function bearerToken(header: string | undefined): string | null {
+  const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
+  return match ? match[1] : null;
+}
+
+/** Every non-public route: a JWT session or an API key, resolved to `c.var.auth`. */
+export const requireAuth = createMiddleware<AppBindings>(async (c, next) => {
+  const token = bearerToken(c.req.header("authorization"));
+  if (!token) throw unauthorized("Missing bearer token.");
+  const auth = await authenticateBearer({
+    db: c.var.db,
+    env: c.env,
+    token,
+    now: clock.now(),
+    waitUntil: (p) => c.executionCtx.waitUntil(p),
+  });
+  c.set("auth", auth);
+  await next();
+});
+
+/** The operator API: the `ADMIN_TOKEN` secret, compared in constant time. */
+export const requireAdmin = createMiddleware<AppBindings>(async (c, next) => {
+  const token = bearerToken(c.req.header("authorization"));
+  if (!token || !c.env.ADMIN_TOKEN || !timingSafeEqual(token, c.env.ADMIN_TOKEN)) {
+    throw unauthorized("Missing or invalid operator token.");
+  }
+  await next();
+});

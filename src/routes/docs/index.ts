@@ -1,0 +1,27 @@
+import { Scalar } from "@scalar/hono-api-reference";
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { AppBindings } from "../../lib/types";
+
+/** `GET /api/openapi.json` (generated from the same zod schemas that validate requests) and `GET /docs`. */
+export function mountApiDocs(app: OpenAPIHono<AppBindings>) {
+  app.openAPIRegistry.registerComponent("securitySchemes", "Bearer", {
+    type: "http",
+    scheme: "bearer",
+    description: "A JWT from POST /api/auth/login, or an API key `ds_live_…` (Professional+).",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "OperatorToken", {
+    type: "http",
+    scheme: "bearer",
+    description: "The operator's ADMIN_TOKEN secret.",
+  });
+  app.doc31("/api/openapi.json", (c) => ({
+    openapi: "3.1.0",
+    info: {
+      title: "DataSync API",
+      version: "1.0.0",
+      description: "Control plane for automated database backups: agents, jobs, runs, backup files, logs and webhooks.",
+    },
+    servers: [{ url: new URL(c.req.url).origin }],
+  }));
+  app.get("/docs", Scalar({ url: "/api/openapi.json", pageTitle: "DataSync API" }));
+}

@@ -1,0 +1,71 @@
+import { type JWTPayload, SignJWT, decodeProtectedHeader, jwtVerify } from "jose";
+import { sha256Hex } from "../lib/crypto";
+
+export const ACCESS_TOKEN_TTL_SECONDS = 60 * 60;
+
+interface SigningKey {
+  kid: string;
+  key: Uint8Array;
+}
+
+const keyCache = new Map<string, Promise<SigningKey>>();
+
+/** The `kid` is derived from the secret itself, so rotating `JWT_SECRET` needs no second setting. */
+function signingKey(secret: string): Promise<SigningKey> {
+  let cached = keyCache.get(secret);
+  if (!cached) {
+    cached = sha256Hex(`datasync-jwt-kid:${secret}`).then((hex) => ({
+      kid: hex.slice(0, 16),
+      key: new TextEncoder().encode(secret),
+    }));
+    keyCache.set(secret, cached);
+  }
+  return cached;
+}
+
+export interface AccessTokenClaims {
+  userId: string;
+  subscriberId: string;
+  /** The user's session generation when the token was issued; a password reset moves it on. */
+  generation: number;
+}
+
+export async function issueAccessToken(env: Env, claims: AccessTokenClaims, now: Date) {
+  const { kid, key } = await signingKey(env.JWT_SECRET);
+  const issuedAt = Math.floor(now.getTime() / 1000);
+  const expiresAt = issuedAt + ACCESS_TOKEN_TTL_SECONDS;
+  const token = await new SignJWT({ sid: claims.subscriberId, gen: claims.generation })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT", kid })
+    .setSubject(claims.userId)
+    .setIssuer(env.JWT_ISSUER)
+    .setAudience(env.JWT_AUDIENCE)
+    .setIssuedAt(issuedAt)
+    .setExpirationTime(expiresAt)
+    .setJti(crypto.randomUUID())
+    .sign(key);
+  return { token, expiry: new Date(expiresAt * 1000) };
+}
+
+/** Verifies signature (HS256 only), issuer, audience and expiry; returns null for any invalid token. */
+export async function verifyAccessToken(env: Env, token: string, now: Date): Promise<AccessTokenClaims | null> {
+  try {
+    const { kid } = decodeProtectedHeader(token);
+    const secrets = [env.JWT_SECRET, env.JWT_SECRET_PREVIOUS].filter((s): s is string => Boolean(s));
+    const keys = await Promise.all(secrets.map(signingKey));
+    const match = keys.find((k) => k.kid === kid);
+    if (!match) return null;
+    const { payload } = await jwtVerify<JWTPayload & { sid?: unknown; gen?: unknown }>(token, match.key, {
+      algorithms: ["HS256"],
+      issuer: env.JWT_ISSUER,
+      audience: env.JWT_AUDIENCE,
+      requiredClaims: ["exp", "iat", "sub", "jti"],
+      currentDate: now,
+    });
+    if (typeof payload.sub !== "string" || typeof payload.sid !== "string" || typeof payload.gen !== "number") {
+      return null;
+    }
+    return { userId: payload.sub, subscriberId: payload.sid, generation: payload.gen };
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,43 @@
+import { scrypt, timingSafeEqual } from "node:crypto";
+import { base64url, randomBytes } from "../lib/crypto";
+
+/**
+ * scrypt is memory-hard and native in workerd (production Workers cap PBKDF2 at 100,000 iterations).
+ * N=2^14, r=8, p=1 takes 16 MiB and tens of milliseconds; the parameters are stored with each hash so
+ * they can be raised later without breaking existing passwords.
+ */
+export const SCRYPT_PARAMS = { N: 16384, r: 8, p: 1, keyLength: 64, saltLength: 16 } as const;
+
+function derive(password: string, salt: Uint8Array, N: number, r: number, p: number, keyLength: number) {
+  return new Promise<Buffer>((resolve, reject) =>
+    scrypt(password.normalize("NFKC"), salt, keyLength, { N, r, p, maxmem: 256 * N * r + 1024 * 1024 }, (err, key) =>
+      err ? reject(err) : resolve(key),
+    ),
+  );
+}
+
+export async function hashPassword(password: string): Promise<string> {
+  const { N, r, p, keyLength, saltLength } = SCRYPT_PARAMS;
+  const salt = randomBytes(saltLength);
+  const key = await derive(password, salt, N, r, p, keyLength);
+  return `scrypt$${N}$${r}$${p}$${base64url(salt)}$${base64url(key)}`;
+}
+
+function fromBase64url(value: string): Buffer {
+  return Buffer.from(value, "base64url");
+}
+
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const [scheme, n, r, p, salt, hash] = stored.split("$");
+  if (scheme !== "scrypt" || !hash) return false;
+  const expected = fromBase64url(hash);
+  const actual = await derive(password, fromBase64url(salt), Number(n), Number(r), Number(p), expected.length);
+  return timingSafeEqual(actual, expected);
+}
+
+/** A hash of a random password, verified against when the email is unknown so both paths cost the same. */
+let decoyHash: Promise<string> | undefined;
+export function decoyPasswordHash(): Promise<string> {
+  decoyHash ??= hashPassword(base64url(randomBytes(16)));
+  return decoyHash;
+}

@@ -1,0 +1,44 @@
+import { env, exports } from "cloudflare:workers";
+import { createDb } from "../src/db/client";
+import { type PlanName, subscribers, users } from "../src/db/schema";
+import { clock } from "../src/lib/clock";
+import { issueAccessToken } from "../src/services/access-tokens";
+import { hashPassword } from "../src/services/passwords";
+
+export const BASE = "http://localhost";
+export const db = () => createDb(env.DB);
+
+/** Calls the Worker the way a client does: full URL, optional JSON body and bearer token. */
+export async function api(
+  path: string,
+  init: { method?: string; token?: string; json?: unknown; headers?: Record<string, string>; body?: BodyInit } = {},
+): Promise<Response> {
+  const headers: Record<string, string> = { ...init.headers };
+  if (init.token) headers.authorization = `Bearer ${init.token}`;
+  let body = init.body;
+  if (init.json !== undefined) {
+    headers["content-type"] ??= "application/json";
+    body = JSON.stringify(init.json);
+  }
+  return exports.default.fetch(new Request(`${BASE}${path}`, { method: init.method ?? (body ? "POST" : "GET"), headers, body }));
+}
+
+export const adminToken = () => env.ADMIN_TOKEN;
+
+let counter = 0;
+/** A confirmed user on a fresh subscriber, with a valid access token: the starting point of most tests. */
+export async function createSubscriber(opts: { plan?: PlanName; email?: string; password?: string } = {}) {
+  const now = clock.now();
+  const subscriberId = crypto.randomUUID();
+  const userId = crypto.randomUUID();
+  const email = opts.email ?? `user${++counter}-${subscriberId.slice(0, 8)}@example.com`;
+  const password = opts.password ?? "correct horse battery staple";
+  await db().batch([
+    db().insert(subscribers).values({ id: subscriberId, organisationName: "Acme", plan: opts.plan ?? "Free", createdAt: now }),
+    db()
+      .insert(users)
+      .values({ id: userId, subscriberId, forename: "Jane", email, passwordHash: await hashPassword(password), emailConfirmedAt: now, createdAt: now }),
+  ]);
+  const { token } = await issueAccessToken(env, { userId, subscriberId, generation: 0 }, now);
+  return { subscriberId, userId, email, password, token };
+}
