@@ -1,3 +1,83 @@
+CREATE TABLE `events` (
+	`id` text PRIMARY KEY NOT NULL,
+	`subscriber_id` text NOT NULL,
+	`type` text NOT NULL,
+	`data` text NOT NULL,
+	`created_at` integer NOT NULL
+);
+--> statement-breakpoint
+CREATE INDEX `events_subscriber_created_idx` ON `events` (`subscriber_id`,`created_at`);--> statement-breakpoint
+CREATE TABLE `log_messages` (
+	`id` text PRIMARY KEY NOT NULL,
+	`subscriber_id` text NOT NULL,
+	`agent_id` text,
+	`backup_job_id` text,
+	`source` text NOT NULL,
+	`severity` text NOT NULL,
+	`message` text NOT NULL,
+	`timestamp` integer NOT NULL
+);
+--> statement-breakpoint
+CREATE INDEX `log_messages_subscriber_time_idx` ON `log_messages` (`subscriber_id`,`timestamp`);--> statement-breakpoint
+CREATE INDEX `log_messages_subscriber_agent_time_idx` ON `log_messages` (`subscriber_id`,`agent_id`,`timestamp`);--> statement-breakpoint
+CREATE INDEX `log_messages_subscriber_severity_time_idx` ON `log_messages` (`subscriber_id`,`severity`,`timestamp`);--> statement-breakpoint
+CREATE INDEX `log_messages_time_idx` ON `log_messages` (`timestamp`);--> statement-breakpoint
+CREATE TABLE `agent_registration_tokens` (
+	`id` text PRIMARY KEY NOT NULL,
+	`subscriber_id` text NOT NULL,
+	`token_hash` text NOT NULL,
+	`expires_at` integer NOT NULL,
+	`used_at` integer,
+	`created_at` integer NOT NULL,
+	FOREIGN KEY (`subscriber_id`) REFERENCES `subscribers`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `agent_registration_tokens_hash_unique` ON `agent_registration_tokens` (`token_hash`);--> statement-breakpoint
+CREATE INDEX `agent_registration_tokens_subscriber_idx` ON `agent_registration_tokens` (`subscriber_id`);--> statement-breakpoint
+CREATE TABLE `agents` (
+	`id` text PRIMARY KEY NOT NULL,
+	`subscriber_id` text NOT NULL,
+	`hostname` text NOT NULL,
+	`display_name` text,
+	`operating_system` text NOT NULL,
+	`version` text NOT NULL,
+	`token_hash` text NOT NULL,
+	`is_online` integer DEFAULT false NOT NULL,
+	`last_seen_utc` integer,
+	`created_at` integer NOT NULL,
+	FOREIGN KEY (`subscriber_id`) REFERENCES `subscribers`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `agents_token_hash_unique` ON `agents` (`token_hash`);--> statement-breakpoint
+CREATE INDEX `agents_subscriber_idx` ON `agents` (`subscriber_id`,`created_at`);--> statement-breakpoint
+CREATE TABLE `databases` (
+	`id` text PRIMARY KEY NOT NULL,
+	`subscriber_id` text NOT NULL,
+	`agent_id` text NOT NULL,
+	`engine_id` text NOT NULL,
+	`name` text NOT NULL,
+	`missing_since` integer,
+	`created_at` integer NOT NULL,
+	FOREIGN KEY (`agent_id`) REFERENCES `agents`(`id`) ON UPDATE no action ON DELETE cascade,
+	FOREIGN KEY (`engine_id`) REFERENCES `engines`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `databases_engine_name_unique` ON `databases` (`engine_id`,`name`);--> statement-breakpoint
+CREATE INDEX `databases_subscriber_idx` ON `databases` (`subscriber_id`,`agent_id`);--> statement-breakpoint
+CREATE TABLE `engines` (
+	`id` text PRIMARY KEY NOT NULL,
+	`subscriber_id` text NOT NULL,
+	`agent_id` text NOT NULL,
+	`engine_key` text NOT NULL,
+	`dbms_type` text NOT NULL,
+	`version` text,
+	`created_at` integer NOT NULL,
+	`updated_at` integer NOT NULL,
+	FOREIGN KEY (`agent_id`) REFERENCES `agents`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `engines_agent_key_unique` ON `engines` (`agent_id`,`engine_key`);--> statement-breakpoint
+CREATE INDEX `engines_subscriber_idx` ON `engines` (`subscriber_id`);--> statement-breakpoint
 CREATE TABLE `api_keys` (
 	`id` text PRIMARY KEY NOT NULL,
 	`subscriber_id` text NOT NULL,
@@ -50,7 +130,7 @@ CREATE TABLE `users` (
 	`email` text NOT NULL,
 	`password_hash` text NOT NULL,
 	`email_confirmed_at` integer,
-	`tokens_valid_after` integer NOT NULL,
+	`session_generation` integer DEFAULT 0 NOT NULL,
 	`created_at` integer NOT NULL,
 	FOREIGN KEY (`subscriber_id`) REFERENCES `subscribers`(`id`) ON UPDATE no action ON DELETE cascade
 );

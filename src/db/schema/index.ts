@@ -1,2 +1,4 @@
 // One file per table group; drizzle-kit reads this index to generate migrations.
+export * from "./activity";
+export * from "./agents";
 export * from "./identity";

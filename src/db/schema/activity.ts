@@ -1,0 +1,50 @@
+import { index, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { id, timestamp } from "./columns";
+
+export const EVENT_TYPES = [
+  "backup.success",
+  "backup.failure",
+  "backup.anomaly",
+  "agent.connected",
+  "agent.disconnected",
+  "webhook.test",
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** Things that happened, recorded once; the webhooks deliver them. `data` is the event's JSON payload. */
+export const events = sqliteTable(
+  "events",
+  {
+    id: id(),
+    subscriberId: text("subscriber_id").notNull(),
+    type: text("type", { enum: EVENT_TYPES }).notNull(),
+    data: text("data", { mode: "json" }).notNull().$type<Record<string, unknown>>(),
+    createdAt: timestamp("created_at").notNull(),
+  },
+  (t) => [index("events_subscriber_created_idx").on(t.subscriberId, t.createdAt)],
+);
+
+export const LOG_SEVERITIES = ["Information", "Warning", "Error", "Critical"] as const;
+export type LogSeverity = (typeof LOG_SEVERITIES)[number];
+
+/** Log entries from agents (`log` frames) and from the platform itself (`agentId` null or the agent concerned). */
+export const logMessages = sqliteTable(
+  "log_messages",
+  {
+    id: id(),
+    subscriberId: text("subscriber_id").notNull(),
+    agentId: text("agent_id"),
+    backupJobId: text("backup_job_id"),
+    source: text("source", { enum: ["agent", "platform"] }).notNull(),
+    severity: text("severity", { enum: LOG_SEVERITIES }).notNull(),
+    message: text("message").notNull(),
+    timestamp: timestamp("timestamp").notNull(),
+  },
+  (t) => [
+    // Every query filters by subscriber first, so its cost does not depend on other subscribers' rows.
+    index("log_messages_subscriber_time_idx").on(t.subscriberId, t.timestamp),
+    index("log_messages_subscriber_agent_time_idx").on(t.subscriberId, t.agentId, t.timestamp),
+    index("log_messages_subscriber_severity_time_idx").on(t.subscriberId, t.severity, t.timestamp),
+    index("log_messages_time_idx").on(t.timestamp),
+  ],
+);

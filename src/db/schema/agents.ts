@@ -1,0 +1,79 @@
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { id, timestamp } from "./columns";
+import { subscribers } from "./identity";
+
+/** One-time tokens for installing an agent (24 h), stored as SHA-256 only. */
+export const agentRegistrationTokens = sqliteTable(
+  "agent_registration_tokens",
+  {
+    id: id(),
+    subscriberId: text("subscriber_id")
+      .notNull()
+      .references(() => subscribers.id, { onDelete: "cascade" }),
+    tokenHash: text("token_hash").notNull(),
+    expiresAt: timestamp("expires_at").notNull(),
+    usedAt: timestamp("used_at"),
+    createdAt: timestamp("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("agent_registration_tokens_hash_unique").on(t.tokenHash), index("agent_registration_tokens_subscriber_idx").on(t.subscriberId)],
+);
+
+export const agents = sqliteTable(
+  "agents",
+  {
+    id: id(),
+    subscriberId: text("subscriber_id")
+      .notNull()
+      .references(() => subscribers.id, { onDelete: "cascade" }),
+    hostname: text("hostname").notNull(),
+    displayName: text("display_name"),
+    operatingSystem: text("operating_system").notNull(),
+    version: text("version").notNull(),
+    /** SHA-256 of the `ds_agent_…` token; deleting the agent row is what revokes it. */
+    tokenHash: text("token_hash").notNull(),
+    isOnline: integer("is_online", { mode: "boolean" }).notNull().default(false),
+    lastSeenUtc: timestamp("last_seen_utc"),
+    createdAt: timestamp("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("agents_token_hash_unique").on(t.tokenHash), index("agents_subscriber_idx").on(t.subscriberId, t.createdAt)],
+);
+
+/** A database engine an agent discovered, keyed per agent by the agent's own `engineKey`. */
+export const engines = sqliteTable(
+  "engines",
+  {
+    id: id(),
+    subscriberId: text("subscriber_id").notNull(),
+    agentId: text("agent_id")
+      .notNull()
+      .references(() => agents.id, { onDelete: "cascade" }),
+    engineKey: text("engine_key").notNull(),
+    dbmsType: text("dbms_type").notNull(),
+    version: text("version"),
+    createdAt: timestamp("created_at").notNull(),
+    updatedAt: timestamp("updated_at").notNull(),
+  },
+  (t) => [uniqueIndex("engines_agent_key_unique").on(t.agentId, t.engineKey), index("engines_subscriber_idx").on(t.subscriberId)],
+);
+
+export const databases = sqliteTable(
+  "databases",
+  {
+    id: id(),
+    subscriberId: text("subscriber_id").notNull(),
+    agentId: text("agent_id")
+      .notNull()
+      .references(() => agents.id, { onDelete: "cascade" }),
+    engineId: text("engine_id")
+      .notNull()
+      .references(() => engines.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    /** Set when the last inventory no longer listed it: kept, because jobs may point at it. */
+    missingSince: timestamp("missing_since"),
+    createdAt: timestamp("created_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("databases_engine_name_unique").on(t.engineId, t.name),
+    index("databases_subscriber_idx").on(t.subscriberId, t.agentId),
+  ],
+);
