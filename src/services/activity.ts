@@ -8,12 +8,12 @@ export interface ServiceContext {
 }
 
 /**
- * The insert of one event, to run in the same `db.batch()` as the change that caused it, so an event
- * exists exactly when its change does. Returns the query and the new event id.
+ * The writes that record one event, to spread into the same `db.batch([...])` as the change that caused
+ * it, so an event exists exactly when its change does. Returns the new event id and the queries.
  */
 export function eventInsert({ db, subscriberId, now }: ServiceContext, type: EventType, data: Record<string, unknown>) {
   const id = crypto.randomUUID();
-  return { id, query: db.insert(events).values({ id, subscriberId, type, data, createdAt: now }) };
+  return { id, queries: [db.insert(events).values({ id, subscriberId, type, data, createdAt: now })] as const };
 }
 
 /** The insert of one platform log entry (job created, backup failed, agent went offline …), for a batch. */
