@@ -1,0 +1,44 @@
+import type { Db } from "../db/client";
+import { outboxEmails } from "../db/schema";
+import { clock } from "../lib/clock";
+
+export interface EmailMessage {
+  to: string;
+  subject: string;
+  text: string;
+}
+
+/** How long the provider may take before the send counts as failed (the outbox keeps the email either way). */
+const PROVIDER_TIMEOUT_MS = 10_000;
+
+/**
+ * The one way the platform sends email. Every email is stored in `outbox_emails` (listed by
+ * `GET /api/admin/outbox`) and printed to the console, so local development can follow the links in it.
+ * When the Worker has the secrets `EMAIL_API_URL` and `EMAIL_API_KEY`, the email is also POSTed to that
+ * provider as `{from, to, subject, text}` JSON with `Authorization: Bearer <EMAIL_API_KEY>`.
+ *
+ * Callers pass only the email's own text: the console line contains nothing the recipient would not see.
+ * A provider failure is logged (status only) and not thrown: the action that sent the email has
+ * already happened, and the outbox still holds the message.
+ */
+export async function sendEmail(env: Env, db: Db, message: EmailMessage): Promise<{ emailId: string }> {
+  const emailId = crypto.randomUUID();
+  await db.insert(outboxEmails).values({ id: emailId, ...message, createdAt: clock.now() });
+  console.log(`[email ${emailId}] To: ${message.to}\nSubject: ${message.subject}\n\n${message.text}`);
+
+  if (env.EMAIL_API_URL && env.EMAIL_API_KEY) {
+    try {
+      const res = await fetch(env.EMAIL_API_URL, {
+        method: "POST",
+        headers: { authorization: `Bearer ${env.EMAIL_API_KEY}`, "content-type": "application/json" },
+        body: JSON.stringify({ from: env.EMAIL_FROM, to: message.to, subject: message.subject, text: message.text }),
+        signal: AbortSignal.timeout(PROVIDER_TIMEOUT_MS),
+      });
+      await res.body?.cancel();
+      if (!res.ok) console.error(`[email ${emailId}] provider answered HTTP ${res.status}`);
+    } catch (err) {
+      console.error(`[email ${emailId}] provider unreachable: ${(err as Error).name}`);
+    }
+  }
+  return { emailId };
+}
