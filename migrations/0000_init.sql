@@ -78,6 +78,40 @@ CREATE TABLE `engines` (
 --> statement-breakpoint
 CREATE UNIQUE INDEX `engines_agent_key_unique` ON `engines` (`agent_id`,`engine_key`);--> statement-breakpoint
 CREATE INDEX `engines_subscriber_idx` ON `engines` (`subscriber_id`);--> statement-breakpoint
+CREATE TABLE `bug_reports` (
+	`id` text PRIMARY KEY NOT NULL,
+	`subscriber_id` text NOT NULL,
+	`user_id` text,
+	`title` text NOT NULL,
+	`description` text NOT NULL,
+	`category` text NOT NULL,
+	`severity` text NOT NULL,
+	`status` text DEFAULT 'open' NOT NULL,
+	`known_issue_id` integer,
+	`created_at` integer NOT NULL,
+	`updated_at` integer NOT NULL,
+	FOREIGN KEY (`subscriber_id`) REFERENCES `subscribers`(`id`) ON UPDATE no action ON DELETE cascade,
+	FOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE set null,
+	FOREIGN KEY (`known_issue_id`) REFERENCES `known_issues`(`id`) ON UPDATE no action ON DELETE set null
+);
+--> statement-breakpoint
+CREATE INDEX `bug_reports_subscriber_created_idx` ON `bug_reports` (`subscriber_id`,`created_at`);--> statement-breakpoint
+CREATE INDEX `bug_reports_status_created_idx` ON `bug_reports` (`status`,`created_at`);--> statement-breakpoint
+CREATE INDEX `bug_reports_created_idx` ON `bug_reports` (`created_at`);--> statement-breakpoint
+CREATE TABLE `known_issues` (
+	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
+	`title` text NOT NULL,
+	`category` text NOT NULL,
+	`severity` text NOT NULL,
+	`status` text NOT NULL,
+	`created_at` integer NOT NULL,
+	`resolved_at` integer,
+	`bug_report_id` text,
+	FOREIGN KEY (`bug_report_id`) REFERENCES `bug_reports`(`id`) ON UPDATE no action ON DELETE set null
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `known_issues_bug_report_unique` ON `known_issues` (`bug_report_id`);--> statement-breakpoint
+CREATE INDEX `known_issues_created_idx` ON `known_issues` (`created_at`);--> statement-breakpoint
 CREATE TABLE `api_keys` (
 	`id` text PRIMARY KEY NOT NULL,
 	`subscriber_id` text NOT NULL,

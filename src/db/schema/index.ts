@@ -1,4 +1,5 @@
 // One file per table group; drizzle-kit reads this index to generate migrations.
 export * from "./activity";
 export * from "./agents";
+export * from "./bug-reports";
 export * from "./identity";
