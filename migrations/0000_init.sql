@@ -78,6 +78,110 @@ CREATE TABLE `engines` (
 --> statement-breakpoint
 CREATE UNIQUE INDEX `engines_agent_key_unique` ON `engines` (`agent_id`,`engine_key`);--> statement-breakpoint
 CREATE INDEX `engines_subscriber_idx` ON `engines` (`subscriber_id`);--> statement-breakpoint
+CREATE TABLE `backup_files` (
+	`id` text PRIMARY KEY NOT NULL,
+	`subscriber_id` text NOT NULL,
+	`backup_job_id` text NOT NULL,
+	`backup_run_id` text NOT NULL,
+	`database_id` text NOT NULL,
+	`destination_id` text NOT NULL,
+	`file_name` text NOT NULL,
+	`file_size` integer NOT NULL,
+	`checksum` text NOT NULL,
+	`date_created` integer NOT NULL
+);
+--> statement-breakpoint
+CREATE INDEX `backup_files_subscriber_created_idx` ON `backup_files` (`subscriber_id`,`date_created`,`id`);--> statement-breakpoint
+CREATE INDEX `backup_files_subscriber_job_created_idx` ON `backup_files` (`subscriber_id`,`backup_job_id`,`date_created`,`id`);--> statement-breakpoint
+CREATE INDEX `backup_files_run_idx` ON `backup_files` (`backup_run_id`);--> statement-breakpoint
+CREATE TABLE `backup_job_databases` (
+	`backup_job_id` text NOT NULL,
+	`database_id` text NOT NULL,
+	PRIMARY KEY(`backup_job_id`, `database_id`),
+	FOREIGN KEY (`backup_job_id`) REFERENCES `backup_jobs`(`id`) ON UPDATE no action ON DELETE cascade,
+	FOREIGN KEY (`database_id`) REFERENCES `databases`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE INDEX `backup_job_databases_database_idx` ON `backup_job_databases` (`database_id`);--> statement-breakpoint
+CREATE TABLE `backup_job_destinations` (
+	`backup_job_id` text NOT NULL,
+	`destination_id` text NOT NULL,
+	PRIMARY KEY(`backup_job_id`, `destination_id`),
+	FOREIGN KEY (`backup_job_id`) REFERENCES `backup_jobs`(`id`) ON UPDATE no action ON DELETE cascade,
+	FOREIGN KEY (`destination_id`) REFERENCES `destinations`(`id`) ON UPDATE no action ON DELETE no action
+);
+--> statement-breakpoint
+CREATE INDEX `backup_job_destinations_destination_idx` ON `backup_job_destinations` (`destination_id`);--> statement-breakpoint
+CREATE TABLE `backup_jobs` (
+	`id` text PRIMARY KEY NOT NULL,
+	`subscriber_id` text NOT NULL,
+	`agent_id` text,
+	`name` text NOT NULL,
+	`is_enabled` integer NOT NULL,
+	`schedules` text NOT NULL,
+	`retention_days` integer NOT NULL,
+	`encryption_enabled` integer NOT NULL,
+	`sealed_passphrase` text,
+	`last_status` text,
+	`last_run_utc` integer,
+	`created_at` integer NOT NULL,
+	`updated_at` integer NOT NULL,
+	FOREIGN KEY (`subscriber_id`) REFERENCES `subscribers`(`id`) ON UPDATE no action ON DELETE cascade,
+	FOREIGN KEY (`agent_id`) REFERENCES `agents`(`id`) ON UPDATE no action ON DELETE set null
+);
+--> statement-breakpoint
+CREATE INDEX `backup_jobs_subscriber_created_idx` ON `backup_jobs` (`subscriber_id`,`created_at`,`id`);--> statement-breakpoint
+CREATE INDEX `backup_jobs_agent_idx` ON `backup_jobs` (`agent_id`);--> statement-breakpoint
+CREATE TABLE `backup_runs` (
+	`id` text PRIMARY KEY NOT NULL,
+	`subscriber_id` text NOT NULL,
+	`backup_job_id` text NOT NULL,
+	`agent_id` text NOT NULL,
+	`backup_mode` text NOT NULL,
+	`trigger` text NOT NULL,
+	`status` text NOT NULL,
+	`started_utc` integer,
+	`finished_utc` integer,
+	`duration_ms` integer,
+	`total_size` integer,
+	`error` text,
+	`created_at` integer NOT NULL
+);
+--> statement-breakpoint
+CREATE INDEX `backup_runs_subscriber_job_created_idx` ON `backup_runs` (`subscriber_id`,`backup_job_id`,`created_at`,`id`);--> statement-breakpoint
+CREATE INDEX `backup_runs_status_created_idx` ON `backup_runs` (`status`,`created_at`);--> statement-breakpoint
+CREATE TABLE `credentials` (
+	`id` text PRIMARY KEY NOT NULL,
+	`subscriber_id` text NOT NULL,
+	`agent_id` text,
+	`name` text NOT NULL,
+	`type` text NOT NULL,
+	`sealed_credential` text NOT NULL,
+	`created_at` integer NOT NULL,
+	FOREIGN KEY (`subscriber_id`) REFERENCES `subscribers`(`id`) ON UPDATE no action ON DELETE cascade,
+	FOREIGN KEY (`agent_id`) REFERENCES `agents`(`id`) ON UPDATE no action ON DELETE set null
+);
+--> statement-breakpoint
+CREATE INDEX `credentials_subscriber_created_idx` ON `credentials` (`subscriber_id`,`created_at`);--> statement-breakpoint
+CREATE INDEX `credentials_agent_idx` ON `credentials` (`agent_id`);--> statement-breakpoint
+CREATE TABLE `destinations` (
+	`id` text PRIMARY KEY NOT NULL,
+	`subscriber_id` text NOT NULL,
+	`agent_id` text,
+	`name` text NOT NULL,
+	`type` text NOT NULL,
+	`settings` text NOT NULL,
+	`credential_id` text,
+	`created_at` integer NOT NULL,
+	`updated_at` integer NOT NULL,
+	FOREIGN KEY (`subscriber_id`) REFERENCES `subscribers`(`id`) ON UPDATE no action ON DELETE cascade,
+	FOREIGN KEY (`agent_id`) REFERENCES `agents`(`id`) ON UPDATE no action ON DELETE set null,
+	FOREIGN KEY (`credential_id`) REFERENCES `credentials`(`id`) ON UPDATE no action ON DELETE no action
+);
+--> statement-breakpoint
+CREATE INDEX `destinations_subscriber_created_idx` ON `destinations` (`subscriber_id`,`created_at`);--> statement-breakpoint
+CREATE INDEX `destinations_credential_idx` ON `destinations` (`credential_id`);--> statement-breakpoint
+CREATE INDEX `destinations_agent_idx` ON `destinations` (`agent_id`);--> statement-breakpoint
 CREATE TABLE `bug_reports` (
 	`id` text PRIMARY KEY NOT NULL,
 	`subscriber_id` text NOT NULL,

@@ -1,5 +1,6 @@
 // One file per table group; drizzle-kit reads this index to generate migrations.
 export * from "./activity";
 export * from "./agents";
+export * from "./backups";
 export * from "./bug-reports";
 export * from "./identity";

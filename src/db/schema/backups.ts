@@ -1,0 +1,180 @@
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { agents, databases } from "./agents";
+import { id, timestamp } from "./columns";
+import { subscribers } from "./identity";
+
+export const DESTINATION_TYPES = ["LocalStorage", "S3Storage", "AzureBlobStorage", "SftpStorage", "GoogleCloudStorage"] as const;
+export type DestinationType = (typeof DESTINATION_TYPES)[number];
+
+export const CREDENTIAL_TYPES = [
+  "BasicCredential",
+  "S3Credential",
+  "AzureBlobCredential",
+  "SftpCredential",
+  "GoogleCloudCredential",
+  "ConnectionStringCredential",
+] as const;
+export type CredentialType = (typeof CREDENTIAL_TYPES)[number];
+
+export const BACKUP_MODES = ["Full", "Differential", "TransactionLog"] as const;
+export type BackupMode = (typeof BACKUP_MODES)[number];
+
+export const RUN_TRIGGERS = ["Manual", "Schedule"] as const;
+export type RunTrigger = (typeof RUN_TRIGGERS)[number];
+
+export const RUN_STATUSES = ["Queued", "Running", "Success", "Failed"] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+export interface JobSchedule {
+  backupMode: BackupMode;
+  cronExpression: string;
+}
+
+/**
+ * Secrets an agent uses to reach engines and storage. The whole credential object (`$type` and its
+ * fields) is sealed with AES-256-GCM; only name, type and owner are readable.
+ */
+export const credentials = sqliteTable(
+  "credentials",
+  {
+    id: id(),
+    subscriberId: text("subscriber_id")
+      .notNull()
+      .references(() => subscribers.id, { onDelete: "cascade" }),
+    // The agent that stores it; deleting the agent leaves the reference without an owner.
+    agentId: text("agent_id").references(() => agents.id, { onDelete: "set null" }),
+    name: text("name").notNull(),
+    type: text("type", { enum: CREDENTIAL_TYPES }).notNull(),
+    sealedCredential: text("sealed_credential").notNull(),
+    createdAt: timestamp("created_at").notNull(),
+  },
+  (t) => [index("credentials_subscriber_created_idx").on(t.subscriberId, t.createdAt), index("credentials_agent_idx").on(t.agentId)],
+);
+
+export const destinations = sqliteTable(
+  "destinations",
+  {
+    id: id(),
+    subscriberId: text("subscriber_id")
+      .notNull()
+      .references(() => subscribers.id, { onDelete: "cascade" }),
+    agentId: text("agent_id").references(() => agents.id, { onDelete: "set null" }),
+    name: text("name").notNull(),
+    type: text("type", { enum: DESTINATION_TYPES }).notNull(),
+    /** Non-secret settings validated per type (bucket, path, host …); secrets live in the credential. */
+    settings: text("settings", { mode: "json" }).notNull().$type<Record<string, unknown>>(),
+    // No cascade: a credential in use cannot be deleted (checked with a clear 400 before this guard).
+    credentialId: text("credential_id").references(() => credentials.id),
+    createdAt: timestamp("created_at").notNull(),
+    updatedAt: timestamp("updated_at").notNull(),
+  },
+  (t) => [
+    index("destinations_subscriber_created_idx").on(t.subscriberId, t.createdAt),
+    index("destinations_credential_idx").on(t.credentialId),
+    index("destinations_agent_idx").on(t.agentId),
+  ],
+);
+
+export const backupJobs = sqliteTable(
+  "backup_jobs",
+  {
+    id: id(),
+    subscriberId: text("subscriber_id")
+      .notNull()
+      .references(() => subscribers.id, { onDelete: "cascade" }),
+    /** Null once its agent is deleted: the job is then orphaned and disabled. */
+    agentId: text("agent_id").references(() => agents.id, { onDelete: "set null" }),
+    name: text("name").notNull(),
+    isEnabled: integer("is_enabled", { mode: "boolean" }).notNull(),
+    schedules: text("schedules", { mode: "json" }).notNull().$type<JobSchedule[]>(),
+    retentionDays: integer("retention_days").notNull(),
+    encryptionEnabled: integer("encryption_enabled", { mode: "boolean" }).notNull(),
+    /** The encryption passphrase, sealed with AES-256-GCM; null when encryption is off. */
+    sealedPassphrase: text("sealed_passphrase"),
+    lastStatus: text("last_status", { enum: RUN_STATUSES }),
+    lastRunUtc: timestamp("last_run_utc"),
+    createdAt: timestamp("created_at").notNull(),
+    updatedAt: timestamp("updated_at").notNull(),
+  },
+  (t) => [index("backup_jobs_subscriber_created_idx").on(t.subscriberId, t.createdAt, t.id), index("backup_jobs_agent_idx").on(t.agentId)],
+);
+
+/** The databases a job backs up (all on the job's agent). Dropped with the job or the database. */
+export const backupJobDatabases = sqliteTable(
+  "backup_job_databases",
+  {
+    backupJobId: text("backup_job_id")
+      .notNull()
+      .references(() => backupJobs.id, { onDelete: "cascade" }),
+    databaseId: text("database_id")
+      .notNull()
+      .references(() => databases.id, { onDelete: "cascade" }),
+  },
+  (t) => [primaryKey({ columns: [t.backupJobId, t.databaseId] }), index("backup_job_databases_database_idx").on(t.databaseId)],
+);
+
+/** The destinations a job writes to. A destination in use cannot be deleted (no cascade from it). */
+export const backupJobDestinations = sqliteTable(
+  "backup_job_destinations",
+  {
+    backupJobId: text("backup_job_id")
+      .notNull()
+      .references(() => backupJobs.id, { onDelete: "cascade" }),
+    destinationId: text("destination_id")
+      .notNull()
+      .references(() => destinations.id),
+  },
+  (t) => [primaryKey({ columns: [t.backupJobId, t.destinationId] }), index("backup_job_destinations_destination_idx").on(t.destinationId)],
+);
+
+/**
+ * One execution of a job. No foreign key to the job: history outlives a deleted job. `createdAt` is
+ * when the platform first knew of the run (trigger or first report) and orders the history.
+ */
+export const backupRuns = sqliteTable(
+  "backup_runs",
+  {
+    id: id(),
+    subscriberId: text("subscriber_id").notNull(),
+    backupJobId: text("backup_job_id").notNull(),
+    agentId: text("agent_id").notNull(),
+    backupMode: text("backup_mode", { enum: BACKUP_MODES }).notNull(),
+    trigger: text("trigger", { enum: RUN_TRIGGERS }).notNull(),
+    status: text("status", { enum: RUN_STATUSES }).notNull(),
+    startedUtc: timestamp("started_utc"),
+    finishedUtc: timestamp("finished_utc"),
+    durationMs: integer("duration_ms"),
+    totalSize: integer("total_size"),
+    error: text("error"),
+    createdAt: timestamp("created_at").notNull(),
+  },
+  (t) => [
+    // Newest first with `id` as the tie-break, so a page is read straight off the index.
+    index("backup_runs_subscriber_job_created_idx").on(t.subscriberId, t.backupJobId, t.createdAt, t.id),
+    // The sweep that fails triggered runs no agent started looks only at Queued rows, oldest first.
+    index("backup_runs_status_created_idx").on(t.status, t.createdAt),
+  ],
+);
+
+/** A file a successful run wrote to a destination, as the agent reported it. Kept after the job is deleted. */
+export const backupFiles = sqliteTable(
+  "backup_files",
+  {
+    id: id(),
+    subscriberId: text("subscriber_id").notNull(),
+    backupJobId: text("backup_job_id").notNull(),
+    backupRunId: text("backup_run_id").notNull(),
+    databaseId: text("database_id").notNull(),
+    destinationId: text("destination_id").notNull(),
+    fileName: text("file_name").notNull(),
+    fileSize: integer("file_size").notNull(),
+    /** `sha256:<hex>` */
+    checksum: text("checksum").notNull(),
+    dateCreated: timestamp("date_created").notNull(),
+  },
+  (t) => [
+    index("backup_files_subscriber_created_idx").on(t.subscriberId, t.dateCreated, t.id),
+    index("backup_files_subscriber_job_created_idx").on(t.subscriberId, t.backupJobId, t.dateCreated, t.id),
+    index("backup_files_run_idx").on(t.backupRunId),
+  ],
+);
