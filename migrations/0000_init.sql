@@ -78,6 +78,15 @@ CREATE TABLE `engines` (
 --> statement-breakpoint
 CREATE UNIQUE INDEX `engines_agent_key_unique` ON `engines` (`agent_id`,`engine_key`);--> statement-breakpoint
 CREATE INDEX `engines_subscriber_idx` ON `engines` (`subscriber_id`);--> statement-breakpoint
+CREATE TABLE `missed_schedule_reports` (
+	`backup_job_id` text NOT NULL,
+	`scheduled_for` integer NOT NULL,
+	`subscriber_id` text NOT NULL,
+	`reported_at` integer NOT NULL,
+	PRIMARY KEY(`backup_job_id`, `scheduled_for`),
+	FOREIGN KEY (`backup_job_id`) REFERENCES `backup_jobs`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
 CREATE TABLE `backup_files` (
 	`id` text PRIMARY KEY NOT NULL,
 	`subscriber_id` text NOT NULL,
@@ -274,4 +283,39 @@ CREATE TABLE `users` (
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `users_email_unique` ON `users` (`email`);--> statement-breakpoint
-CREATE INDEX `users_subscriber_idx` ON `users` (`subscriber_id`);
+CREATE INDEX `users_subscriber_idx` ON `users` (`subscriber_id`);--> statement-breakpoint
+CREATE TABLE `webhook_deliveries` (
+	`id` text PRIMARY KEY NOT NULL,
+	`subscriber_id` text NOT NULL,
+	`webhook_id` text NOT NULL,
+	`event_id` text NOT NULL,
+	`event_type` text NOT NULL,
+	`status` text NOT NULL,
+	`attempts` integer NOT NULL,
+	`next_attempt_at` integer,
+	`enqueued_at` integer,
+	`last_attempt_at` integer,
+	`response_status` integer,
+	`last_error` text,
+	`created_at` integer NOT NULL,
+	FOREIGN KEY (`webhook_id`) REFERENCES `webhooks`(`id`) ON UPDATE no action ON DELETE cascade,
+	FOREIGN KEY (`event_id`) REFERENCES `events`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE INDEX `webhook_deliveries_subscriber_webhook_created_idx` ON `webhook_deliveries` (`subscriber_id`,`webhook_id`,`created_at`,`id`);--> statement-breakpoint
+CREATE INDEX `webhook_deliveries_event_idx` ON `webhook_deliveries` (`event_id`);--> statement-breakpoint
+CREATE INDEX `webhook_deliveries_status_due_idx` ON `webhook_deliveries` (`status`,`next_attempt_at`);--> statement-breakpoint
+CREATE TABLE `webhooks` (
+	`id` text PRIMARY KEY NOT NULL,
+	`subscriber_id` text NOT NULL,
+	`url` text NOT NULL,
+	`events` text NOT NULL,
+	`sealed_secret` text NOT NULL,
+	`is_enabled` integer NOT NULL,
+	`failing_since` integer,
+	`created_at` integer NOT NULL,
+	`updated_at` integer NOT NULL,
+	FOREIGN KEY (`subscriber_id`) REFERENCES `subscribers`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE INDEX `webhooks_subscriber_created_idx` ON `webhooks` (`subscriber_id`,`created_at`);
