@@ -1,0 +1,248 @@
+/**
+ * The agent socket protocol, version 1 (../shared/AGENT-PROTOCOL.md): every frame in both directions as
+ * a zod schema. The one definition of the protocol: the platform (Worker and AgentSession) and the agent
+ * program (Node 22) both import this module, so it depends on nothing but zod.
+ */
+import { z } from "zod";
+
+export const PROTOCOL_VERSION = 1;
+/** Frames larger than this are refused with an `error` frame. */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+/** Bad frames tolerated per rolling minute; the next one closes the socket with 1008. */
+export const MAX_BAD_FRAMES_PER_MINUTE = 10;
+/** Nothing received (pings included) for this long and the platform considers the agent gone. */
+export const SILENCE_TIMEOUT_MS = 90_000;
+/** The agent pings this often; the platform answers without waking its Durable Object. */
+export const PING_INTERVAL_MS = 30_000;
+
+/** Exact texts of the ping the platform auto-answers: an agent must send exactly this string. */
+export const PING_FRAME = '{"type":"ping"}';
+export const PONG_FRAME = '{"type":"pong"}';
+
+/** Close codes of the agent socket. */
+export const CLOSE_CODES = {
+  /** A newer connection of the same agent replaced this one. */
+  replaced: 4000,
+  /** The agent was deleted; its token no longer works. */
+  revoked: 4001,
+  /** Nothing arrived for `SILENCE_TIMEOUT_MS`. */
+  silent: 4002,
+  /** Too many bad frames. */
+  policyViolation: 1008,
+} as const;
+
+const messageId = z.uuid();
+const utcTimestamp = z.iso.datetime({ offset: true });
+const shortText = (max = 255) => z.string().min(1).max(max);
+
+export const BACKUP_MODES = ["Full", "Differential", "TransactionLog"] as const;
+export const BackupModeSchema = z.enum(BACKUP_MODES);
+export const RunTriggerSchema = z.enum(["Manual", "Schedule"]);
+export const LogSeveritySchema = z.enum(["Information", "Warning", "Error", "Critical"]);
+
+// ---------------------------------------------------------------------------------------------------
+// Commands (server → agent, inside a `command` frame)
+
+export const DestinationSettingsSchemas = {
+  LocalStorage: z.object({ path: shortText(1024) }),
+  S3Storage: z.object({ bucket: shortText(), region: shortText(64), prefix: z.string().max(1024).optional(), endpoint: z.url().optional() }),
+  AzureBlobStorage: z.object({ container: shortText(), prefix: z.string().max(1024).optional() }),
+  SftpStorage: z.object({ host: shortText(), port: z.number().int().min(1).max(65535), path: shortText(1024) }),
+  GoogleCloudStorage: z.object({ bucket: shortText(), prefix: z.string().max(1024).optional() }),
+} as const;
+
+const destinationOf = <T extends keyof typeof DestinationSettingsSchemas>(type: T) =>
+  z.object({
+    destinationId: z.uuid(),
+    name: shortText(200),
+    type: z.literal(type),
+    settings: DestinationSettingsSchemas[type],
+    credentialReferenceId: z.uuid().nullable(),
+  });
+
+export const JobDestinationSchema = z.discriminatedUnion("type", [
+  destinationOf("LocalStorage"),
+  destinationOf("S3Storage"),
+  destinationOf("AzureBlobStorage"),
+  destinationOf("SftpStorage"),
+  destinationOf("GoogleCloudStorage"),
+]);
+
+/** The whole job as an agent needs it to run it on its own schedule. */
+export const AgentJobSchema = z.object({
+  backupJobId: z.uuid(),
+  name: shortText(200),
+  isEnabled: z.boolean(),
+  schedules: z.array(z.object({ backupMode: BackupModeSchema, cronExpression: shortText(120) })),
+  retentionDays: z.number().int().min(1).max(3650),
+  databases: z.array(z.object({ databaseId: z.uuid(), name: shortText(), dbmsType: shortText(64), engineKey: shortText() })),
+  destinations: z.array(JobDestinationSchema),
+  encryption: z.object({
+    enabled: z.boolean(),
+    algorithm: z.literal("AES-256").nullable(),
+    /** Present only when `enabled`: the agent derives the file key from it. */
+    passphrase: z.string().min(12).nullable(),
+  }),
+});
+
+export const CredentialSchema = z.discriminatedUnion("$type", [
+  z.object({ $type: z.literal("BasicCredential"), username: shortText(), password: z.string().max(4096) }),
+  z.object({ $type: z.literal("S3Credential"), accessKeyId: shortText(), secretAccessKey: shortText(4096), region: shortText(64) }),
+  z.object({ $type: z.literal("AzureBlobCredential"), accountName: shortText(), accountKey: shortText(4096) }),
+  z.object({
+    $type: z.literal("SftpCredential"),
+    username: shortText(),
+    password: z.string().max(4096).optional(),
+    privateKey: z.string().max(16_384).optional(),
+  }),
+  z.object({ $type: z.literal("GoogleCloudCredential"), serviceAccountJson: shortText(65_536) }),
+  z.object({ $type: z.literal("ConnectionStringCredential"), connectionString: shortText(4096) }),
+]);
+
+export const AgentCommandSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("job.upsert"), job: AgentJobSchema }),
+  z.object({ type: z.literal("job.delete"), backupJobId: z.uuid() }),
+  z.object({ type: z.literal("backup.run"), backupRunId: z.uuid(), backupJobId: z.uuid(), backupMode: BackupModeSchema }),
+  z.object({ type: z.literal("credential.upsert"), credentialReferenceId: z.uuid(), name: shortText(200), credential: CredentialSchema }),
+  z.object({ type: z.literal("credential.delete"), credentialReferenceId: z.uuid() }),
+  z.object({ type: z.literal("inventory.request") }),
+  z.object({ type: z.literal("agent.revoked") }),
+]);
+
+// ---------------------------------------------------------------------------------------------------
+// Server → agent frames
+
+export const ServerFrameSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("welcome"), agentId: z.uuid(), protocolVersion: z.literal(PROTOCOL_VERSION), serverTime: utcTimestamp }),
+  z.object({ type: z.literal("command"), id: messageId, seq: z.number().int().positive(), command: AgentCommandSchema }),
+  z.object({ type: z.literal("ack"), id: messageId }),
+  z.object({ type: z.literal("pong") }),
+  z.object({ type: z.literal("error"), id: z.string().nullable(), error: z.string() }),
+]);
+
+// ---------------------------------------------------------------------------------------------------
+// Agent → server frames
+
+export const InventoryEngineSchema = z.object({
+  engineKey: shortText(),
+  dbmsType: shortText(64),
+  version: z.string().max(128).nullable().optional(),
+  databases: z.array(z.object({ name: shortText() })).max(10_000),
+});
+
+export const BackupStartedSchema = z.object({
+  type: z.literal("backup.started"),
+  id: messageId,
+  backupRunId: z.uuid(),
+  backupJobId: z.uuid(),
+  backupMode: BackupModeSchema,
+  trigger: RunTriggerSchema,
+  startedUtc: utcTimestamp,
+});
+export const BackupProgressSchema = z.object({
+  type: z.literal("backup.progress"),
+  id: messageId,
+  backupRunId: z.uuid(),
+  bytesDone: z.number().int().nonnegative(),
+});
+export const BackupCompletedSchema = z.object({
+  type: z.literal("backup.completed"),
+  id: messageId,
+  backupRunId: z.uuid(),
+  finishedUtc: utcTimestamp,
+  files: z.array(
+    z.object({
+      databaseId: z.uuid(),
+      destinationId: z.uuid(),
+      fileName: shortText(1024),
+      fileSize: z.number().int().nonnegative(),
+      checksum: z.string().regex(/^sha256:[0-9a-f]{64}$/, "must be sha256:<64 lower-case hex digits>"),
+    }),
+  ),
+});
+export const BackupFailedSchema = z.object({
+  type: z.literal("backup.failed"),
+  id: messageId,
+  backupRunId: z.uuid(),
+  finishedUtc: utcTimestamp,
+  error: shortText(10_000),
+});
+
+export const AgentFrameSchema = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("hello"),
+    id: messageId,
+    hostname: shortText(),
+    displayName: z.string().max(200).nullable().optional(),
+    operatingSystem: shortText(),
+    version: shortText(64),
+  }),
+  z.object({ type: z.literal("inventory"), id: messageId, engines: z.array(InventoryEngineSchema).max(1000) }),
+  BackupStartedSchema,
+  BackupProgressSchema,
+  BackupCompletedSchema,
+  BackupFailedSchema,
+  z.object({
+    type: z.literal("log"),
+    id: messageId,
+    severity: LogSeveritySchema,
+    message: shortText(10_000),
+    timestamp: utcTimestamp,
+    backupJobId: z.uuid().nullable().optional(),
+  }),
+  z.object({ type: z.literal("ack"), id: messageId }),
+  z.object({ type: z.literal("ping") }),
+]);
+
+export type AgentCommand = z.infer<typeof AgentCommandSchema>;
+export type AgentJob = z.infer<typeof AgentJobSchema>;
+export type ServerFrame = z.infer<typeof ServerFrameSchema>;
+export type AgentFrame = z.infer<typeof AgentFrameSchema>;
+export type BackupReport = z.infer<typeof BackupStartedSchema | typeof BackupProgressSchema | typeof BackupCompletedSchema | typeof BackupFailedSchema>;
+export type InventoryEngine = z.infer<typeof InventoryEngineSchema>;
+
+const AGENT_FRAME_TYPES = new Set(AgentFrameSchema.options.map((o) => o.shape.type.value));
+const SERVER_FRAME_TYPES = new Set(ServerFrameSchema.options.map((o) => o.shape.type.value));
+
+export type ParseResult<T> = { ok: true; frame: T } | { ok: false; id: string | null; error: string };
+
+function byteLength(text: string): number {
+  return new TextEncoder().encode(text).byteLength;
+}
+
+function parseFrame<T>(schema: z.ZodType<T>, knownTypes: Set<string>, data: string | ArrayBuffer): ParseResult<T> {
+  if (typeof data !== "string") return { ok: false, id: null, error: "Frames must be JSON text." };
+  if (data.length > MAX_FRAME_BYTES || byteLength(data) > MAX_FRAME_BYTES) {
+    return { ok: false, id: null, error: "Frame larger than 1 MiB." };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(data);
+  } catch {
+    return { ok: false, id: null, error: "Frame is not valid JSON." };
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    return { ok: false, id: null, error: "Frame must be a JSON object with a type." };
+  }
+  const { type, id: rawId } = json as { type?: unknown; id?: unknown };
+  const id = typeof rawId === "string" ? rawId : null;
+  if (typeof type !== "string") return { ok: false, id, error: "Frame has no type." };
+  if (!knownTypes.has(type)) return { ok: false, id, error: `Unknown frame type "${type.slice(0, 64)}".` };
+  const result = schema.safeParse(json);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const path = issue.path.map(String).join(".");
+    return { ok: false, id, error: `Invalid ${type} frame: ${path ? `${path}: ` : ""}${issue.message}` };
+  }
+  return { ok: true, frame: result.data };
+}
+
+/** Parses one frame an agent sent; a refusal carries the frame's id (if readable) and a reason. */
+export function parseAgentFrame(data: string | ArrayBuffer): ParseResult<AgentFrame> {
+  return parseFrame(AgentFrameSchema, AGENT_FRAME_TYPES, data);
+}
+
+/** Parses one frame the platform sent (for the agent program). */
+export function parseServerFrame(data: string | ArrayBuffer): ParseResult<ServerFrame> {
+  return parseFrame(ServerFrameSchema, SERVER_FRAME_TYPES, data);
+}
