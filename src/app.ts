@@ -4,6 +4,8 @@ import { createRouter } from "./lib/router";
 import { createNotFoundHandler, handleError } from "./middleware/errors";
 import { limitBodySize, requireJsonContentType } from "./middleware/request-guards";
 import { mountApiDocs } from "./routes/docs";
+import { adminBugReportRouter } from "./routes/admin-bugreport";
+import { bugReportRouter } from "./routes/bugreport";
 import { healthRouter } from "./routes/health";
 
 export function createApp() {
@@ -17,6 +19,8 @@ export function createApp() {
   app.use("/api/*", limitBodySize, requireJsonContentType);
 
   app.route("/", healthRouter);
+  app.route("/", bugReportRouter);
+  app.route("/", adminBugReportRouter);
 
   mountApiDocs(app);
   app.onError(handleError);

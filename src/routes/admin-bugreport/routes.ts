@@ -1,0 +1,29 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { errorResponses, jsonBody, jsonResponse, operatorOnly } from "../../lib/router";
+import { AdminBugReportQuerySchema, AdminBugReportSchema, BugReportIdParamsSchema, BugReportTriageSchema } from "./schemas";
+
+export const listAllBugReports = createRoute({
+  method: "get",
+  path: "/api/admin/bugreport",
+  tags: ["Operator"],
+  summary: "Every subscriber's bug reports, newest first, optionally filtered by status and category",
+  ...operatorOnly,
+  request: { query: AdminBugReportQuerySchema },
+  responses: {
+    200: jsonResponse(z.array(AdminBugReportSchema), "Bug reports"),
+    ...errorResponses(400, 401),
+  },
+});
+
+export const triageBugReport = createRoute({
+  method: "put",
+  path: "/api/admin/bugreport/{id}",
+  tags: ["Operator"],
+  summary: "Set a report's status (the reporter is emailed on a change) and publish or edit its known issue",
+  ...operatorOnly,
+  request: { params: BugReportIdParamsSchema, body: jsonBody(BugReportTriageSchema) },
+  responses: {
+    200: jsonResponse(AdminBugReportSchema, "Bug report updated"),
+    ...errorResponses(400, 401, 404),
+  },
+});
