@@ -66,7 +66,7 @@ export function errorResponses<S extends 400 | 401 | 403 | 404 | 409 | 413 | 415
 export const MessageSchema = z.object({ message: z.string() }).openapi("Message");
 
 /** Spread into `createRoute` for routes that need a token: runs `requireAuth` and documents the scheme. */
-export const authenticated = { middleware: [requireAuth] as const, security: [{ Bearer: [] }] };
+export const authenticated = { middleware: [requireAuth], security: [{ Bearer: [] }] };
 
 /** Spread into `createRoute` for the operator API. */
-export const operatorOnly = { middleware: [requireAdmin] as const, security: [{ OperatorToken: [] }] };
+export const operatorOnly = { middleware: [requireAdmin], security: [{ OperatorToken: [] }] };
