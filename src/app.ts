@@ -7,6 +7,10 @@ import { mountApiDocs } from "./routes/docs";
 import { adminBugReportRouter } from "./routes/admin-bugreport";
 import { bugReportRouter } from "./routes/bugreport";
 import { healthRouter } from "./routes/health";
+import { accountRouter } from "./routes/account";
+import { adminRouter } from "./routes/admin";
+import { apiKeyRouter } from "./routes/apikey";
+import { authRouter } from "./routes/auth";
 
 export function createApp() {
   const app = createRouter();
@@ -19,6 +23,10 @@ export function createApp() {
   app.use("/api/*", limitBodySize, requireJsonContentType);
 
   app.route("/", healthRouter);
+  app.route("/", authRouter);
+  app.route("/", accountRouter);
+  app.route("/", apiKeyRouter);
+  app.route("/", adminRouter);
   app.route("/", bugReportRouter);
   app.route("/", adminBugReportRouter);
 

@@ -1,6 +1,8 @@
+import { count, desc, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { outboxEmails } from "../db/schema";
 import { clock } from "../lib/clock";
+import { type Pagination, pageOffset } from "../lib/pagination";
 
 export interface EmailMessage {
   to: string;
@@ -41,4 +43,20 @@ export async function sendEmail(env: Env, db: Db, message: EmailMessage): Promis
     }
   }
   return { emailId };
+}
+
+/** The outbox for the operator, newest first, optionally only the emails to one address. */
+export async function listOutboxEmails(db: Db, filter: { to?: string }, pagination: Pagination) {
+  const where = filter.to ? sql`lower(${outboxEmails.to}) = ${filter.to.trim().toLowerCase()}` : undefined;
+  const [emails, [{ total }]] = await Promise.all([
+    db
+      .select({ emailId: outboxEmails.id, to: outboxEmails.to, subject: outboxEmails.subject, text: outboxEmails.text, createdAt: outboxEmails.createdAt })
+      .from(outboxEmails)
+      .where(where)
+      .orderBy(desc(outboxEmails.createdAt), sql`rowid desc`)
+      .limit(pagination.pageSize)
+      .offset(pageOffset(pagination)),
+    db.select({ total: count() }).from(outboxEmails).where(where),
+  ]);
+  return { emails, total };
 }

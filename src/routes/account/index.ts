@@ -1,0 +1,5 @@
+import { createRouter } from "../../lib/router";
+import * as handlers from "./handlers";
+import * as routes from "./routes";
+
+export const accountRouter = createRouter().openapi(routes.getAccount, handlers.getAccount);

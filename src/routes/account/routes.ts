@@ -1,0 +1,12 @@
+import { createRoute } from "@hono/zod-openapi";
+import { authenticated, errorResponses, jsonResponse } from "../../lib/router";
+import { AccountSchema } from "./schemas";
+
+export const getAccount = createRoute({
+  method: "get",
+  path: "/api/account",
+  tags: ["Account"],
+  summary: "The caller's user, subscriber, plan, plan limits and current usage",
+  ...authenticated,
+  responses: { 200: jsonResponse(AccountSchema, "Account returned"), ...errorResponses(401) },
+});

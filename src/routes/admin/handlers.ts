@@ -1,0 +1,26 @@
+import { clock } from "../../lib/clock";
+import { setPaginationHeaders } from "../../lib/pagination";
+import { isoUtc } from "../../lib/time";
+import type { AppRouteHandler } from "../../lib/types";
+import { listOutboxEmails } from "../../services/email";
+import * as subscribers from "../../services/subscribers";
+import type * as routes from "./routes";
+
+export const changeSubscriberPlan: AppRouteHandler<typeof routes.changeSubscriberPlan> = async (c) => {
+  const result = await subscribers.changeSubscriberPlan(
+    { db: c.var.db, now: clock.now() },
+    c.req.valid("param").id,
+    c.req.valid("json").plan,
+  );
+  return c.json(result, 200);
+};
+
+export const listOutbox: AppRouteHandler<typeof routes.listOutbox> = async (c) => {
+  const { to, ...pagination } = c.req.valid("query");
+  const { emails, total } = await listOutboxEmails(c.var.db, { to }, pagination);
+  setPaginationHeaders(c, pagination, total);
+  return c.json(
+    emails.map((e) => ({ ...e, createdAt: isoUtc(e.createdAt) })),
+    200,
+  );
+};

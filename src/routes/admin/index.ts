@@ -1,0 +1,8 @@
+import { createRouter } from "../../lib/router";
+import * as handlers from "./handlers";
+import * as routes from "./routes";
+
+/** The operator API of issue 2 (ADMIN_TOKEN): plans and the email outbox. */
+export const adminRouter = createRouter()
+  .openapi(routes.changeSubscriberPlan, handlers.changeSubscriberPlan)
+  .openapi(routes.listOutbox, handlers.listOutbox);

@@ -1,0 +1,29 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { PAGINATION_HEADERS } from "../../lib/pagination";
+import { errorResponses, jsonBody, jsonResponse, operatorOnly } from "../../lib/router";
+import { ChangePlanBodySchema, OutboxEmailSchema, OutboxQuerySchema, SubscriberIdParams, SubscriberPlanSchema } from "./schemas";
+
+const tags = ["Operator"];
+
+export const changeSubscriberPlan = createRoute({
+  method: "put",
+  path: "/api/admin/subscriber/{id}/plan",
+  tags,
+  summary: "Change a subscriber's plan (takes effect on its next request)",
+  ...operatorOnly,
+  request: { params: SubscriberIdParams, body: jsonBody(ChangePlanBodySchema) },
+  responses: { 200: jsonResponse(SubscriberPlanSchema, "Plan changed"), ...errorResponses(400, 401, 404) },
+});
+
+export const listOutbox = createRoute({
+  method: "get",
+  path: "/api/admin/outbox",
+  tags,
+  summary: "Emails the platform sent, newest first (follow confirmation and reset links locally)",
+  ...operatorOnly,
+  request: { query: OutboxQuerySchema },
+  responses: {
+    200: { ...jsonResponse(z.array(OutboxEmailSchema), "Outbox page returned"), headers: PAGINATION_HEADERS },
+    ...errorResponses(400, 401),
+  },
+});
