@@ -182,7 +182,7 @@ function statusChangeEmail(to: string, report: TriageRow, previous: BugStatus) {
     `Bug report id: ${report.id}`,
   ];
   if (report.knownIssue) {
-    lines.push(`It is listed publicly as known issue #${report.knownIssue.id} (GET /api/bugreport/known).`);
+    lines.push(`It is listed publicly as known issue #${report.knownIssue.id}.`);
   }
   lines.push("", "Thank you for helping us improve DataSync.");
   return { to, subject: `Your bug report is ${STATUS_WORDS[report.status]}: ${report.title}`, text: lines.join("\n") };

@@ -16,9 +16,9 @@ export async function fileReport(token: string, overrides: Record<string, unknow
   return (await res.json<{ bugReportId: string }>()).bugReportId;
 }
 
-/** The operator's PUT /api/admin/bugreport/{id}. */
-export const triage = (id: string, json: unknown, token = adminToken()) =>
-  api(`/api/admin/bugreport/${id}`, { method: "PUT", token, json });
+/** The operator's PUT /api/admin/bugreport/{id}, with the operator token. */
+export const triage = (id: string, json: unknown) =>
+  api(`/api/admin/bugreport/${id}`, { method: "PUT", token: adminToken(), json });
 
 export const storedReports = (subscriberId: string) =>
   db().select().from(bugReports).where(eq(bugReports.subscriberId, subscriberId));
