@@ -1,8 +1,8 @@
 import type { BackupMode } from "../types.ts";
 
-/** Keeps letters, digits, dot and dash; everything else (spaces, slashes, quotes) becomes a dash. */
+/** Keeps letters, digits, dot, underscore and dash; everything else (spaces, slashes, quotes) becomes a dash. */
 export function sanitizeNamePart(name: string): string {
-  const cleaned = name.normalize("NFKD").replace(/[^A-Za-z0-9.-]+/g, "-").replace(/^[-.]+|-+$/g, "");
+  const cleaned = name.normalize("NFKD").replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^[-.]+|-+$/g, "");
   return cleaned.slice(0, 100) || "database";
 }
 

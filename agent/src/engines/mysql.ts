@@ -1,0 +1,67 @@
+import type { Readable } from "node:stream";
+import type { MysqlEngineConfig } from "../config.ts";
+import type { BackupMode, CredentialLookup } from "../types.ts";
+import { fullOnly, resolveLogin, type Engine, type ServerLogin } from "./engine.ts";
+import { firstInstalled, runForOutput, runWithInput, streamFrom } from "./process.ts";
+
+const SYSTEM_DATABASES = new Set(["information_schema", "performance_schema", "mysql", "sys"]);
+
+export function mysqlArgs(login: ServerLogin): { args: string[]; env: Record<string, string | undefined> } {
+  const args = ["-h", login.host, "--protocol=TCP"];
+  if (login.port) args.push("-P", String(login.port));
+  if (login.username) args.push("-u", login.username);
+  // MYSQL_PWD keeps the password off the command line.
+  return { args, env: { MYSQL_PWD: login.password } };
+}
+
+const clientTool = () => firstInstalled(["mariadb", "mysql"]);
+const dumpTool = () => firstInstalled(["mariadb-dump", "mysqldump"]);
+const quoteIdentifier = (name: string) => "`" + name.replaceAll("`", "``") + "`";
+
+export class MysqlEngine implements Engine {
+  readonly dbmsType: "MySql" | "MariaDb";
+  readonly engineKey: string;
+  readonly dumpExtension = "sql";
+  private readonly config: MysqlEngineConfig;
+  private readonly credentials: CredentialLookup;
+
+  constructor(config: MysqlEngineConfig, credentials: CredentialLookup) {
+    this.config = config;
+    this.credentials = credentials;
+    this.engineKey = config.engineKey;
+    this.dbmsType = config.type;
+  }
+
+  private async query(sql: string): Promise<string> {
+    const { args, env } = mysqlArgs(resolveLogin(this.config, this.credentials));
+    return runForOutput({ command: await clientTool(), args: [...args, "-N", "-B", "-e", sql], env });
+  }
+
+  async version(): Promise<string> {
+    return (await this.query("SELECT VERSION()")).trim();
+  }
+
+  async listDatabases(): Promise<string[]> {
+    const names = (await this.query("SHOW DATABASES")).split("\n").map((line) => line.trim()).filter((name) => name && !SYSTEM_DATABASES.has(name));
+    return this.config.databases ? names.filter((name) => this.config.databases!.includes(name)) : names;
+  }
+
+  assertModeSupported(mode: BackupMode): void {
+    fullOnly(this.dbmsType === "MariaDb" ? "MariaDB" : "MySQL", mode);
+  }
+
+  async dump(database: string): Promise<{ stream: Readable; release(): Promise<void> }> {
+    const { args, env } = mysqlArgs(resolveLogin(this.config, this.credentials));
+    // One consistent snapshot for InnoDB without locking writers; no CREATE DATABASE so it restores under any name.
+    const dumpArgs = [...args, "--single-transaction", "--quick", "--routines", "--triggers", "--events", "--hex-blob", "--", database];
+    return { stream: streamFrom({ command: await dumpTool(), args: dumpArgs, env }), release: async () => {} };
+  }
+}
+
+/** Restores an SQL dump into `database`, created when missing. */
+export async function restoreMysql(login: ServerLogin, database: string, input: Readable): Promise<void> {
+  const { args, env } = mysqlArgs(login);
+  const client = await clientTool();
+  await runForOutput({ command: client, args: [...args, "-e", `CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(database)}`], env });
+  await runWithInput({ command: client, args: [...args, database], env }, input);
+}

@@ -1,0 +1,73 @@
+import type { Readable } from "node:stream";
+import type { PostgresEngineConfig } from "../config.ts";
+import type { BackupMode, CredentialLookup } from "../types.ts";
+import { fullOnly, resolveLogin, type Engine, type ServerLogin } from "./engine.ts";
+import { runForOutput, runWithInput, streamFrom, type Command } from "./process.ts";
+
+export function postgresArgs(login: ServerLogin): { args: string[]; env: Record<string, string | undefined> } {
+  const args = ["--no-password", "-h", login.host];
+  if (login.port) args.push("-p", String(login.port));
+  if (login.username) args.push("-U", login.username);
+  // The password travels in the environment, never on a command line that `ps` shows.
+  return { args, env: { PGPASSWORD: login.password, PGCONNECT_TIMEOUT: "10" } };
+}
+
+function psql(login: ServerLogin, database: string, sql: string): Command {
+  const { args, env } = postgresArgs(login);
+  return { command: "psql", args: [...args, "-d", database, "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql], env };
+}
+
+export class PostgresEngine implements Engine {
+  readonly dbmsType = "PostgreSql" as const;
+  readonly engineKey: string;
+  readonly dumpExtension: string;
+  private readonly config: PostgresEngineConfig;
+  private readonly credentials: CredentialLookup;
+
+  constructor(config: PostgresEngineConfig, credentials: CredentialLookup) {
+    this.config = config;
+    this.credentials = credentials;
+    this.engineKey = config.engineKey;
+    this.dumpExtension = config.format === "plain" ? "sql" : "dump";
+  }
+
+  private login(): ServerLogin {
+    return resolveLogin(this.config, this.credentials);
+  }
+
+  async version(): Promise<string> {
+    return (await runForOutput(psql(this.login(), "postgres", "SHOW server_version"))).trim();
+  }
+
+  async listDatabases(): Promise<string[]> {
+    const out = await runForOutput(
+      psql(this.login(), "postgres", "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname"),
+    );
+    const names = out.split("\n").map((line) => line.trim()).filter(Boolean);
+    return this.config.databases ? names.filter((name) => this.config.databases!.includes(name)) : names;
+  }
+
+  assertModeSupported(mode: BackupMode): void {
+    fullOnly("PostgreSQL", mode);
+  }
+
+  async dump(database: string): Promise<{ stream: Readable; release(): Promise<void> }> {
+    const { args, env } = postgresArgs(this.login());
+    const format = this.config.format === "plain" ? "plain" : "custom";
+    // Compression is the pipeline's job: -Z0 keeps pg_dump from compressing twice.
+    const stream = streamFrom({ command: "pg_dump", args: [...args, `--format=${format}`, "-Z0", "--no-owner", "-d", database], env });
+    return { stream, release: async () => {} };
+  }
+}
+
+/** Restores a dump into `database` (created when missing): pg_restore for custom format, psql for SQL. */
+export async function restorePostgres(login: ServerLogin, database: string, dumpExtension: string, input: Readable): Promise<void> {
+  const { args, env } = postgresArgs(login);
+  const exists = await runForOutput(psql(login, "postgres", `SELECT 1 FROM pg_database WHERE datname = '${database.replaceAll("'", "''")}'`));
+  if (!exists.trim()) await runForOutput(psql(login, "postgres", `CREATE DATABASE "${database.replaceAll('"', '""')}"`));
+  if (dumpExtension === "dump") {
+    await runWithInput({ command: "pg_restore", args: [...args, "--no-owner", "--exit-on-error", "-d", database], env }, input);
+  } else {
+    await runWithInput({ command: "psql", args: [...args, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", database], env }, input);
+  }
+}
