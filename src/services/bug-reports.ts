@@ -105,15 +105,21 @@ function selectTriageRows(db: Db, where: SQL | undefined) {
 
 export type TriageRow = Awaited<ReturnType<typeof selectTriageRows>>[number];
 
-/** The operator's view: every subscriber's reports, with who filed them and the published known issue. */
-export function listAllBugReports(db: Db, filters: { status?: BugStatus; category?: BugCategory }) {
-  return selectTriageRows(
-    db,
-    and(
-      filters.status ? eq(bugReports.status, filters.status) : undefined,
-      filters.category ? eq(bugReports.category, filters.category) : undefined,
-    ),
+/** The operator's view: every subscriber's reports, with who filed them and the published known issue, one page at a time. */
+export async function listAllBugReports(
+  db: Db,
+  filters: { status?: BugStatus; category?: BugCategory },
+  page: { limit: number; offset: number },
+) {
+  const where = and(
+    filters.status ? eq(bugReports.status, filters.status) : undefined,
+    filters.category ? eq(bugReports.category, filters.category) : undefined,
   );
+  const [rows, total] = await Promise.all([
+    selectTriageRows(db, where).limit(page.limit).offset(page.offset),
+    db.$count(bugReports, where),
+  ]);
+  return { rows, total };
 }
 
 async function findTriageRow(db: Db, bugReportId: string): Promise<TriageRow> {

@@ -78,11 +78,34 @@ describe("GET /api/admin/bugreport", () => {
     expect(await ids("status=open&category=billing")).toEqual([openBilling]);
   });
 
-  it("400 for an unknown status or category filter", async () => {
-    for (const query of ["status=closed", "category=database"]) {
+  it("pages newest first with X-Total-Count and Link headers", async () => {
+    // The only reports of category "other" in this file.
+    const { token } = await createSubscriber();
+    const oldest = await fileReport(token, { category: "other" });
+    const middle = await fileReport(token, { category: "other" });
+    const newest = await fileReport(token, { category: "other" });
+
+    const first = await api("/api/admin/bugreport?category=other&pageSize=2", { token: adminToken() });
+    expect(first.status).toBe(200);
+    expect(first.headers.get("x-total-count")).toBe("3");
+    expect(first.headers.get("link")).toBe('<http://localhost/api/admin/bugreport?category=other&pageSize=2&page=2>; rel="next"');
+    expect((await first.json<{ bugReportId: string }[]>()).map((r) => r.bugReportId)).toEqual([newest, middle]);
+
+    const second = await api("/api/admin/bugreport?category=other&pageSize=2&page=2", { token: adminToken() });
+    expect(second.headers.get("link")).toContain('rel="prev"');
+    expect(second.headers.get("link")).not.toContain('rel="next"');
+    expect((await second.json<{ bugReportId: string }[]>()).map((r) => r.bugReportId)).toEqual([oldest]);
+  });
+
+  it("400 for an unknown status or category filter, or a page size over 200", async () => {
+    for (const [query, message] of [
+      ["status=closed", /Status must be one of/],
+      ["category=database", /Category must be one of/],
+      ["pageSize=201", /pageSize/],
+    ] as const) {
       const res = await api(`/api/admin/bugreport?${query}`, { token: adminToken() });
       expect(res.status).toBe(400);
-      expect(await res.json()).toMatchObject({ code: "validation_failed", error: expect.stringMatching(/must be one of/) });
+      expect(await res.json()).toMatchObject({ code: "validation_failed", error: expect.stringMatching(message) });
     }
   });
 });

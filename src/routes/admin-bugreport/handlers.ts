@@ -1,4 +1,5 @@
 import { clock } from "../../lib/clock";
+import { pageOffset, setPaginationHeaders } from "../../lib/pagination";
 import { isoUtc } from "../../lib/time";
 import type { AppRouteHandler } from "../../lib/types";
 import { type TriageRow, listAllBugReports as listAll, triageBugReport as triage } from "../../services/bug-reports";
@@ -22,7 +23,9 @@ function toAdminBugReport({ id, createdAt, updatedAt, knownIssue, ...report }: T
 }
 
 export const listAllBugReportsHandler: AppRouteHandler<typeof listAllBugReports> = async (c) => {
-  const rows = await listAll(c.var.db, c.req.valid("query"));
+  const { page, pageSize, ...filters } = c.req.valid("query");
+  const { rows, total } = await listAll(c.var.db, filters, { limit: pageSize, offset: pageOffset({ page, pageSize }) });
+  setPaginationHeaders(c, { page, pageSize }, total);
   return c.json(rows.map(toAdminBugReport), 200);
 };
 

@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { PAGINATION_HEADERS } from "../../lib/pagination";
 import { errorResponses, jsonBody, jsonResponse, operatorOnly } from "../../lib/router";
 import { AdminBugReportQuerySchema, AdminBugReportSchema, BugReportIdParamsSchema, BugReportTriageSchema } from "./schemas";
 
@@ -6,11 +7,11 @@ export const listAllBugReports = createRoute({
   method: "get",
   path: "/api/admin/bugreport",
   tags: ["Operator"],
-  summary: "Every subscriber's bug reports, newest first, optionally filtered by status and category",
+  summary: "Every subscriber's bug reports, newest first, optionally filtered by status and category (paginated)",
   ...operatorOnly,
   request: { query: AdminBugReportQuerySchema },
   responses: {
-    200: jsonResponse(z.array(AdminBugReportSchema), "Bug reports"),
+    200: { ...jsonResponse(z.array(AdminBugReportSchema), "Bug reports"), headers: PAGINATION_HEADERS },
     ...errorResponses(400, 401),
   },
 });

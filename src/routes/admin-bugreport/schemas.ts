@@ -1,7 +1,8 @@
 import { z } from "@hono/zod-openapi";
+import { PaginationQuerySchema } from "../../lib/pagination";
 import { BugReportSchema, KnownIssueSchema, bugCategory, bugSeverity, bugStatus, bugTitle } from "../bugreport/schemas";
 
-export const AdminBugReportQuerySchema = z.object({
+export const AdminBugReportQuerySchema = PaginationQuerySchema.extend({
   status: bugStatus.optional(),
   category: bugCategory.optional(),
 });
