@@ -1,4 +1,193 @@
 import { DurableObject } from "cloudflare:workers";
+import { and, eq, isNull } from "drizzle-orm";
+import { createDb } from "../db/client";
+import { type PlanName, apiKeys, subscribers, users } from "../db/schema";
+import { LAST_USED_GRANULARITY_MS } from "../services/authentication";
+import { PLAN_LIMITS, isProfessionalOrAbove } from "../services/plans";
+import { MAX_LOG_LENGTH, PLAN_WINDOW_MS, type RateDecision, type RateWindow, decide } from "../services/rate-limits";
 
-/** One per subscriber (named by subscriberId): enforces the plan's requests per minute. */
-export class TenantRateLimiter extends DurableObject<Env> {}
+/** Who the Worker says is calling, after checking the token's signature or the key's hash. */
+export type Principal = { kind: "session"; userId: string; generation: number } | { kind: "apikey"; apiKeyId: string };
+
+export interface AdmitRequest {
+  subscriberId: string;
+  /** The Worker's injected clock, so tests drive the window without sleeping. */
+  now: number;
+  principal: Principal;
+}
+
+export type AdmitResult =
+  | {
+      status: "admitted" | "rate_limited";
+      plan: PlanName;
+      decision: RateDecision;
+      /** Set at most once a minute per key: the Worker then writes the key's `lastUsedAt`. */
+      touchKey: boolean;
+    }
+  | { status: "invalid_session" | "invalid_key" | "keys_not_in_plan" };
+
+/** What authentication needs from D1, cached here so a warm request reads nothing from D1. */
+interface TenantState {
+  plan: PlanName;
+  sessionGenerations: Map<string, number>;
+  /** Unrevoked keys and when each was last marked used (epoch ms). */
+  activeKeys: Map<string, number | null>;
+  /** Keys that cannot come back (revocation is final), so a stale isolate cache costs no D1 read. */
+  revokedKeys: Set<string>;
+}
+
+/**
+ * One per subscriber (named by subscriberId): the plan's requests per minute over all its users, tokens
+ * and keys, and the authority on whether a session or key is still valid. Being single-threaded, it
+ * decides concurrent requests one at a time, so the limit is exact under concurrency too.
+ *
+ * The same class, named `ip:<scope>:<ip>` or `login:<email>`, keeps the public endpoints' per-IP budgets
+ * and the failed-login lockout: the same sliding log under another key.
+ *
+ * Storage: only the log of accepted requests, one row per accepted request in a ring of MAX_LOG_LENGTH
+ * slots (an upsert, no delete). Without it an eviction (after ~10 s idle) would hand out a fresh budget.
+ * Rejected requests write nothing, and the tenant state is a cache of D1, never stored here.
+ */
+export class TenantRateLimiter extends DurableObject<Env> {
+  /** Accepted request times, oldest first, at most MAX_LOG_LENGTH of them. */
+  private readonly log: number[] = [];
+  private nextSeq = 0;
+  private tenant: Promise<TenantState | null> | null = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    const sql = ctx.storage.sql;
+    sql.exec("CREATE TABLE IF NOT EXISTS accepted (slot INTEGER PRIMARY KEY, seq INTEGER NOT NULL, at INTEGER NOT NULL)");
+    for (const row of sql.exec<{ seq: number; at: number }>("SELECT seq, at FROM accepted ORDER BY seq")) {
+      this.log.push(row.at);
+      this.nextSeq = row.seq + 1;
+    }
+  }
+
+  /** An authenticated request: is the principal still valid, and is there budget left in the plan? */
+  async admit({ subscriberId, now, principal }: AdmitRequest): Promise<AdmitResult> {
+    const tenant = await this.tenantState(subscriberId);
+    if (!tenant) return { status: principal.kind === "session" ? "invalid_session" : "invalid_key" };
+    let touchKey = false;
+    if (principal.kind === "session") {
+      const generation = await this.sessionGeneration(tenant, subscriberId, principal.userId);
+      if (generation !== principal.generation) return { status: "invalid_session" };
+    } else {
+      if (!(await this.isActiveKey(tenant, subscriberId, principal.apiKeyId))) return { status: "invalid_key" };
+      if (!isProfessionalOrAbove(tenant.plan)) return { status: "keys_not_in_plan" };
+      const lastUsed = tenant.activeKeys.get(principal.apiKeyId) ?? null;
+      touchKey = lastUsed === null || now - lastUsed >= LAST_USED_GRANULARITY_MS;
+    }
+    // No await from here on: the check and the append happen as one step.
+    const decision = this.count(now, { limit: PLAN_LIMITS[tenant.plan].requestsPerMinute, windowMs: PLAN_WINDOW_MS });
+    touchKey &&= decision.allowed;
+    if (touchKey && principal.kind === "apikey") tenant.activeKeys.set(principal.apiKeyId, now);
+    return { status: decision.allowed ? "admitted" : "rate_limited", plan: tenant.plan, decision, touchKey };
+  }
+
+  /** Drops the cached tenant state; the next request reloads it from D1. */
+  refresh(): void {
+    this.tenant = null;
+  }
+
+  /** A rate-limited request: allowed ones are counted. */
+  take(now: number, window: RateWindow): RateDecision {
+    return this.count(now, window);
+  }
+
+  /** Checks the budget without spending it (the login lockout, before the password is verified). */
+  peek(now: number, window: RateWindow): RateDecision {
+    return decide(this.log, now, window, false);
+  }
+
+  /** Counts one event regardless of the budget (a failed login). */
+  record(now: number): void {
+    this.append(now);
+  }
+
+  /** Forgets every counted event (a successful login). Writes only when there is something to forget. */
+  clear(): void {
+    if (this.log.length === 0) return;
+    this.ctx.storage.sql.exec("DELETE FROM accepted");
+    this.log.length = 0;
+  }
+
+  private count(now: number, window: RateWindow): RateDecision {
+    const decision = decide(this.log, now, window, true);
+    if (decision.allowed) this.append(now);
+    return decision;
+  }
+
+  private append(now: number): void {
+    // Clocks of different Worker machines may disagree by a little; keep the log ordered regardless.
+    const at = Math.max(now, this.log.at(-1) ?? now);
+    const seq = this.nextSeq++;
+    this.ctx.storage.sql.exec(
+      "INSERT OR REPLACE INTO accepted (slot, seq, at) VALUES (?, ?, ?)",
+      seq % MAX_LOG_LENGTH,
+      seq,
+      at,
+    );
+    this.log.push(at);
+    if (this.log.length > MAX_LOG_LENGTH) this.log.shift();
+  }
+
+  /** Loaded once per activation (and after `refresh`); concurrent callers share the same load. */
+  private tenantState(subscriberId: string): Promise<TenantState | null> {
+    if (!this.tenant) {
+      const loading = loadTenantState(this.env, subscriberId);
+      this.tenant = loading;
+      loading.catch(() => {
+        if (this.tenant === loading) this.tenant = null;
+      });
+    }
+    return this.tenant;
+  }
+
+  /** A user created after the state was loaded is looked up once. */
+  private async sessionGeneration(tenant: TenantState, subscriberId: string, userId: string): Promise<number | undefined> {
+    const known = tenant.sessionGenerations.get(userId);
+    if (known !== undefined) return known;
+    const [row] = await createDb(this.env.DB)
+      .select({ generation: users.sessionGeneration })
+      .from(users)
+      .where(and(eq(users.id, userId), eq(users.subscriberId, subscriberId)))
+      .limit(1);
+    if (row) tenant.sessionGenerations.set(userId, row.generation);
+    return row?.generation;
+  }
+
+  /** A key created after the state was loaded is looked up once; a revoked one is remembered. */
+  private async isActiveKey(tenant: TenantState, subscriberId: string, apiKeyId: string): Promise<boolean> {
+    if (tenant.activeKeys.has(apiKeyId)) return true;
+    if (tenant.revokedKeys.has(apiKeyId)) return false;
+    const [row] = await createDb(this.env.DB)
+      .select({ lastUsedAt: apiKeys.lastUsedAt })
+      .from(apiKeys)
+      .where(and(eq(apiKeys.id, apiKeyId), eq(apiKeys.subscriberId, subscriberId), isNull(apiKeys.revokedAt)))
+      .limit(1);
+    if (row) tenant.activeKeys.set(apiKeyId, row.lastUsedAt?.getTime() ?? null);
+    else tenant.revokedKeys.add(apiKeyId);
+    return Boolean(row);
+  }
+}
+
+/** One D1 round trip: the plan, every user's session generation and the unrevoked keys. */
+async function loadTenantState(env: Env, subscriberId: string): Promise<TenantState | null> {
+  const db = createDb(env.DB);
+  const [subscriber, userRows, keyRows] = await db.batch([
+    db.select({ plan: subscribers.plan }).from(subscribers).where(eq(subscribers.id, subscriberId)).limit(1),
+    db.select({ id: users.id, generation: users.sessionGeneration }).from(users).where(eq(users.subscriberId, subscriberId)),
+    db
+      .select({ id: apiKeys.id, lastUsedAt: apiKeys.lastUsedAt })
+      .from(apiKeys)
+      .where(and(eq(apiKeys.subscriberId, subscriberId), isNull(apiKeys.revokedAt))),
+  ]);
+  if (!subscriber[0]) return null;
+  return {
+    plan: subscriber[0].plan,
+    sessionGenerations: new Map(userRows.map((u) => [u.id, u.generation])),
+    activeKeys: new Map(keyRows.map((k) => [k.id, k.lastUsedAt?.getTime() ?? null])),
+    revokedKeys: new Set(),
+  };
+}
