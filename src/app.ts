@@ -11,6 +11,10 @@ import { accountRouter } from "./routes/account";
 import { adminRouter } from "./routes/admin";
 import { apiKeyRouter } from "./routes/apikey";
 import { authRouter } from "./routes/auth";
+import { backupFileRouter } from "./routes/backupfile";
+import { backupJobRouter } from "./routes/backupjob";
+import { credentialRouter } from "./routes/credential";
+import { destinationRouter } from "./routes/destination";
 
 export function createApp() {
   const app = createRouter();
@@ -29,6 +33,10 @@ export function createApp() {
   app.route("/", adminRouter);
   app.route("/", bugReportRouter);
   app.route("/", adminBugReportRouter);
+  app.route("/", credentialRouter);
+  app.route("/", destinationRouter);
+  app.route("/", backupJobRouter);
+  app.route("/", backupFileRouter);
 
   mountApiDocs(app);
   app.onError(handleError);

@@ -1,0 +1,8 @@
+import { createRouter } from "../../lib/router";
+import * as handlers from "./handlers";
+import * as routes from "./routes";
+
+export const credentialRouter = createRouter()
+  .openapi(routes.listCredentials, handlers.listCredentials)
+  .openapi(routes.createCredential, handlers.createCredential)
+  .openapi(routes.deleteCredential, handlers.deleteCredential);

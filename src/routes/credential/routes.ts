@@ -1,0 +1,34 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { MessageSchema, authenticated, errorResponses, jsonBody, jsonResponse } from "../../lib/router";
+import { CreateCredentialSchema, CredentialIdParams, CredentialSchema } from "./schemas";
+
+const tags = ["Credentials"];
+
+export const listCredentials = createRoute({
+  method: "get",
+  path: "/api/credential",
+  tags,
+  summary: "List credential references (never any secret field)",
+  ...authenticated,
+  responses: { 200: jsonResponse(z.array(CredentialSchema), "Credential list returned"), ...errorResponses(401) },
+});
+
+export const createCredential = createRoute({
+  method: "post",
+  path: "/api/credential",
+  tags,
+  summary: "Create an encrypted credential reference; the agent is sent it through its command queue",
+  ...authenticated,
+  request: { body: jsonBody(CreateCredentialSchema) },
+  responses: { 200: jsonResponse(CredentialSchema, "Credential created"), ...errorResponses(400, 401) },
+});
+
+export const deleteCredential = createRoute({
+  method: "delete",
+  path: "/api/credential/{id}",
+  tags,
+  summary: "Delete a credential (refused while a destination uses it)",
+  ...authenticated,
+  request: { params: CredentialIdParams },
+  responses: { 200: jsonResponse(MessageSchema, "Credential deleted"), ...errorResponses(400, 401, 404) },
+});

@@ -1,0 +1,112 @@
+import { type SQL, and, asc, count, desc, eq, gte, lt, lte } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { backupFiles, backupJobs, backupRuns } from "../db/schema";
+import { notFound } from "../lib/errors";
+import { type ServiceContext, eventInsert, platformLogInsert } from "./activity";
+
+export type BackupRunRow = typeof backupRuns.$inferSelect;
+export type BackupFileRow = typeof backupFiles.$inferSelect;
+
+interface Page {
+  limit: number;
+  offset: number;
+}
+
+/**
+ * A job's runs, newest first. The history outlives a deleted job: a job id is known (not 404) while the
+ * job or any of its runs exists. Both queries read the (subscriber, job, created) index only.
+ */
+export async function listRuns({ db, subscriberId }: ServiceContext, jobId: string, page: Page) {
+  const where = and(eq(backupRuns.subscriberId, subscriberId), eq(backupRuns.backupJobId, jobId));
+  const [rows, [{ total }], job] = await Promise.all([
+    db.select().from(backupRuns).where(where).orderBy(desc(backupRuns.createdAt), desc(backupRuns.id)).limit(page.limit).offset(page.offset),
+    db.select({ total: count() }).from(backupRuns).where(where),
+    db.query.backupJobs.findFirst({ columns: { id: true }, where: and(eq(backupJobs.id, jobId), eq(backupJobs.subscriberId, subscriberId)) }),
+  ]);
+  if (!job && total === 0) throw notFound("Backup job not found.");
+  return { rows, total };
+}
+
+export interface BackupFileFilters {
+  backupJobId?: string;
+  from?: Date;
+  to?: Date;
+}
+
+/** Backup files newest first, optionally of one job and within [from, to]; served from a subscriber-first index. */
+export async function listFiles({ db, subscriberId }: ServiceContext, filters: BackupFileFilters, page: Page) {
+  const conditions: SQL[] = [eq(backupFiles.subscriberId, subscriberId)];
+  if (filters.backupJobId) conditions.push(eq(backupFiles.backupJobId, filters.backupJobId));
+  if (filters.from) conditions.push(gte(backupFiles.dateCreated, filters.from));
+  if (filters.to) conditions.push(lte(backupFiles.dateCreated, filters.to));
+  const where = and(...conditions);
+  const [rows, [{ total }]] = await Promise.all([
+    db.select().from(backupFiles).where(where).orderBy(desc(backupFiles.dateCreated), desc(backupFiles.id)).limit(page.limit).offset(page.offset),
+    db.select({ total: count() }).from(backupFiles).where(where),
+  ]);
+  return { rows, total };
+}
+
+export async function getFile({ db, subscriberId }: ServiceContext, fileId: string): Promise<BackupFileRow> {
+  const file = await db.query.backupFiles.findFirst({ where: and(eq(backupFiles.id, fileId), eq(backupFiles.subscriberId, subscriberId)) });
+  if (!file) throw notFound("Backup file not found.");
+  return file;
+}
+
+export const TRIGGER_START_TIMEOUT_MS = 15 * 60 * 1000;
+const START_TIMEOUT_ERROR = "The agent did not start the backup within 15 minutes of the trigger.";
+const SWEEP_BATCH = 100;
+
+/**
+ * Scheduled task: a triggered run that no agent has started 15 minutes after the trigger becomes
+ * Failed, with its `backup.failure` event and log entry in the same batch. The status condition in
+ * the UPDATE keeps a run the agent started in the meantime from being overwritten.
+ */
+export async function failStaleTriggeredRuns(db: Db, now: Date): Promise<number> {
+  const cutoff = new Date(now.getTime() - TRIGGER_START_TIMEOUT_MS);
+  const stale = await db
+    .select({ run: backupRuns, jobName: backupJobs.name })
+    .from(backupRuns)
+    .leftJoin(backupJobs, eq(backupJobs.id, backupRuns.backupJobId))
+    .where(and(eq(backupRuns.status, "Queued"), lt(backupRuns.createdAt, cutoff)))
+    .orderBy(asc(backupRuns.createdAt))
+    .limit(SWEEP_BATCH);
+  for (const { run, jobName } of stale) {
+    const ctx = { db, subscriberId: run.subscriberId, now };
+    await db.batch(failRunQueries(ctx, run, jobName ?? run.backupJobId, { finishedUtc: now, error: START_TIMEOUT_ERROR }));
+  }
+  return stale.length;
+}
+
+/**
+ * The writes that end a run as Failed: the run, the job's last status, the `backup.failure` event and an
+ * Error log entry. Only a run still Queued or Running changes (idempotent by `backupRunId`).
+ */
+export function failRunQueries(ctx: ServiceContext, run: BackupRunRow, jobName: string, outcome: { finishedUtc: Date; error: string }) {
+  const { db } = ctx;
+  const durationMs = run.startedUtc ? Math.max(0, outcome.finishedUtc.getTime() - run.startedUtc.getTime()) : null;
+  const event = eventInsert(ctx, "backup.failure", {
+    backupJobId: run.backupJobId,
+    backupRunId: run.id,
+    name: jobName,
+    backupMode: run.backupMode,
+    error: outcome.error,
+  });
+  return [
+    db
+      .update(backupRuns)
+      .set({ status: "Failed", finishedUtc: outcome.finishedUtc, durationMs, error: outcome.error })
+      .where(and(eq(backupRuns.id, run.id), eq(backupRuns.status, run.status))),
+    db
+      .update(backupJobs)
+      .set({ lastStatus: "Failed", lastRunUtc: run.startedUtc ?? run.createdAt })
+      .where(eq(backupJobs.id, run.backupJobId)),
+    ...event.queries,
+    platformLogInsert(ctx, {
+      severity: "Error",
+      message: `Backup of "${jobName}" (${run.backupMode}) failed: ${outcome.error}`,
+      agentId: run.agentId,
+      backupJobId: run.backupJobId,
+    }),
+  ] as const;
+}

@@ -1,0 +1,163 @@
+import { z } from "@hono/zod-openapi";
+import { and, desc, eq } from "drizzle-orm";
+import { type DestinationType, type PlanName, backupJobDestinations, backupJobs, destinations } from "../db/schema";
+import { badRequest, notFound } from "../lib/errors";
+import { validationHook } from "../lib/router";
+import type { ServiceContext } from "./activity";
+import { resyncJobs } from "./backup-jobs";
+import { type BackupServiceContext, findCredential, requireOwnAgent } from "./credentials";
+import { assertWithinPlanLimit } from "./plans";
+import { countResource } from "./usage";
+
+const prefix = z.string().max(1024).optional();
+
+/** The settings each destination type needs (secrets go in the referenced credential, never here). */
+export const DESTINATION_SETTINGS = {
+  LocalStorage: z.strictObject({ path: z.string().trim().min(1, "path is required.").max(1024) }).openapi("LocalStorageSettings"),
+  S3Storage: z
+    .strictObject({
+      bucket: z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "bucket must be 3-63 lower-case letters, digits, dots or hyphens."),
+      region: z.string().regex(/^[a-z0-9-]{1,64}$/, "region must be a region name such as eu-west-2."),
+      prefix,
+      endpoint: z
+        .url({ protocol: /^https?$/, error: "endpoint must be an http(s) URL." })
+        .max(1024)
+        .optional()
+        .openapi({ description: "For S3-compatible stores (MinIO, R2 …)." }),
+    })
+    .openapi("S3StorageSettings"),
+  AzureBlobStorage: z
+    .strictObject({
+      container: z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, "container must be 3-63 lower-case letters, digits or single hyphens."),
+      prefix,
+    })
+    .openapi("AzureBlobStorageSettings"),
+  SftpStorage: z
+    .strictObject({
+      host: z.string().regex(/^[A-Za-z0-9.:[\]-]{1,255}$/, "host must be a host name or IP address."),
+      port: z.number().int("port must be a whole number.").min(1).max(65535),
+      path: z.string().trim().min(1, "path is required.").max(1024),
+    })
+    .openapi("SftpStorageSettings"),
+  GoogleCloudStorage: z
+    .strictObject({
+      bucket: z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/, "bucket must be 3-222 lower-case letters, digits, dots, underscores or hyphens."),
+      prefix,
+    })
+    .openapi("GoogleCloudStorageSettings"),
+} satisfies Record<DestinationType, z.ZodType>;
+
+export type DestinationRow = typeof destinations.$inferSelect;
+
+export interface DestinationChanges {
+  name?: string;
+  type?: DestinationType;
+  agentId?: string | null;
+  settings?: Record<string, unknown>;
+  credentialReferenceId?: string | null;
+}
+
+export function listDestinations({ db, subscriberId }: ServiceContext) {
+  return db
+    .select()
+    .from(destinations)
+    .where(eq(destinations.subscriberId, subscriberId))
+    .orderBy(desc(destinations.createdAt), desc(destinations.id));
+}
+
+export async function getDestination({ db, subscriberId }: ServiceContext, destinationId: string): Promise<DestinationRow> {
+  const row = await db.query.destinations.findFirst({
+    where: and(eq(destinations.id, destinationId), eq(destinations.subscriberId, subscriberId)),
+  });
+  if (!row) throw notFound("Destination not found.");
+  return row;
+}
+
+/** Settings must match the (new or current) type; reported like any other body validation error. */
+function parseSettings(type: DestinationType, settings: unknown): Record<string, unknown> {
+  const result = DESTINATION_SETTINGS[type].safeParse(settings);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((issue) => ({ ...issue, path: ["settings", ...issue.path] }));
+  validationHook({ success: false, error: new z.ZodError(issues), target: "json" });
+  throw result.error; // not reached: the hook throws the 400
+}
+
+/** Agent and credential referenced by a destination: the caller's own, and a credential stored on that agent. */
+async function checkReferences(ctx: ServiceContext, agentId: string | null, credentialId: string | null) {
+  if (agentId) await requireOwnAgent(ctx, agentId);
+  if (!credentialId) return;
+  const credential = await findCredential(ctx, credentialId);
+  if (!credential) {
+    throw badRequest("credentialReferenceId: Credential not found.", [{ path: "credentialReferenceId", message: "Credential not found." }]);
+  }
+  if (agentId && credential.agentId !== agentId) {
+    throw badRequest("credentialReferenceId: the credential is stored on another agent than the destination's.", [
+      { path: "credentialReferenceId", message: "Credential belongs to another agent." },
+    ]);
+  }
+}
+
+export async function createDestination(
+  ctx: ServiceContext & { plan: PlanName },
+  input: { name: string; type: DestinationType; agentId?: string; settings: Record<string, unknown>; credentialReferenceId?: string },
+): Promise<DestinationRow> {
+  assertWithinPlanLimit(ctx.plan, "destinations", await countResource(ctx.db, ctx.subscriberId, "destinations"));
+  const agentId = input.agentId ?? null;
+  const credentialId = input.credentialReferenceId ?? null;
+  await checkReferences(ctx, agentId, credentialId);
+  const row: DestinationRow = {
+    id: crypto.randomUUID(),
+    subscriberId: ctx.subscriberId,
+    agentId,
+    name: input.name,
+    type: input.type,
+    settings: parseSettings(input.type, input.settings),
+    credentialId,
+    createdAt: ctx.now,
+    updatedAt: ctx.now,
+  };
+  await ctx.db.insert(destinations).values(row);
+  return row;
+}
+
+/** Partial update; the jobs that write to it are re-sent to their agents with the new settings. */
+export async function updateDestination(ctx: BackupServiceContext, destinationId: string, changes: DestinationChanges) {
+  const current = await getDestination(ctx, destinationId);
+  const type = changes.type ?? current.type;
+  if (changes.type && changes.type !== current.type && changes.settings === undefined) {
+    throw badRequest("settings: changing the type needs the new type's settings.", [{ path: "settings", message: "Required when type changes." }]);
+  }
+  const settings = changes.settings === undefined ? current.settings : parseSettings(type, changes.settings);
+  const agentId = changes.agentId === undefined ? current.agentId : changes.agentId;
+  const credentialId = changes.credentialReferenceId === undefined ? current.credentialId : changes.credentialReferenceId;
+  await checkReferences(ctx, agentId, credentialId);
+  const updated: DestinationRow = { ...current, name: changes.name ?? current.name, type, settings, agentId, credentialId, updatedAt: ctx.now };
+  await ctx.db
+    .update(destinations)
+    .set({ name: updated.name, type, settings, agentId, credentialId, updatedAt: ctx.now })
+    .where(eq(destinations.id, destinationId));
+  const users = await ctx.db
+    .select({ id: backupJobs.id })
+    .from(backupJobDestinations)
+    .innerJoin(backupJobs, eq(backupJobs.id, backupJobDestinations.backupJobId))
+    .where(eq(backupJobDestinations.destinationId, destinationId));
+  await resyncJobs(ctx, users.map((u) => u.id));
+  return updated;
+}
+
+/** 404 when unknown; 400 while a job writes to it. */
+export async function deleteDestination(ctx: ServiceContext, destinationId: string): Promise<void> {
+  await getDestination(ctx, destinationId);
+  const user = await ctx.db
+    .select({ name: backupJobs.name })
+    .from(backupJobDestinations)
+    .innerJoin(backupJobs, eq(backupJobs.id, backupJobDestinations.backupJobId))
+    .where(eq(backupJobDestinations.destinationId, destinationId))
+    .limit(1);
+  if (user.length > 0) throw badRequest(`Destination is used by backup job "${user[0].name}"; remove it from the job first.`);
+  await ctx.db.delete(destinations).where(eq(destinations.id, destinationId));
+}
