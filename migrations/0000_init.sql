@@ -28,12 +28,24 @@ CREATE TABLE `agent_registration_tokens` (
 	`token_hash` text NOT NULL,
 	`expires_at` integer NOT NULL,
 	`used_at` integer,
+	`used_by_agent_id` text,
 	`created_at` integer NOT NULL,
 	FOREIGN KEY (`subscriber_id`) REFERENCES `subscribers`(`id`) ON UPDATE no action ON DELETE cascade
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `agent_registration_tokens_hash_unique` ON `agent_registration_tokens` (`token_hash`);--> statement-breakpoint
 CREATE INDEX `agent_registration_tokens_subscriber_idx` ON `agent_registration_tokens` (`subscriber_id`);--> statement-breakpoint
+CREATE TABLE `agent_reports` (
+	`id` text PRIMARY KEY NOT NULL,
+	`subscriber_id` text NOT NULL,
+	`agent_id` text NOT NULL,
+	`type` text NOT NULL,
+	`backup_run_id` text NOT NULL,
+	`report` text NOT NULL,
+	`received_at` integer NOT NULL
+);
+--> statement-breakpoint
+CREATE INDEX `agent_reports_subscriber_run_idx` ON `agent_reports` (`subscriber_id`,`backup_run_id`);--> statement-breakpoint
 CREATE TABLE `agents` (
 	`id` text PRIMARY KEY NOT NULL,
 	`subscriber_id` text NOT NULL,

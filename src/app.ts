@@ -15,6 +15,9 @@ import { backupFileRouter } from "./routes/backupfile";
 import { backupJobRouter } from "./routes/backupjob";
 import { credentialRouter } from "./routes/credential";
 import { destinationRouter } from "./routes/destination";
+import { agentRouter } from "./routes/agent";
+import { databaseRouter } from "./routes/database";
+import { logRouter } from "./routes/log";
 
 export function createApp() {
   const app = createRouter();
@@ -37,6 +40,9 @@ export function createApp() {
   app.route("/", destinationRouter);
   app.route("/", backupJobRouter);
   app.route("/", backupFileRouter);
+  app.route("/", agentRouter);
+  app.route("/", databaseRouter);
+  app.route("/", logRouter);
 
   mountApiDocs(app);
   app.onError(handleError);

@@ -1,8 +1,14 @@
 import { app } from "./app";
+import { consumeDeadLetters, consumeWebhookDeliveries } from "./services/webhook-delivery";
+import { WEBHOOK_DEAD_LETTER_QUEUE_NAME } from "./services/webhook-queue";
+import { scheduled } from "./scheduled";
 
 export { AgentSession } from "./durable-objects/agent-session";
 export { TenantRateLimiter } from "./durable-objects/tenant-rate-limiter";
 
 export default {
   fetch: app.fetch,
+  // Webhook deliveries, and the dead letters of their last failed attempts.
+  queue: (batch, env) => (batch.queue === WEBHOOK_DEAD_LETTER_QUEUE_NAME ? consumeDeadLetters(batch, env) : consumeWebhookDeliveries(batch, env)),
+  scheduled,
 } satisfies ExportedHandler<Env>;

@@ -1,4 +1,299 @@
 import { DurableObject } from "cloudflare:workers";
+import { createDb } from "../db/client";
+import { clock } from "../lib/clock";
+import { isoUtc } from "../lib/time";
+import {
+  type AgentCommand,
+  AgentCommandSchema,
+  type AgentFrame,
+  CLOSE_CODES,
+  MAX_BAD_FRAMES_PER_MINUTE,
+  PING_FRAME,
+  PONG_FRAME,
+  PROTOCOL_VERSION,
+  SILENCE_TIMEOUT_MS,
+  type ServerFrame,
+  parseAgentFrame,
+} from "../protocol/agent-protocol";
+import { type AgentIdentity, recordPresence, touchAgent, updateAgentFacts } from "../services/agents";
+import { type BackupReportOutcome, applyBackupReport } from "../services/backup-reports";
+import { applyInventory } from "../services/inventory";
+import { recordAgentLog } from "../services/logs";
 
-/** One per agent (named by agentId): holds its WebSocket and its durable command queue. */
-export class AgentSession extends DurableObject<Env> {}
+/** Header through which the Worker hands the authenticated agent to its session with the upgrade. */
+export const AGENT_IDENTITY_HEADER = "x-datasync-agent";
+
+/** How long applied message ids are remembered: far longer than an agent keeps an unacknowledged message. */
+const APPLIED_ID_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+const BAD_FRAME_WINDOW_MS = 60_000;
+
+/** Kept on each socket, so it survives hibernation. Times from the injected clock, in ms. */
+interface SocketState {
+  connectedAt: number;
+  lastFrameAt: number;
+  badFrames: number[];
+}
+
+interface SessionState extends AgentIdentity {
+  /** What D1 was last told: presence changes are recorded (and their events emitted) once. */
+  online: boolean;
+}
+
+/**
+ * One per agent (named by agentId): holds its WebSocket (Hibernation API, so an idle agent costs no
+ * duration: pings are answered by the runtime) and its durable command queue in SQLite.
+ */
+export class AgentSession extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+  /** Agent messages are applied one at a time, in arrival order. */
+  private applying: Promise<unknown> = Promise.resolve();
+  /** Presence writes go to D1 in order. */
+  private presenceWrites: Promise<unknown> = Promise.resolve();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(`
+      CREATE TABLE IF NOT EXISTS commands (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        supersede_key TEXT,
+        body TEXT NOT NULL,
+        sent INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX IF NOT EXISTS commands_supersede_idx ON commands (supersede_key) WHERE supersede_key IS NOT NULL;
+      CREATE TABLE IF NOT EXISTS applied_messages (id TEXT PRIMARY KEY, applied_at INTEGER NOT NULL);
+      CREATE INDEX IF NOT EXISTS applied_messages_time_idx ON applied_messages (applied_at);
+      CREATE TABLE IF NOT EXISTS session (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    `);
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING_FRAME, PONG_FRAME));
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // RPC
+
+  /** Stores a command in the queue (durable when this returns) and sends it if the agent is connected. */
+  async enqueue(command: AgentCommand): Promise<{ id: string; seq: number }> {
+    const parsed = AgentCommandSchema.parse(command);
+    const id = crypto.randomUUID();
+    // A whole-job upsert makes an older one the agent has not received yet pointless.
+    const supersedeKey = parsed.type === "job.upsert" ? `job:${parsed.job.backupJobId}` : null;
+    if (supersedeKey) this.sql.exec("DELETE FROM commands WHERE supersede_key = ? AND sent = 0", supersedeKey);
+    const { seq } = this.sql
+      .exec<{ seq: number }>("INSERT INTO commands (id, supersede_key, body) VALUES (?, ?, ?) RETURNING seq", id, supersedeKey, JSON.stringify(parsed))
+      .one();
+    const socket = this.currentSocket();
+    if (socket) this.sendCommands(socket, seq);
+    return { id, seq };
+  }
+
+  /** The agent was deleted: tell it, close with 4001, forget its queue and state. */
+  async revoke(): Promise<void> {
+    const { seq } = await this.enqueue({ type: "agent.revoked" });
+    for (const socket of this.ctx.getWebSockets()) {
+      if (seq && socket.readyState === WebSocket.OPEN) socket.close(CLOSE_CODES.revoked, "Agent deleted.");
+    }
+    this.sql.exec("DELETE FROM commands; DELETE FROM applied_messages; DELETE FROM session;");
+    await this.ctx.storage.deleteAlarm();
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Socket lifecycle
+
+  async fetch(request: Request): Promise<Response> {
+    const header = request.headers.get(AGENT_IDENTITY_HEADER);
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket" || !header) {
+      return new Response("Expected an agent WebSocket upgrade.", { status: 426 });
+    }
+    const identity = JSON.parse(header) as AgentIdentity;
+    const previous = this.session();
+    this.saveSession({ ...identity, online: previous?.online ?? false });
+
+    // A newer connection replaces the older one.
+    for (const old of this.ctx.getWebSockets()) old.close(CLOSE_CODES.replaced, "Replaced by a newer connection.");
+
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server);
+    const now = clock.nowMs();
+    server.serializeAttachment({ connectedAt: now, lastFrameAt: now, badFrames: [] } satisfies SocketState);
+    this.send(server, { type: "welcome", agentId: identity.agentId, protocolVersion: PROTOCOL_VERSION, serverTime: isoUtc(clock.now()) });
+    this.sendCommands(server, 0);
+
+    this.sql.exec("DELETE FROM applied_messages WHERE applied_at < ?", now - APPLIED_ID_RETENTION_MS);
+    await this.ctx.storage.setAlarm(Date.now() + SILENCE_TIMEOUT_MS);
+    await this.setPresence(true);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const state = ws.deserializeAttachment() as SocketState;
+    state.lastFrameAt = clock.nowMs();
+    const parsed = parseAgentFrame(message);
+    if (!parsed.ok) {
+      this.refuse(ws, state, parsed.id, parsed.error);
+      return;
+    }
+    ws.serializeAttachment(state);
+    const frame = parsed.frame;
+    switch (frame.type) {
+      case "ping":
+        // A ping that is not byte-for-byte PING_FRAME reaches us instead of the auto-response.
+        ws.send(PONG_FRAME);
+        return;
+      case "ack":
+        this.sql.exec("DELETE FROM commands WHERE id = ?", frame.id);
+        return;
+      default:
+        await this.applyOnce(ws, frame);
+    }
+  }
+
+  async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    // Complete the closing handshake; codes the agent may not send back (1005, 1006) become 1000.
+    if (ws.readyState !== WebSocket.CLOSED) ws.close(code >= 3000 || code === 1000 || code === 1001 ? code : 1000, "Closed.");
+    await this.socketGone(ws);
+  }
+
+  async webSocketError(ws: WebSocket): Promise<void> {
+    await this.socketGone(ws);
+  }
+
+  /** Fires `SILENCE_TIMEOUT_MS` after the last sign of life; rescheduled while the agent keeps talking. */
+  async alarm(): Promise<void> {
+    const socket = this.currentSocket();
+    if (!socket) {
+      await this.setPresence(false);
+      return;
+    }
+    const lastSeen = this.lastSignOfLife(socket);
+    const silentFor = clock.nowMs() - lastSeen;
+    if (silentFor >= SILENCE_TIMEOUT_MS) {
+      socket.close(CLOSE_CODES.silent, "Nothing received for 90 seconds.");
+      await this.setPresence(false);
+      return;
+    }
+    await this.ctx.storage.setAlarm(Date.now() + SILENCE_TIMEOUT_MS - silentFor);
+    // Still connected: retry a presence write that failed, else keep lastSeenUtc fresh.
+    if (!this.session()?.online) await this.setPresence(true);
+    else await this.withSession((session, ctx) => touchAgent({ ...ctx, now: new Date(lastSeen) }, session.agentId));
+  }
+
+  // -------------------------------------------------------------------------------------------------
+
+  private async socketGone(ws: WebSocket): Promise<void> {
+    const others = this.ctx.getWebSockets().filter((s) => s !== ws && s.readyState === WebSocket.OPEN);
+    if (others.length === 0) await this.setPresence(false);
+  }
+
+  /** The open socket of the newest connection, if any. */
+  private currentSocket(): WebSocket | null {
+    let newest: { socket: WebSocket; at: number } | null = null;
+    for (const socket of this.ctx.getWebSockets()) {
+      if (socket.readyState !== WebSocket.OPEN) continue;
+      const { connectedAt } = socket.deserializeAttachment() as SocketState;
+      if (!newest || connectedAt >= newest.at) newest = { socket, at: connectedAt };
+    }
+    return newest?.socket ?? null;
+  }
+
+  /** The later of the last frame we handled and the last ping the runtime answered for us. */
+  private lastSignOfLife(socket: WebSocket): number {
+    const { lastFrameAt } = socket.deserializeAttachment() as SocketState;
+    const lastPing = this.ctx.getWebSocketAutoResponseTimestamp(socket)?.getTime() ?? 0;
+    return Math.max(lastFrameAt, lastPing);
+  }
+
+  private send(ws: WebSocket, frame: ServerFrame): void {
+    ws.send(JSON.stringify(frame));
+  }
+
+  /** Sends every unacknowledged command from `fromSeq` on, in seq order, and marks them sent. */
+  private sendCommands(ws: WebSocket, fromSeq: number): void {
+    const rows = this.sql.exec<{ seq: number; id: string; body: string }>("SELECT seq, id, body FROM commands WHERE seq >= ? ORDER BY seq", fromSeq).toArray();
+    for (const row of rows) ws.send(`{"type":"command","id":${JSON.stringify(row.id)},"seq":${row.seq},"command":${row.body}}`);
+    if (rows.length > 0) this.sql.exec("UPDATE commands SET sent = 1 WHERE seq >= ? AND sent = 0", fromSeq);
+  }
+
+  private refuse(ws: WebSocket, state: SocketState, id: string | null, error: string): void {
+    const now = state.lastFrameAt;
+    state.badFrames = [...state.badFrames.filter((t) => now - t < BAD_FRAME_WINDOW_MS), now];
+    ws.serializeAttachment(state);
+    this.send(ws, { type: "error", id, error });
+    if (state.badFrames.length >= MAX_BAD_FRAMES_PER_MINUTE) ws.close(CLOSE_CODES.policyViolation, "Too many bad frames.");
+  }
+
+  /**
+   * Applies an agent message once per id: a repeat is acknowledged again and changes nothing. The ack
+   * goes out only after the message is durably applied; a refused message gets an `error` frame instead.
+   */
+  private applyOnce(ws: WebSocket, frame: Exclude<AgentFrame, { type: "ping" | "ack" }>): Promise<void> {
+    const run = this.applying.then(async () => {
+      const seen = this.sql.exec("SELECT 1 FROM applied_messages WHERE id = ?", frame.id).toArray().length > 0;
+      let outcome: BackupReportOutcome = { ok: true };
+      if (!seen) {
+        try {
+          outcome = await this.apply(frame);
+        } catch (error) {
+          console.error(`agent message ${frame.type} not applied: ${(error as Error).message}`);
+          outcome = { ok: false, error: "The platform could not record this message; send it again later." };
+        }
+        if (outcome.ok) this.sql.exec("INSERT OR IGNORE INTO applied_messages (id, applied_at) VALUES (?, ?)", frame.id, clock.nowMs());
+      }
+      if (ws.readyState !== WebSocket.OPEN) return;
+      this.send(ws, outcome.ok ? { type: "ack", id: frame.id } : { type: "error", id: frame.id, error: outcome.error });
+    });
+    this.applying = run.catch(() => undefined);
+    return run;
+  }
+
+  private async apply(frame: Exclude<AgentFrame, { type: "ping" | "ack" }>): Promise<BackupReportOutcome> {
+    const outcome = await this.withSession(async (session, ctx) => {
+      switch (frame.type) {
+        case "hello":
+          await updateAgentFacts(ctx, session.agentId, frame);
+          this.saveSession({ ...session, hostname: frame.hostname, displayName: frame.displayName === undefined ? session.displayName : frame.displayName });
+          return { ok: true } as const;
+        case "inventory":
+          await applyInventory(ctx, session.agentId, frame.engines);
+          return { ok: true } as const;
+        case "log":
+          await recordAgentLog(ctx, session.agentId, frame);
+          return { ok: true } as const;
+        default:
+          return applyBackupReport({ ...ctx, env: this.env, agentId: session.agentId }, frame);
+      }
+    });
+    return outcome ?? { ok: false, error: "This agent was deleted." };
+  }
+
+  /** Records a presence change in D1 (with its event and log entry) once per change, in order. */
+  private async setPresence(online: boolean): Promise<void> {
+    const write = this.presenceWrites.then(() =>
+      this.withSession(async (session, ctx) => {
+        if (session.online === online) return;
+        await recordPresence(ctx, session, online);
+        this.saveSession({ ...this.session()!, online });
+      }),
+    );
+    this.presenceWrites = write.catch((error: Error) => console.error(`agent presence not recorded: ${error.message}`));
+    await this.presenceWrites;
+  }
+
+  /** Runs `fn` with the session's agent and a service context; nothing when the agent was never connected or was deleted. */
+  private async withSession<T>(
+    fn: (session: SessionState, ctx: { db: ReturnType<typeof createDb>; subscriberId: string; now: Date }) => Promise<T>,
+  ): Promise<T | undefined> {
+    const session = this.session();
+    if (!session) return undefined;
+    return fn(session, { db: createDb(this.env.DB), subscriberId: session.subscriberId, now: clock.now() });
+  }
+
+  private session(): SessionState | null {
+    const row = this.sql.exec<{ value: string }>("SELECT value FROM session WHERE key = 'agent'").toArray()[0];
+    return row ? (JSON.parse(row.value) as SessionState) : null;
+  }
+
+  private saveSession(session: SessionState): void {
+    this.sql.exec("INSERT OR REPLACE INTO session (key, value) VALUES ('agent', ?)", JSON.stringify(session));
+  }
+}

@@ -13,6 +13,8 @@ export const agentRegistrationTokens = sqliteTable(
     tokenHash: text("token_hash").notNull(),
     expiresAt: timestamp("expires_at").notNull(),
     usedAt: timestamp("used_at"),
+    /** The agent this token enrolled: set in the same statement that uses the token up. */
+    usedByAgentId: text("used_by_agent_id"),
     createdAt: timestamp("created_at").notNull(),
   },
   (t) => [uniqueIndex("agent_registration_tokens_hash_unique").on(t.tokenHash), index("agent_registration_tokens_subscriber_idx").on(t.subscriberId)],
@@ -76,4 +78,22 @@ export const databases = sqliteTable(
     uniqueIndex("databases_engine_name_unique").on(t.engineId, t.name),
     index("databases_subscriber_idx").on(t.subscriberId, t.agentId),
   ],
+);
+
+/**
+ * Backup reports (`backup.started/progress/completed/failed` frames) as the agent sent them, keyed by the
+ * frame's message id so a repeat changes nothing. The backup-jobs service turns them into runs and files.
+ */
+export const agentReports = sqliteTable(
+  "agent_reports",
+  {
+    id: text("id").primaryKey(),
+    subscriberId: text("subscriber_id").notNull(),
+    agentId: text("agent_id").notNull(),
+    type: text("type").notNull(),
+    backupRunId: text("backup_run_id").notNull(),
+    report: text("report", { mode: "json" }).notNull().$type<Record<string, unknown>>(),
+    receivedAt: timestamp("received_at").notNull(),
+  },
+  (t) => [index("agent_reports_subscriber_run_idx").on(t.subscriberId, t.backupRunId)],
 );

@@ -1,0 +1,68 @@
+import { z } from "@hono/zod-openapi";
+
+const text = (label: string, max: number) =>
+  z
+    .string({ error: (issue) => (issue.input === undefined ? `${label} is required.` : `${label} must be a string.`) })
+    .trim()
+    .min(1, `${label} is required.`)
+    .max(max, `${label} must be at most ${max} characters.`);
+
+export const AgentIdParams = z.object({
+  id: z.string().openapi({ param: { name: "id", in: "path" }, example: "d290f1ee-6c54-4b01-90e6-d701748f0851" }),
+});
+
+export const RegistrationTokenSchema = z
+  .object({
+    registrationToken: z.string().openapi({ example: "ds_reg_8Jx…" }),
+    expiresAt: z.string().openapi({ example: "2026-03-27T14:30:00Z" }),
+  })
+  .openapi("RegistrationToken");
+
+export const AgentRegisterSchema = z
+  .object({
+    registrationToken: text("registrationToken", 200),
+    hostname: text("hostname", 255).openapi({ example: "PROD-SQL-01" }),
+    displayName: text("displayName", 200).nullable().optional().openapi({ example: "Production SQL Server" }),
+    operatingSystem: text("operatingSystem", 255).openapi({ example: "Windows Server 2022" }),
+    version: text("version", 64).openapi({ example: "1.4.2" }),
+  })
+  .openapi("AgentRegister");
+
+export const AgentRegisteredSchema = z
+  .object({
+    agentId: z.string().openapi({ example: "d290f1ee-6c54-4b01-90e6-d701748f0851" }),
+    agentToken: z.string().openapi({ example: "ds_agent_…", description: "Shown once; the agent keeps it to connect." }),
+  })
+  .openapi("AgentRegistered");
+
+export const AgentSchema = z
+  .object({
+    agentId: z.string().openapi({ example: "d290f1ee-6c54-4b01-90e6-d701748f0851" }),
+    hostname: z.string().openapi({ example: "PROD-SQL-01" }),
+    displayName: z.string().nullable().openapi({ example: "Production SQL Server" }),
+    version: z.string().openapi({ example: "1.4.2" }),
+    isOnline: z.boolean(),
+    lastSeenUtc: z.string().nullable().openapi({ example: "2026-03-26T14:30:00Z" }),
+    operatingSystem: z.string().openapi({ example: "Windows Server 2022" }),
+  })
+  .openapi("Agent");
+
+export const AgentDatabaseSchema = z
+  .object({
+    databaseId: z.string(),
+    name: z.string().openapi({ example: "AdventureWorks" }),
+    missingSince: z.string().nullable().openapi({ description: "Set when the agent's last inventory no longer listed it." }),
+  })
+  .openapi("AgentDatabase");
+
+export const EngineSchema = z
+  .object({
+    engineId: z.string(),
+    engineKey: z.string().openapi({ example: "mssql:MSSQLSERVER" }),
+    dbmsType: z.string().openapi({ example: "MicrosoftSql" }),
+    version: z.string().nullable().openapi({ example: "16.0.4175.1" }),
+    databases: z.array(AgentDatabaseSchema),
+  })
+  .openapi("Engine");
+
+export const AgentDetailSchema = AgentSchema.extend({ engines: z.array(EngineSchema) }).openapi("AgentDetail");

@@ -1,0 +1,12 @@
+import { isoUtc } from "../../lib/time";
+import type { AppRouteHandler } from "../../lib/types";
+import { listDatabases as listDiscovered } from "../../services/inventory";
+import type { listDatabases } from "./routes";
+
+export const listDatabasesHandler: AppRouteHandler<typeof listDatabases> = async (c) => {
+  const rows = await listDiscovered({ db: c.var.db, subscriberId: c.var.auth.subscriberId }, c.req.valid("query").agentId);
+  return c.json(
+    rows.map((row) => ({ ...row, missingSince: isoUtc(row.missingSince) })),
+    200,
+  );
+};

@@ -1,0 +1,13 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { authenticated, errorResponses, jsonResponse } from "../../lib/router";
+import { DatabaseQuerySchema, DatabaseSchema } from "./schemas";
+
+export const listDatabases = createRoute({
+  method: "get",
+  path: "/api/database",
+  tags: ["Databases"],
+  summary: "All databases your agents discovered (filter by agentId)",
+  ...authenticated,
+  request: { query: DatabaseQuerySchema },
+  responses: { 200: jsonResponse(z.array(DatabaseSchema), "Database list returned"), ...errorResponses(400, 401) },
+});

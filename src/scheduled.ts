@@ -1,0 +1,33 @@
+import { createDb } from "./db/client";
+import { clock } from "./lib/clock";
+import { failStaleTriggeredRuns } from "./services/backup-runs";
+import { purgeExpiredLogs } from "./services/logs";
+
+/** One periodic job, run by the cron trigger whose expression it names (see `[triggers]` in wrangler.toml). */
+interface CronTask {
+  name: string;
+  cron: string;
+  run: (env: Env, now: Date) => Promise<unknown>;
+}
+
+/** The cron expressions of wrangler.toml's `[triggers]`. */
+export const CRON = { everyMinute: "* * * * *", daily: "17 3 * * *" } as const;
+
+/** Every periodic job of the platform. Add yours here. */
+export const CRON_TASKS: CronTask[] = [
+  { name: "log retention purge", cron: CRON.daily, run: (env, now) => purgeExpiredLogs(createDb(env.DB), now) },
+  { name: "fail triggered runs never started", cron: CRON.everyMinute, run: (env, now) => failStaleTriggeredRuns(createDb(env.DB), now) },
+];
+
+/**
+ * The Worker's `scheduled` handler: runs the tasks of the trigger that fired, each on its own, so one
+ * failing task does not stop the others (it is logged and runs again at its next trigger).
+ */
+export async function scheduled(controller: ScheduledController, env: Env): Promise<void> {
+  const now = clock.now();
+  const tasks = CRON_TASKS.filter((task) => task.cron === controller.cron);
+  const results = await Promise.allSettled(tasks.map((task) => task.run(env, now)));
+  results.forEach((result, i) => {
+    if (result.status === "rejected") console.error(`cron task "${tasks[i].name}" failed: ${(result.reason as Error)?.message}`);
+  });
+}
