@@ -120,3 +120,13 @@ describe("GET /api/bugreport", () => {
     expect(await res.json()).toMatchObject({ code: "unauthorized" });
   });
 });
+
+describe("API documentation", () => {
+  it("documents the bug report and operator triage routes", async () => {
+    const doc = await (await api("/api/openapi.json")).json<{ paths: Record<string, Record<string, unknown>> }>();
+    expect(Object.keys(doc.paths["/api/bugreport"]).sort()).toEqual(["get", "post"]);
+    expect(doc.paths["/api/bugreport/known"].get).toBeDefined();
+    expect(doc.paths["/api/admin/bugreport"].get).toBeDefined();
+    expect(doc.paths["/api/admin/bugreport/{id}"].put).toBeDefined();
+  });
+});
