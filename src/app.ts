@@ -19,6 +19,7 @@ import { destinationRouter } from "./routes/destination";
 import { agentRouter } from "./routes/agent";
 import { databaseRouter } from "./routes/database";
 import { logRouter } from "./routes/log";
+import { webhookRouter } from "./routes/webhook";
 
 export function createApp() {
   const app = createRouter();
@@ -51,6 +52,7 @@ export function createApp() {
   app.route("/", agentRouter);
   app.route("/", databaseRouter);
   app.route("/", logRouter);
+  app.route("/", webhookRouter);
 
   mountApiDocs(app);
   app.onError(handleError);

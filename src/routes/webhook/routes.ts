@@ -1,0 +1,76 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { PAGINATION_HEADERS } from "../../lib/pagination";
+import { MessageSchema, authenticated, errorResponses, jsonBody, jsonResponse } from "../../lib/router";
+import {
+  CreateWebhookSchema,
+  CreatedWebhookSchema,
+  DeliveriesQuerySchema,
+  DeliverySchema,
+  UpdateWebhookSchema,
+  WebhookIdParams,
+  WebhookSchema,
+} from "./schemas";
+
+const tags = ["Webhooks"];
+
+export const listWebhooks = createRoute({
+  method: "get",
+  path: "/api/webhook",
+  tags,
+  summary: "List webhook endpoints (Professional+; secrets are never returned)",
+  ...authenticated,
+  responses: { 200: jsonResponse(z.array(WebhookSchema), "Webhook list returned"), ...errorResponses(401, 403) },
+});
+
+export const createWebhook = createRoute({
+  method: "post",
+  path: "/api/webhook",
+  tags,
+  summary: "Register a webhook endpoint; the response carries its signing secret, once",
+  ...authenticated,
+  request: { body: jsonBody(CreateWebhookSchema) },
+  responses: { 200: jsonResponse(CreatedWebhookSchema, "Webhook created"), ...errorResponses(400, 401, 403) },
+});
+
+export const updateWebhook = createRoute({
+  method: "put",
+  path: "/api/webhook/{id}",
+  tags,
+  summary: "Update a webhook's url, events or isEnabled",
+  ...authenticated,
+  request: { params: WebhookIdParams, body: jsonBody(UpdateWebhookSchema) },
+  responses: { 200: jsonResponse(WebhookSchema, "Webhook updated"), ...errorResponses(400, 401, 403, 404) },
+});
+
+export const deleteWebhook = createRoute({
+  method: "delete",
+  path: "/api/webhook/{id}",
+  tags,
+  summary: "Delete a webhook; no further events are delivered to it",
+  ...authenticated,
+  request: { params: WebhookIdParams },
+  responses: { 200: jsonResponse(MessageSchema, "Webhook deleted"), ...errorResponses(401, 403, 404) },
+});
+
+export const testWebhook = createRoute({
+  method: "post",
+  path: "/api/webhook/{id}/test",
+  tags,
+  summary: "Queue a webhook.test event for this webhook only",
+  ...authenticated,
+  request: { params: WebhookIdParams },
+  responses: { 200: jsonResponse(MessageSchema, "Test event queued"), ...errorResponses(401, 403, 404) },
+});
+
+export const listDeliveries = createRoute({
+  method: "get",
+  path: "/api/webhook/{id}/deliveries",
+  tags,
+  summary: "A webhook's deliveries with their attempts, newest first",
+  ...authenticated,
+  request: { params: WebhookIdParams, query: DeliveriesQuerySchema },
+  responses: {
+    200: { ...jsonResponse(z.array(DeliverySchema), "Deliveries returned"), headers: PAGINATION_HEADERS },
+    ...errorResponses(400, 401, 403, 404),
+  },
+});
