@@ -128,12 +128,11 @@ async function checkReferences(ctx: ServiceContext, agentId: string, databaseIds
   }
 }
 
-function linkInserts(db: Db, jobId: string, databaseIds: string[], destinationIds: string[]) {
-  return [
-    db.insert(backupJobDatabases).values(databaseIds.map((databaseId) => ({ backupJobId: jobId, databaseId }))),
-    db.insert(backupJobDestinations).values(destinationIds.map((destinationId) => ({ backupJobId: jobId, destinationId }))),
-  ] as const;
-}
+const databaseLinks = (db: Db, jobId: string, databaseIds: string[]) =>
+  db.insert(backupJobDatabases).values(databaseIds.map((databaseId) => ({ backupJobId: jobId, databaseId })));
+
+const destinationLinks = (db: Db, jobId: string, destinationIds: string[]) =>
+  db.insert(backupJobDestinations).values(destinationIds.map((destinationId) => ({ backupJobId: jobId, destinationId })));
 
 const unique = (ids: string[]) => [...new Set(ids)];
 
@@ -161,7 +160,8 @@ export async function createJob(ctx: BackupServiceContext & { plan: PlanName }, 
   };
   await ctx.db.batch([
     ctx.db.insert(backupJobs).values(job),
-    ...linkInserts(ctx.db, job.id, databaseIds, destinationIds),
+    databaseLinks(ctx.db, job.id, databaseIds),
+    destinationLinks(ctx.db, job.id, destinationIds),
     platformLogInsert(ctx, { severity: "Information", message: `Backup job "${job.name}" created.`, agentId: agent.id, backupJobId: job.id }),
   ]);
   await resyncJobs(ctx, [job.id]);
@@ -214,11 +214,11 @@ export async function updateJob(ctx: BackupServiceContext, jobId: string, change
   const replaceLinks: BatchItem<"sqlite">[] = [];
   if (changes.databaseIds) {
     replaceLinks.push(ctx.db.delete(backupJobDatabases).where(eq(backupJobDatabases.backupJobId, jobId)));
-    replaceLinks.push(linkInserts(ctx.db, jobId, databaseIds, [])[0]);
+    replaceLinks.push(databaseLinks(ctx.db, jobId, databaseIds));
   }
   if (changes.destinationIds) {
     replaceLinks.push(ctx.db.delete(backupJobDestinations).where(eq(backupJobDestinations.backupJobId, jobId)));
-    replaceLinks.push(linkInserts(ctx.db, jobId, [], destinationIds)[1]);
+    replaceLinks.push(destinationLinks(ctx.db, jobId, destinationIds));
   }
   await ctx.db.batch([
     ctx.db.update(backupJobs).set(columns).where(eq(backupJobs.id, jobId)),
