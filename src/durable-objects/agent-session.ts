@@ -4,7 +4,6 @@ import { clock } from "../lib/clock";
 import { isoUtc } from "../lib/time";
 import {
   type AgentCommand,
-  AgentCommandSchema,
   type AgentFrame,
   CLOSE_CODES,
   MAX_BAD_FRAMES_PER_MINUTE,
@@ -72,15 +71,17 @@ export class AgentSession extends DurableObject<Env> {
   // -------------------------------------------------------------------------------------------------
   // RPC
 
-  /** Stores a command in the queue (durable when this returns) and sends it if the agent is connected. */
+  /**
+   * Stores a command in the queue (durable when this returns) and sends it if the agent is connected.
+   * Callers go through `sendAgentCommand`, which validates the command.
+   */
   async enqueue(command: AgentCommand): Promise<{ id: string; seq: number }> {
-    const parsed = AgentCommandSchema.parse(command);
     const id = crypto.randomUUID();
     // A whole-job upsert makes an older one the agent has not received yet pointless.
-    const supersedeKey = parsed.type === "job.upsert" ? `job:${parsed.job.backupJobId}` : null;
+    const supersedeKey = command.type === "job.upsert" ? `job:${command.job.backupJobId}` : null;
     if (supersedeKey) this.sql.exec("DELETE FROM commands WHERE supersede_key = ? AND sent = 0", supersedeKey);
     const { seq } = this.sql
-      .exec<{ seq: number }>("INSERT INTO commands (id, supersede_key, body) VALUES (?, ?, ?) RETURNING seq", id, supersedeKey, JSON.stringify(parsed))
+      .exec<{ seq: number }>("INSERT INTO commands (id, supersede_key, body) VALUES (?, ?, ?) RETURNING seq", id, supersedeKey, JSON.stringify(command))
       .one();
     const socket = this.currentSocket();
     if (socket) this.sendCommands(socket, seq);
@@ -89,9 +90,9 @@ export class AgentSession extends DurableObject<Env> {
 
   /** The agent was deleted: tell it, close with 4001, forget its queue and state. */
   async revoke(): Promise<void> {
-    const { seq } = await this.enqueue({ type: "agent.revoked" });
+    await this.enqueue({ type: "agent.revoked" });
     for (const socket of this.ctx.getWebSockets()) {
-      if (seq && socket.readyState === WebSocket.OPEN) socket.close(CLOSE_CODES.revoked, "Agent deleted.");
+      if (socket.readyState === WebSocket.OPEN) socket.close(CLOSE_CODES.revoked, "Agent deleted.");
     }
     this.sql.exec("DELETE FROM commands; DELETE FROM applied_messages; DELETE FROM session;");
     await this.ctx.storage.deleteAlarm();

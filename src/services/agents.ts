@@ -3,7 +3,7 @@ import type { Db } from "../db/client";
 import { agentRegistrationTokens, agents, backupJobs, databases, engines, subscribers } from "../db/schema";
 import { randomToken, sha256Hex } from "../lib/crypto";
 import { ApiError, notFound } from "../lib/errors";
-import type { AgentCommand } from "../protocol/agent-protocol";
+import { type AgentCommand, AgentCommandSchema } from "../protocol/agent-protocol";
 import { type ServiceContext, eventInsert, platformLogInsert } from "./activity";
 import { PLAN_LIMITS, assertWithinPlanLimit } from "./plans";
 import { countResource } from "./usage";
@@ -31,8 +31,9 @@ export function agentSession(env: Env, agentId: string) {
  * The only way the platform talks to an agent: stores the command durably in the agent's queue (it is
  * stored when this resolves) and pushes it at once if the agent is connected, else on its next connect.
  */
-export function sendAgentCommand(env: Env, agentId: string, command: AgentCommand): Promise<{ id: string; seq: number }> {
-  return agentSession(env, agentId).enqueue(command);
+export async function sendAgentCommand(env: Env, agentId: string, command: AgentCommand): Promise<{ id: string; seq: number }> {
+  // Checked here, in the caller's isolate, so a malformed command fails where it was built.
+  return agentSession(env, agentId).enqueue(AgentCommandSchema.parse(command));
 }
 
 /** A one-time token (24 h) for installing one agent; 403 when the plan's agents are all in use. */
