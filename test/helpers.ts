@@ -42,3 +42,13 @@ export async function createSubscriber(opts: { plan?: PlanName; email?: string; 
   const { token } = await issueAccessToken(env, { userId, subscriberId, generation: 0 }, now);
   return { subscriberId, userId, email, password, token };
 }
+
+/** A second confirmed user of an existing subscriber, with a valid access token (it cannot log in by password). */
+export async function createColleague(subscriberId: string) {
+  const now = clock.now();
+  const userId = crypto.randomUUID();
+  const email = `colleague${++counter}-${userId.slice(0, 8)}@example.com`;
+  await db().insert(users).values({ id: userId, subscriberId, forename: "Sam", email, passwordHash: "unused", emailConfirmedAt: now, createdAt: now });
+  const { token } = await issueAccessToken(env, { userId, subscriberId, generation: 0 }, now);
+  return { userId, email, token };
+}

@@ -22,6 +22,28 @@ export interface KnownIssueInput {
   severity?: BugSeverity;
 }
 
+/** What the reporter sees of a report. */
+const reportColumns = {
+  id: bugReports.id,
+  title: bugReports.title,
+  description: bugReports.description,
+  category: bugReports.category,
+  severity: bugReports.severity,
+  status: bugReports.status,
+  createdAt: bugReports.createdAt,
+  updatedAt: bugReports.updatedAt,
+};
+
+/** What everybody sees of a known issue: the operator's published wording, nothing about the reporter. */
+const publishedKnownIssueColumns = {
+  id: knownIssues.id,
+  title: knownIssues.title,
+  category: knownIssues.category,
+  severity: knownIssues.severity,
+  status: knownIssues.status,
+  createdAt: knownIssues.createdAt,
+};
+
 /** Reports of the same instant still list in the order they were filed. */
 const newestReportFirst = [desc(bugReports.createdAt), desc(sql`${bugReports}.rowid`)];
 
@@ -33,16 +55,7 @@ export async function submitBugReport({ db, subscriberId, now }: ServiceContext,
 
 export function listOwnBugReports({ db, subscriberId }: Pick<ServiceContext, "db" | "subscriberId">) {
   return db
-    .select({
-      id: bugReports.id,
-      title: bugReports.title,
-      description: bugReports.description,
-      category: bugReports.category,
-      severity: bugReports.severity,
-      status: bugReports.status,
-      createdAt: bugReports.createdAt,
-      updatedAt: bugReports.updatedAt,
-    })
+    .select(reportColumns)
     .from(bugReports)
     .where(eq(bugReports.subscriberId, subscriberId))
     .orderBy(...newestReportFirst);
@@ -52,14 +65,7 @@ export function listOwnBugReports({ db, subscriberId }: Pick<ServiceContext, "db
 export function listPublicKnownIssues({ db, now }: { db: Db; now: Date }) {
   const hideResolvedBefore = new Date(now.getTime() - RESOLVED_KNOWN_ISSUE_VISIBLE_MS);
   return db
-    .select({
-      id: knownIssues.id,
-      title: knownIssues.title,
-      category: knownIssues.category,
-      severity: knownIssues.severity,
-      status: knownIssues.status,
-      createdAt: knownIssues.createdAt,
-    })
+    .select(publishedKnownIssueColumns)
     .from(knownIssues)
     .where(or(ne(knownIssues.status, "resolved"), gt(knownIssues.resolvedAt, hideResolvedBefore)))
     .orderBy(desc(knownIssues.createdAt), desc(knownIssues.id));
@@ -76,25 +82,10 @@ const reporterEmail = sql<string | null>`coalesce(${users.email}, (
 function selectTriageRows(db: Db, where: SQL | undefined) {
   return db
     .select({
-      id: bugReports.id,
+      ...reportColumns,
       subscriberId: bugReports.subscriberId,
       reporterEmail,
-      title: bugReports.title,
-      description: bugReports.description,
-      category: bugReports.category,
-      severity: bugReports.severity,
-      status: bugReports.status,
-      createdAt: bugReports.createdAt,
-      updatedAt: bugReports.updatedAt,
-      knownIssue: {
-        id: knownIssues.id,
-        title: knownIssues.title,
-        category: knownIssues.category,
-        severity: knownIssues.severity,
-        status: knownIssues.status,
-        createdAt: knownIssues.createdAt,
-        resolvedAt: knownIssues.resolvedAt,
-      },
+      knownIssue: { ...publishedKnownIssueColumns, resolvedAt: knownIssues.resolvedAt },
     })
     .from(bugReports)
     .leftJoin(users, eq(users.id, bugReports.userId))

@@ -2,7 +2,7 @@ import { eq } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
 import { bugReports, knownIssues, users } from "../../src/db/schema";
 import { setClock } from "../../src/lib/clock";
-import { adminToken, api, createSubscriber, db } from "../helpers";
+import { adminToken, api, createColleague, createSubscriber, db } from "../helpers";
 import { emailsTo, fileReport, triage } from "./helpers";
 
 afterEach(() => setClock(null));
@@ -192,34 +192,18 @@ describe("PUT /api/admin/bugreport/{id}", () => {
     expect(rows[0]).toMatchObject({ id: knownIssue.id, status: "resolved", resolvedAt: new Date("2026-11-27T12:00:00Z") });
   });
 
-  it("emails the account owner when the reporting user no longer exists", async () => {
+  it("emails the reporter, or the account owner once the reporting user is gone", async () => {
     const owner = await createSubscriber();
-    const colleagueId = crypto.randomUUID();
-    await db().insert(users).values({
-      id: colleagueId,
-      subscriberId: owner.subscriberId,
-      forename: "Sam",
-      email: `sam-${colleagueId}@example.com`,
-      passwordHash: "unused",
-      createdAt: new Date(),
-    });
-    const bugReportId = crypto.randomUUID();
-    const now = new Date();
-    await db().insert(bugReports).values({
-      id: bugReportId,
-      subscriberId: owner.subscriberId,
-      userId: colleagueId,
-      title: "Billing page blank",
-      description: "The billing page renders blank.",
-      category: "billing",
-      severity: "low",
-      createdAt: now,
-      updatedAt: now,
-    });
-    await db().delete(users).where(eq(users.id, colleagueId));
+    const colleague = await createColleague(owner.subscriberId);
+    const first = await fileReport(colleague.token, { title: "Billing page renders blank" });
+    const second = await fileReport(colleague.token, { title: "Billing page renders blank again" });
 
-    const res = await triage(bugReportId, { status: "resolved" });
-    expect(await res.json()).toMatchObject({ reporterEmail: owner.email });
+    expect(await (await triage(first, { status: "in_progress" })).json()).toMatchObject({ reporterEmail: colleague.email });
+    expect(await emailsTo(colleague.email)).toHaveLength(1);
+    expect(await emailsTo(owner.email)).toHaveLength(0);
+
+    await db().delete(users).where(eq(users.id, colleague.userId));
+    expect(await (await triage(second, { status: "resolved" })).json()).toMatchObject({ reporterEmail: owner.email });
     expect(await emailsTo(owner.email)).toHaveLength(1);
   });
 

@@ -1,24 +1,16 @@
 import { clock } from "../../lib/clock";
 import { pageOffset, setPaginationHeaders } from "../../lib/pagination";
-import { isoUtc } from "../../lib/time";
 import type { AppRouteHandler } from "../../lib/types";
 import { type TriageRow, listAllBugReports as listAll, triageBugReport as triage } from "../../services/bug-reports";
+import { toBugReport, toKnownIssue } from "../bugreport/handlers";
 import type { listAllBugReports, triageBugReport } from "./routes";
 
-function toAdminBugReport({ id, createdAt, updatedAt, knownIssue, ...report }: TriageRow) {
+function toAdminBugReport(row: TriageRow) {
   return {
-    bugReportId: id,
-    ...report,
-    createdAt: isoUtc(createdAt),
-    updatedAt: isoUtc(updatedAt),
-    knownIssue: knownIssue && {
-      id: knownIssue.id,
-      title: knownIssue.title,
-      category: knownIssue.category,
-      severity: knownIssue.severity,
-      status: knownIssue.status,
-      createdAt: isoUtc(knownIssue.createdAt),
-    },
+    ...toBugReport(row),
+    subscriberId: row.subscriberId,
+    reporterEmail: row.reporterEmail,
+    knownIssue: row.knownIssue && toKnownIssue(row.knownIssue),
   };
 }
 
