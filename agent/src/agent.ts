@@ -1,0 +1,217 @@
+import { randomUUID } from "node:crypto";
+import { hostname, release, type } from "node:os";
+import type { AgentCommand, ServerFrame } from "../../src/protocol/agent-protocol.ts";
+import type { AgentConfig } from "./config.ts";
+import { Connection, type BackoffOptions } from "./connection.ts";
+import { collectInventory } from "./engines/index.ts";
+import type { Engine } from "./engines/engine.ts";
+import { effectiveCompression } from "./pipeline/compression.ts";
+import type { EncryptOptions } from "./pipeline/encryption.ts";
+import { JobRunner, type Severity } from "./runner.ts";
+import { Scheduler } from "./scheduler.ts";
+import { deleteState, type AgentStore, type Identity } from "./state.ts";
+import { AGENT_VERSION } from "./version.ts";
+
+/** Why `run` ended: the CLI turns it into an exit code and a message. */
+export type AgentExit = { reason: "stopped" } | { reason: "revoked"; message: string } | { reason: "token-refused"; message: string };
+
+export interface AgentOptions {
+  identity: Identity;
+  stateDir: string;
+  config: AgentConfig;
+  store: AgentStore;
+  engines: Engine[];
+  now?: () => Date;
+  /** Where local diagnostics go (default: stderr with a timestamp). */
+  print?: (line: string) => void;
+  backoff?: Partial<BackoffOptions>;
+  encryptOptions?: EncryptOptions;
+  progressIntervalMs?: number;
+}
+
+const iso = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, "Z");
+
+/**
+ * The running agent: connects, applies commands idempotently by id and in order, schedules jobs,
+ * reports through the on-disk outbox (everything but ping and acks of commands), sends inventory.
+ */
+export class Agent {
+  private readonly options: AgentOptions;
+  private readonly store: AgentStore;
+  private readonly now: () => Date;
+  private readonly print: (line: string) => void;
+  private readonly connection: Connection;
+  private readonly scheduler: Scheduler;
+  readonly runner: JobRunner;
+  private commandChain: Promise<void> = Promise.resolve();
+  private inventoryTimer: NodeJS.Timeout | undefined;
+  private lastInventory: string | undefined;
+  private revoked = false;
+  private finish!: (exit: AgentExit) => void;
+  /** Settles when the agent stops for good. */
+  readonly exited: Promise<AgentExit>;
+
+  constructor(options: AgentOptions) {
+    this.options = options;
+    this.store = options.store;
+    this.now = options.now ?? (() => new Date());
+    this.print = options.print ?? ((line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`));
+    this.exited = new Promise((resolve) => (this.finish = resolve));
+    this.runner = new JobRunner({
+      store: this.store,
+      engines: options.engines,
+      compression: effectiveCompression(options.config.compression),
+      now: this.now,
+      send: (frame) => this.sendReliably(frame),
+      report: (severity, message, backupJobId) => this.report(severity, message, backupJobId),
+      encryptOptions: options.encryptOptions,
+      progressIntervalMs: options.progressIntervalMs,
+    });
+    this.scheduler = new Scheduler((backupJobId, mode) => this.runner.trigger({ backupJobId, mode, trigger: "Schedule" }));
+    this.connection = new Connection({
+      server: options.identity.server,
+      token: options.identity.agentToken,
+      backoff: options.backoff,
+      handlers: {
+        onReady: () => this.onReady(),
+        onFrame: (frame) => this.onFrame(frame),
+        onRevoked: () => void this.revoke(),
+        onTokenRefused: () => this.end({ reason: "token-refused", message: "The platform refuses this agent's token (was the agent deleted?). Enroll again with a new registration token." }),
+        note: (message) => this.print(message),
+      },
+    });
+  }
+
+  start(): void {
+    this.store.pruneAppliedCommands(this.now());
+    this.runner.reportInterruptedRuns();
+    for (const job of this.store.jobs()) this.scheduler.upsert(job);
+    this.connection.start();
+    this.inventoryTimer = setInterval(() => void this.sendInventory(false), this.options.config.inventoryIntervalSeconds * 1000);
+  }
+
+  /** Stops scheduling and the socket; a run in progress is waited for so its report reaches the outbox. */
+  async stop(): Promise<void> {
+    this.scheduler.stop();
+    clearInterval(this.inventoryTimer);
+    await this.runner.idle();
+    this.connection.stop();
+    this.end({ reason: "stopped" });
+  }
+
+  private end(exit: AgentExit): void {
+    this.scheduler.stop();
+    clearInterval(this.inventoryTimer);
+    this.connection.stop();
+    this.finish(exit);
+  }
+
+  private report(severity: Severity, message: string, backupJobId?: string): void {
+    this.print(`${severity}: ${message}`);
+    this.sendReliably({ type: "log", id: randomUUID(), severity, message, timestamp: iso(this.now()), backupJobId: backupJobId ?? null });
+  }
+
+  /** Outbox first, then the socket: a message is gone from disk only when the platform acks its id. */
+  private sendReliably(frame: { id: string; type: string } & Record<string, unknown>): void {
+    this.store.enqueue(frame);
+    this.connection.send(frame);
+  }
+
+  private onReady(): void {
+    // hello opens each connection and is not kept in the outbox: an old one resent later would say nothing new.
+    this.connection.send({
+      type: "hello",
+      id: randomUUID(),
+      hostname: hostname(),
+      displayName: this.options.config.displayName ?? null,
+      operatingSystem: `${type()} ${release()}`,
+      version: AGENT_VERSION,
+    });
+    for (const entry of this.store.pendingMessages()) this.connection.send(JSON.parse(entry.frame));
+    void this.sendInventory(true);
+  }
+
+  private async sendInventory(force: boolean): Promise<void> {
+    const engines = await collectInventory(this.options.engines, (engine, error) => this.print(`Warning: engine ${engine.engineKey} is not reachable: ${error.message}`));
+    const snapshot = JSON.stringify(engines);
+    if (!force && snapshot === this.lastInventory) return;
+    this.lastInventory = snapshot;
+    this.sendReliably({ type: "inventory", id: randomUUID(), engines });
+  }
+
+  private onFrame(frame: Exclude<ServerFrame, { type: "welcome" } | { type: "pong" }>): void {
+    switch (frame.type) {
+      case "ack":
+        this.store.acknowledge(frame.id);
+        return;
+      case "error":
+        this.print(`Warning: the platform refused frame ${frame.id ?? "(unknown)"}: ${frame.error}`);
+        return;
+      case "command":
+        // One at a time, in the order received (the platform sends them in seq order).
+        this.commandChain = this.commandChain.then(() => this.applyCommand(frame.id, frame.command)).catch((error) => this.print(`Error: command ${frame.id} failed: ${(error as Error).message}`));
+        return;
+    }
+  }
+
+  private async applyCommand(commandId: string, command: AgentCommand): Promise<void> {
+    if (this.store.isApplied(commandId)) {
+      this.connection.send({ type: "ack", id: commandId });
+      return;
+    }
+    const markApplied = () => this.store.markApplied(commandId, this.now());
+    switch (command.type) {
+      case "job.upsert":
+        this.store.transaction(() => {
+          this.store.saveJob(command.job);
+          markApplied();
+        });
+        this.scheduler.upsert(command.job);
+        this.print(`Job "${command.job.name}" ${command.job.isEnabled ? `scheduled (${command.job.schedules.map((s) => `${s.backupMode} ${s.cronExpression}`).join(", ") || "manual only"})` : "disabled"}.`);
+        break;
+      case "job.delete":
+        this.store.transaction(() => {
+          this.store.deleteJob(command.backupJobId);
+          markApplied();
+        });
+        this.scheduler.remove(command.backupJobId);
+        this.print(`Job ${command.backupJobId} removed.`);
+        break;
+      case "credential.upsert":
+        this.store.transaction(() => {
+          this.store.saveCredential(command.credentialReferenceId, command.credential);
+          markApplied();
+        });
+        this.print(`Credential "${command.name}" stored.`);
+        break;
+      case "credential.delete":
+        this.store.transaction(() => {
+          this.store.deleteCredential(command.credentialReferenceId);
+          markApplied();
+        });
+        break;
+      case "backup.run":
+        // Marked applied first: the run's own started/completed reports say what happened to it.
+        markApplied();
+        this.runner.trigger({ backupJobId: command.backupJobId, mode: command.backupMode, trigger: "Manual", backupRunId: command.backupRunId });
+        break;
+      case "inventory.request":
+        await this.sendInventory(true);
+        markApplied();
+        break;
+      case "agent.revoked":
+        await this.revoke();
+        return;
+    }
+    this.connection.send({ type: "ack", id: commandId });
+  }
+
+  private async revoke(): Promise<void> {
+    if (this.revoked) return;
+    this.revoked = true;
+    this.scheduler.stop();
+    this.store.close();
+    await deleteState(this.options.stateDir);
+    this.end({ reason: "revoked", message: "This agent was deleted on the platform; its local state was removed. Enroll again to back up this machine." });
+  }
+}

@@ -1,0 +1,245 @@
+#!/usr/bin/env node
+import { hostname, release, type } from "node:os";
+import { resolve } from "node:path";
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { Agent } from "./agent.ts";
+import { ConfigError, loadConfig } from "./config.ts";
+import { apiUrl } from "./connection.ts";
+import { createEngines } from "./engines/index.ts";
+import { restoreBackup } from "./restore.ts";
+import { AgentStore, defaultStateDir, identityExists, loadIdentity, saveIdentity, StateError } from "./state.ts";
+import { AGENT_VERSION } from "./version.ts";
+
+/** A problem the user can fix: printed as one line, never with a stack trace. */
+class UsageError extends Error {
+  readonly exitCode: number;
+  constructor(message: string, exitCode = 2) {
+    super(message);
+    this.exitCode = exitCode;
+  }
+}
+
+const COMMON_OPTIONS = {
+  "state-dir": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const satisfies ParseArgsConfig["options"];
+
+const HELP: Record<string, string> = {
+  main: `datasync-agent ${AGENT_VERSION}: backs up databases on this machine for DataSync.
+
+Usage: datasync-agent <command> [options]
+
+Commands:
+  enroll   Register this machine with DataSync using a registration token
+  run      Connect to DataSync and run backups until stopped
+  status   Show enrollment, jobs, schedules and unsent reports
+  restore  Decrypt, decompress, verify and restore a backup file
+
+Run "datasync-agent <command> --help" for a command's options.
+State lives in --state-dir (default: $DATASYNC_AGENT_STATE_DIR or ~/.datasync-agent).`,
+  enroll: `Usage: datasync-agent enroll --server URL --token REG [--name NAME] [--state-dir DIR] [--force]
+
+Registers this machine with the DataSync platform at URL using a one-time registration token
+(POST /api/agent/register) and stores the agent id and token in the state directory (files mode 0600).
+
+  --server URL     The platform's base URL, e.g. https://api.data-sync.co.uk or http://localhost:8787
+  --token REG      The registration token from POST /api/agent/registration-token
+  --name NAME      Display name shown on the platform (default: none, the hostname is shown)
+  --state-dir DIR  Where to keep the agent's state
+  --force          Replace an existing enrollment in the state directory`,
+  run: `Usage: datasync-agent run [--config FILE] [--state-dir DIR]
+
+Connects to the platform and works until stopped (Ctrl-C or SIGTERM): reports the databases it finds,
+receives jobs and credentials, runs scheduled and manual backups and reports them. Reports wait on disk
+until the platform confirms them; the connection is retried with backoff.
+
+  --config FILE    Engines and options (default: ./agent.json; see agent/agent.example.json)
+  --state-dir DIR  The state directory written by "enroll"`,
+  status: `Usage: datasync-agent status [--state-dir DIR]
+
+Shows the enrollment, the jobs this agent holds with their schedules and next runs, runs in progress
+and the number of reports not yet confirmed by the platform.`,
+  restore: `Usage: datasync-agent restore --file PATH --to TARGET [--passphrase TEXT] [--checksum sha256:HEX]
+
+Verifies the file's SHA-256 (against --checksum or the PATH.sha256 file written beside every backup),
+then decrypts (.enc), decompresses (.gz/.zst) and restores it.
+
+  --file PATH         The backup file, e.g. app_Full_20260326_020000.dump.gz.enc
+  --to TARGET         postgres://user:pass@host:5432/newdb (pg_restore or psql),
+                      mysql://user:pass@host:3306/newdb or mariadb://… (mysql client),
+                      or a file path: the decoded dump, or for SQLite backups the restored database
+  --passphrase TEXT   The job's encryption passphrase (or set DATASYNC_BACKUP_PASSPHRASE)
+  --checksum SHA      The checksum the platform lists for the file (GET /api/backupfile)`,
+};
+
+function parse<O extends ParseArgsConfig["options"]>(args: string[], options: O) {
+  try {
+    return parseArgs({ args, options: { ...COMMON_OPTIONS, ...options }, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message.split("\n")[0]} (see --help)`);
+  }
+}
+
+function required(value: string | boolean | undefined, name: string): string {
+  if (typeof value !== "string" || value === "") throw new UsageError(`--${name} is required (see --help).`);
+  return value;
+}
+
+function stateDirOf(values: { "state-dir"?: string | boolean }): string {
+  return resolve(typeof values["state-dir"] === "string" ? values["state-dir"] : defaultStateDir());
+}
+
+async function enroll(args: string[]): Promise<number> {
+  const values = parse(args, { server: { type: "string" }, token: { type: "string" }, name: { type: "string" }, force: { type: "boolean" } });
+  if (values.help) return help("enroll");
+  const server = required(values.server, "server").replace(/\/+$/, "");
+  const token = required(values.token, "token");
+  const stateDir = stateDirOf(values);
+  let url: URL;
+  try {
+    url = apiUrl(server, "/api/agent/register");
+    if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error();
+  } catch {
+    throw new UsageError(`--server must be an http(s) URL, got "${server}".`);
+  }
+  if (!values.force && (await identityExists(stateDir))) {
+    throw new UsageError(`${stateDir} already holds an enrolled agent; use --force to replace it or --state-dir for another one.`, 1);
+  }
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ registrationToken: token, hostname: hostname(), displayName: values.name, operatingSystem: `${type()} ${release()}`, version: AGENT_VERSION }),
+      signal: AbortSignal.timeout(20_000),
+    });
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    throw new UsageError(`Cannot reach a DataSync server at ${server}: ${cause?.code ?? cause?.message ?? (error as Error).message}.`, 1);
+  }
+  const body = (await response.json().catch(() => undefined)) as { agentId?: string; agentToken?: string; error?: string } | undefined;
+  if (!response.ok) {
+    if (body?.error && response.status !== 404) throw new UsageError(`Enrollment refused by ${server}: ${body.error}`, 1);
+    throw new UsageError(`${server} does not look like a DataSync server (HTTP ${response.status} on /api/agent/register).`, 1);
+  }
+  if (!body?.agentId || !body.agentToken) throw new UsageError(`${server} does not look like a DataSync server (unexpected answer to /api/agent/register).`, 1);
+  await saveIdentity(stateDir, { server, agentId: body.agentId, agentToken: body.agentToken, enrolledUtc: new Date().toISOString() });
+  console.log(`Enrolled as agent ${body.agentId}. State saved in ${stateDir}.`);
+  console.log(`Next: describe your databases in agent.json (see agent/agent.example.json) and start "datasync-agent run".`);
+  return 0;
+}
+
+async function run(args: string[]): Promise<number> {
+  const values = parse(args, { config: { type: "string" } });
+  if (values.help) return help("run");
+  const stateDir = stateDirOf(values);
+  const identity = await loadIdentity(stateDir);
+  const config = await loadConfig(resolve(typeof values.config === "string" ? values.config : "agent.json"));
+  const store = await AgentStore.open(stateDir);
+  const agent = new Agent({ identity, stateDir, config, store, engines: createEngines(config, store) });
+  let stopping = false;
+  const onSignal = () => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    process.stderr.write("Stopping: waiting for a backup in progress to finish (signal again to quit now).\n");
+    void agent.stop();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  process.stderr.write(`datasync-agent ${AGENT_VERSION}: agent ${identity.agentId}, ${config.engines.length} engine(s), connecting to ${identity.server}.\n`);
+  agent.start();
+  const exit = await agent.exited;
+  if (exit.reason === "stopped") {
+    store.close();
+    return 0;
+  }
+  throw new UsageError(exit.message, exit.reason === "revoked" ? 3 : 4);
+}
+
+async function status(args: string[]): Promise<number> {
+  const values = parse(args, {});
+  if (values.help) return help("status");
+  const stateDir = stateDirOf(values);
+  const identity = await loadIdentity(stateDir);
+  const store = await AgentStore.open(stateDir);
+  try {
+    const { Scheduler } = await import("./scheduler.ts");
+    const scheduler = new Scheduler(() => {});
+    console.log(`Agent ${identity.agentId}`);
+    console.log(`  server:      ${identity.server}`);
+    console.log(`  enrolled:    ${identity.enrolledUtc}`);
+    console.log(`  state:       ${stateDir}`);
+    const reachable = await fetch(apiUrl(identity.server, "/api/health"), { signal: AbortSignal.timeout(5000) }).then((r) => (r.ok ? "reachable" : `HTTP ${r.status}`), (e: Error) => `unreachable (${(e.cause as Error)?.message ?? e.message})`);
+    console.log(`  platform:    ${reachable}`);
+    console.log(`  unconfirmed reports: ${store.pendingMessages().length}`);
+    console.log(`  credentials: ${store.credentialCount()}`);
+    const runs = store.runsInProgress();
+    if (runs.length) console.log(`  runs in progress (or interrupted): ${runs.map((r) => r.backupRunId).join(", ")}`);
+    const jobs = store.jobs();
+    console.log(`Jobs (${jobs.length}):`);
+    for (const job of jobs) {
+      scheduler.upsert(job);
+      const next = scheduler.nextRuns(job.backupJobId).sort((a, b) => a.getTime() - b.getTime())[0];
+      const schedules = job.schedules.map((s) => `${s.backupMode} "${s.cronExpression}"`).join(", ") || "manual only";
+      console.log(`  ${job.name} [${job.isEnabled ? "enabled" : "disabled"}] ${schedules}${next ? `; next ${next.toISOString()}` : ""}; keeps ${job.retentionDays} days`);
+    }
+    scheduler.stop();
+  } finally {
+    store.close();
+  }
+  return 0;
+}
+
+async function restore(args: string[]): Promise<number> {
+  const values = parse(args, { file: { type: "string" }, to: { type: "string" }, passphrase: { type: "string" }, checksum: { type: "string" } });
+  if (values.help) return help("restore");
+  const file = resolve(required(values.file, "file"));
+  const to = required(values.to, "to");
+  const passphrase = typeof values.passphrase === "string" ? values.passphrase : process.env.DATASYNC_BACKUP_PASSPHRASE || undefined;
+  const result = await restoreBackup({ file, to: /^[a-z]+:\/\//i.test(to) ? to : resolve(to), passphrase, checksum: typeof values.checksum === "string" ? values.checksum : undefined });
+  console.log(`Checksum verified (${result.checksum}); restored into ${result.target}.`);
+  return 0;
+}
+
+function help(topic: string): number {
+  console.log(HELP[topic] ?? HELP.main);
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case "enroll":
+        return await enroll(rest);
+      case "run":
+        return await run(rest);
+      case "status":
+        return await status(rest);
+      case "restore":
+        return await restore(rest);
+      case "help":
+        return help(rest[0] ?? "main");
+      case "--version":
+      case "-v":
+        console.log(AGENT_VERSION);
+        return 0;
+      case undefined:
+      case "--help":
+      case "-h":
+        return help("main");
+      default:
+        throw new UsageError(`Unknown command "${command}". Commands: enroll, run, status, restore (see --help).`);
+    }
+  } catch (error) {
+    const known = error instanceof UsageError || error instanceof StateError || error instanceof ConfigError;
+    const message = (error as Error)?.message?.split("\n")[0] || String(error);
+    process.stderr.write(`datasync-agent: ${message}\n`);
+    if (!known && process.env.DATASYNC_AGENT_DEBUG) console.error(error);
+    return error instanceof UsageError ? error.exitCode : 1;
+  }
+}
+
+if (import.meta.main) {
+  main(process.argv.slice(2)).then((code) => process.exit(code));
+}

@@ -1,0 +1,225 @@
+import { chmod, mkdir, readFile, rm, writeFile, open } from "node:fs/promises";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import type { AgentJob } from "../../src/protocol/agent-protocol.ts";
+import type { Credential, CredentialLookup } from "./types.ts";
+
+export interface Identity {
+  server: string;
+  agentId: string;
+  agentToken: string;
+  enrolledUtc: string;
+}
+
+export class StateError extends Error {
+  override name = "StateError";
+}
+
+export function defaultStateDir(): string {
+  return process.env.DATASYNC_AGENT_STATE_DIR || join(homedir(), ".datasync-agent");
+}
+
+const IDENTITY_FILE = "identity.json";
+const DATABASE_FILE = "agent.db";
+
+/** Creates a file readable by this user only before anything secret is written to it. */
+async function createPrivateFile(path: string): Promise<void> {
+  const handle = await open(path, "a", 0o600);
+  await handle.close();
+  await chmod(path, 0o600);
+}
+
+export async function saveIdentity(stateDir: string, identity: Identity): Promise<void> {
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  await chmod(stateDir, 0o700);
+  const path = join(stateDir, IDENTITY_FILE);
+  await createPrivateFile(path);
+  await writeFile(path, JSON.stringify(identity, null, 2) + "\n", { mode: 0o600 });
+}
+
+export async function loadIdentity(stateDir: string): Promise<Identity> {
+  let text: string;
+  try {
+    text = await readFile(join(stateDir, IDENTITY_FILE), "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") {
+      throw new StateError(`No agent state in ${stateDir}: run "datasync-agent enroll --server URL --token REG" first (or pass --state-dir).`);
+    }
+    throw error;
+  }
+  const identity = JSON.parse(text) as Identity;
+  if (!identity.agentId || !identity.agentToken || !identity.server) throw new StateError(`${join(stateDir, IDENTITY_FILE)} is incomplete; enroll again.`);
+  return identity;
+}
+
+export async function identityExists(stateDir: string): Promise<boolean> {
+  return readFile(join(stateDir, IDENTITY_FILE)).then(() => true, () => false);
+}
+
+/** Forgets everything: used when the platform revokes the agent. */
+export async function deleteState(stateDir: string): Promise<void> {
+  for (const name of [IDENTITY_FILE, DATABASE_FILE, `${DATABASE_FILE}-wal`, `${DATABASE_FILE}-shm`]) await rm(join(stateDir, name), { force: true });
+}
+
+export interface OutboxEntry {
+  id: string;
+  frame: string;
+}
+
+export interface WrittenFile {
+  destinationId: string;
+  fileName: string;
+}
+
+/**
+ * The agent's durable state in one SQLite file (mode 0600): the outbox of unacknowledged messages,
+ * commands already applied, jobs and credentials received, files written (for retention) and runs
+ * in progress (so a crash mid-run is still reported).
+ */
+export class AgentStore implements CredentialLookup {
+  private readonly db: DatabaseSync;
+
+  private constructor(db: DatabaseSync) {
+    this.db = db;
+  }
+
+  static async open(stateDir: string): Promise<AgentStore> {
+    await mkdir(stateDir, { recursive: true, mode: 0o700 });
+    const path = join(stateDir, DATABASE_FILE);
+    await createPrivateFile(path);
+    const db = new DatabaseSync(path);
+    db.exec(`
+      PRAGMA journal_mode = WAL;
+      PRAGMA synchronous = FULL;
+      PRAGMA busy_timeout = 5000;
+      CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, frame TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS applied_commands (id TEXT PRIMARY KEY, applied_at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS jobs (backup_job_id TEXT PRIMARY KEY, job TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS credentials (credential_reference_id TEXT PRIMARY KEY, credential TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS written_files (
+        destination_id TEXT NOT NULL, file_name TEXT NOT NULL, backup_job_id TEXT NOT NULL, written_at INTEGER NOT NULL,
+        PRIMARY KEY (destination_id, file_name));
+      CREATE INDEX IF NOT EXISTS written_files_job ON written_files (backup_job_id, written_at);
+      CREATE TABLE IF NOT EXISTS runs (backup_run_id TEXT PRIMARY KEY, backup_job_id TEXT NOT NULL, started_at INTEGER NOT NULL);
+    `);
+    for (const suffix of ["-wal", "-shm"]) await chmod(`${path}${suffix}`, 0o600).catch(() => {});
+    return new AgentStore(db);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** Runs `work` in one SQLite transaction: its writes land together or not at all. */
+  transaction<T>(work: () => T): T {
+    this.db.exec("BEGIN IMMEDIATE");
+    try {
+      const result = work();
+      this.db.exec("COMMIT");
+      return result;
+    } catch (error) {
+      this.db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
+  // Outbox ------------------------------------------------------------------------------------------
+
+  enqueue(frame: { id: string; type: string }): void {
+    this.db.prepare("INSERT OR IGNORE INTO outbox (id, frame) VALUES (?, ?)").run(frame.id, JSON.stringify(frame));
+  }
+
+  pendingMessages(): OutboxEntry[] {
+    return this.db.prepare("SELECT id, frame FROM outbox ORDER BY seq").all() as unknown as OutboxEntry[];
+  }
+
+  acknowledge(id: string): boolean {
+    return Number(this.db.prepare("DELETE FROM outbox WHERE id = ?").run(id).changes) > 0;
+  }
+
+  // Commands ----------------------------------------------------------------------------------------
+
+  isApplied(commandId: string): boolean {
+    return this.db.prepare("SELECT 1 FROM applied_commands WHERE id = ?").get(commandId) !== undefined;
+  }
+
+  markApplied(commandId: string, now: Date): void {
+    this.db.prepare("INSERT OR IGNORE INTO applied_commands (id, applied_at) VALUES (?, ?)").run(commandId, now.getTime());
+  }
+
+  /** Command ids are kept 30 days: the platform redelivers only unacknowledged commands, and soon. */
+  pruneAppliedCommands(now: Date): void {
+    this.db.prepare("DELETE FROM applied_commands WHERE applied_at < ?").run(now.getTime() - 30 * 86_400_000);
+  }
+
+  // Jobs and credentials ----------------------------------------------------------------------------
+
+  saveJob(job: AgentJob): void {
+    this.db.prepare("INSERT INTO jobs (backup_job_id, job) VALUES (?, ?) ON CONFLICT DO UPDATE SET job = excluded.job").run(job.backupJobId, JSON.stringify(job));
+  }
+
+  deleteJob(backupJobId: string): void {
+    this.db.prepare("DELETE FROM jobs WHERE backup_job_id = ?").run(backupJobId);
+  }
+
+  job(backupJobId: string): AgentJob | undefined {
+    const row = this.db.prepare("SELECT job FROM jobs WHERE backup_job_id = ?").get(backupJobId) as { job: string } | undefined;
+    return row ? (JSON.parse(row.job) as AgentJob) : undefined;
+  }
+
+  jobs(): AgentJob[] {
+    return (this.db.prepare("SELECT job FROM jobs ORDER BY backup_job_id").all() as { job: string }[]).map((row) => JSON.parse(row.job) as AgentJob);
+  }
+
+  saveCredential(credentialReferenceId: string, credential: Credential): void {
+    this.db
+      .prepare("INSERT INTO credentials (credential_reference_id, credential) VALUES (?, ?) ON CONFLICT DO UPDATE SET credential = excluded.credential")
+      .run(credentialReferenceId, JSON.stringify(credential));
+  }
+
+  deleteCredential(credentialReferenceId: string): void {
+    this.db.prepare("DELETE FROM credentials WHERE credential_reference_id = ?").run(credentialReferenceId);
+  }
+
+  get(credentialReferenceId: string): Credential | undefined {
+    const row = this.db.prepare("SELECT credential FROM credentials WHERE credential_reference_id = ?").get(credentialReferenceId) as { credential: string } | undefined;
+    return row ? (JSON.parse(row.credential) as Credential) : undefined;
+  }
+
+  credentialCount(): number {
+    return Number((this.db.prepare("SELECT count(*) AS n FROM credentials").get() as { n: number }).n);
+  }
+
+  // Files written (retention) -----------------------------------------------------------------------
+
+  recordWrittenFile(backupJobId: string, file: WrittenFile, writtenAt: Date): void {
+    this.db
+      .prepare("INSERT OR REPLACE INTO written_files (destination_id, file_name, backup_job_id, written_at) VALUES (?, ?, ?, ?)")
+      .run(file.destinationId, file.fileName, backupJobId, writtenAt.getTime());
+  }
+
+  writtenFilesBefore(backupJobId: string, before: Date): WrittenFile[] {
+    return this.db
+      .prepare("SELECT destination_id AS destinationId, file_name AS fileName FROM written_files WHERE backup_job_id = ? AND written_at < ? ORDER BY written_at")
+      .all(backupJobId, before.getTime()) as unknown as WrittenFile[];
+  }
+
+  forgetWrittenFile(file: WrittenFile): void {
+    this.db.prepare("DELETE FROM written_files WHERE destination_id = ? AND file_name = ?").run(file.destinationId, file.fileName);
+  }
+
+  // Runs in progress --------------------------------------------------------------------------------
+
+  beginRun(backupRunId: string, backupJobId: string, startedAt: Date): void {
+    this.db.prepare("INSERT OR REPLACE INTO runs (backup_run_id, backup_job_id, started_at) VALUES (?, ?, ?)").run(backupRunId, backupJobId, startedAt.getTime());
+  }
+
+  endRun(backupRunId: string): void {
+    this.db.prepare("DELETE FROM runs WHERE backup_run_id = ?").run(backupRunId);
+  }
+
+  runsInProgress(): { backupRunId: string; backupJobId: string }[] {
+    return this.db.prepare("SELECT backup_run_id AS backupRunId, backup_job_id AS backupJobId FROM runs").all() as unknown as { backupRunId: string; backupJobId: string }[];
+  }
+}

@@ -1,0 +1,2 @@
+/** Reported in `hello` and by `--version`. */
+export const AGENT_VERSION = "0.1.0";

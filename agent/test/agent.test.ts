@@ -1,0 +1,241 @@
+import { randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { AgentJob } from "../../src/protocol/agent-protocol.ts";
+import { Agent } from "../src/agent.ts";
+import { main } from "../src/cli.ts";
+import { AgentConfig } from "../src/config.ts";
+import { createEngines } from "../src/engines/index.ts";
+import { fileChecksum } from "../src/pipeline/restore-pipeline.ts";
+import { AgentStore, loadIdentity } from "../src/state.ts";
+import { FakePlatform, type ReceivedFrame } from "./support/fake-platform.ts";
+
+const FAST = { scrypt: { log2N: 10, r: 8, p: 1 } };
+
+let dir: string;
+let platform: FakePlatform;
+let server: string;
+const running: { agent: Agent; store: AgentStore }[] = [];
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "ds-agent-"));
+  platform = new FakePlatform();
+  server = await platform.start();
+  await mkdir(join(dir, "data"));
+  const db = new DatabaseSync(join(dir, "data", "shop.db"));
+  db.exec("CREATE TABLE item (id INTEGER PRIMARY KEY, label TEXT); INSERT INTO item (label) VALUES ('a'), ('b'), ('c');");
+  db.close();
+});
+
+afterEach(async () => {
+  for (const { agent } of running.splice(0)) await agent.stop().catch(() => {});
+  await platform.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function enroll(): Promise<string> {
+  const token = `reg_${randomUUID()}`;
+  platform.registrationTokens.add(token);
+  const stateDir = join(dir, "state");
+  expect(await main(["enroll", "--server", server, "--token", token, "--state-dir", stateDir, "--name", "Test box"])).toBe(0);
+  return stateDir;
+}
+
+async function startAgent(stateDir: string, now?: () => Date) {
+  const config = AgentConfig.parse({ engines: [{ type: "Sqlite", engineKey: "files", paths: [join(dir, "data", "*.db")] }], tempDirectory: join(dir, "staging") });
+  const store = await AgentStore.open(stateDir);
+  const agent = new Agent({
+    identity: await loadIdentity(stateDir),
+    stateDir,
+    config,
+    store,
+    engines: createEngines(config, store),
+    now,
+    print: () => {},
+    backoff: { initialMs: 20, maxMs: 100 },
+    encryptOptions: FAST,
+  });
+  agent.start();
+  running.push({ agent, store });
+  return { agent, store };
+}
+
+function job(overrides: Partial<AgentJob> = {}): AgentJob {
+  return {
+    backupJobId: randomUUID(),
+    name: "Nightly shop",
+    isEnabled: true,
+    schedules: [],
+    retentionDays: 30,
+    databases: [{ databaseId: randomUUID(), name: "shop", dbmsType: "Sqlite", engineKey: "files" }],
+    destinations: [{ destinationId: randomUUID(), name: "Disk", type: "LocalStorage", settings: { path: join(dir, "backups") }, credentialReferenceId: null }],
+    encryption: { enabled: false, algorithm: null, passphrase: null },
+    ...overrides,
+  };
+}
+
+async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+}
+
+const forRun = (backupRunId: string, type: string) => (frames: ReceivedFrame[]) => frames.some((f) => f.type === type && f.backupRunId === backupRunId);
+
+describe("enroll", () => {
+  it("stores the identity with owner-only permissions and refuses a used token in one line", async () => {
+    const stateDir = await enroll();
+    expect((await stat(stateDir)).mode & 0o777).toBe(0o700);
+    expect((await stat(join(stateDir, "identity.json"))).mode & 0o777).toBe(0o600);
+    const identity = JSON.parse(await readFile(join(stateDir, "identity.json"), "utf8"));
+    expect(identity).toMatchObject({ server, agentId: platform.agentId, agentToken: platform.agentToken });
+
+    const errors: string[] = [];
+    const original = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((text: string) => (errors.push(text), true)) as typeof process.stderr.write;
+    try {
+      expect(await main(["enroll", "--server", server, "--token", "reg_used", "--state-dir", join(dir, "other")])).toBe(1);
+      expect(await main(["enroll", "--server", server, "--token", "x", "--state-dir", stateDir])).toBe(1);
+      expect(await main(["enroll", "--server", `${server}/nothing-here`, "--token", "x", "--state-dir", join(dir, "third")])).toBe(1);
+      expect(await main(["status", "--state-dir", join(dir, "missing")])).toBe(1);
+    } finally {
+      process.stderr.write = original;
+    }
+    expect(errors).toEqual([
+      `datasync-agent: Enrollment refused by ${server}: Registration token is invalid, expired or already used.\n`,
+      `datasync-agent: ${stateDir} already holds an enrolled agent; use --force to replace it or --state-dir for another one.\n`,
+      `datasync-agent: ${server}/nothing-here does not look like a DataSync server (HTTP 404 on /api/agent/register).\n`,
+      `datasync-agent: No agent state in ${join(dir, "missing")}: run "datasync-agent enroll --server URL --token REG" first (or pass --state-dir).\n`,
+    ]);
+  });
+});
+
+describe("running agent", () => {
+  it("says hello, reports its inventory, runs a manual backup and reports the file", async () => {
+    const stateDir = await enroll();
+    await startAgent(stateDir);
+    await platform.waitFor((frames) => frames.some((f) => f.type === "inventory"), "inventory");
+    expect(platform.frames[0]).toMatchObject({ type: "hello", version: "0.1.0" });
+    expect(platform.ofType("inventory")[0].engines).toEqual([{ engineKey: "files", dbmsType: "Sqlite", version: expect.any(String), databases: [{ name: "shop" }] }]);
+
+    const theJob = job({ encryption: { enabled: true, algorithm: "AES-256", passphrase: "a long enough passphrase" } });
+    const upsertId = platform.command({ type: "job.upsert", job: theJob });
+    const backupRunId = randomUUID();
+    const runId = platform.command({ type: "backup.run", backupRunId, backupJobId: theJob.backupJobId, backupMode: "Full" });
+    await platform.waitFor(forRun(backupRunId, "backup.completed"), "backup.completed");
+    expect(platform.ofType("ack").map((f) => f.id)).toEqual([upsertId, runId]);
+    const started = platform.frames.find((f) => f.type === "backup.started")!;
+    expect(started).toMatchObject({ backupRunId, backupJobId: theJob.backupJobId, backupMode: "Full", trigger: "Manual", startedUtc: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/) });
+    const completed = platform.frames.find((f) => f.type === "backup.completed" && f.backupRunId === backupRunId)!;
+    const files = completed.files as { fileName: string; fileSize: number; checksum: string; databaseId: string; destinationId: string }[];
+    expect(files).toHaveLength(1);
+    expect(files[0].fileName).toMatch(/^shop_Full_\d{8}_\d{6}\.sqlite\.gz\.enc$/);
+    const path = join(dir, "backups", files[0].fileName);
+    expect(files[0]).toMatchObject({ databaseId: theJob.databases[0].databaseId, destinationId: theJob.destinations[0].destinationId, fileSize: (await stat(path)).size, checksum: await fileChecksum(path) });
+    expect(platform.ofType("log").map((f) => f.message)).toEqual(
+      expect.arrayContaining([expect.stringContaining("Full backup started (Manual)"), expect.stringContaining("Full backup succeeded")]),
+    );
+  });
+
+  it("applies a redelivered command once and acks it again", async () => {
+    const stateDir = await enroll();
+    await startAgent(stateDir);
+    await platform.waitFor((frames) => frames.some((f) => f.type === "inventory"), "inventory");
+    const theJob = job();
+    platform.command({ type: "job.upsert", job: theJob });
+    const commandId = randomUUID();
+    const backupRunId = randomUUID();
+    platform.command({ type: "backup.run", backupRunId, backupJobId: theJob.backupJobId, backupMode: "Full" }, commandId);
+    await platform.waitFor(forRun(backupRunId, "backup.completed"), "completed");
+    platform.command({ type: "backup.run", backupRunId, backupJobId: theJob.backupJobId, backupMode: "Full" }, commandId);
+    await platform.waitFor((frames) => frames.filter((f) => f.type === "ack" && f.id === commandId).length === 2, "second ack");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(platform.ofType("backup.started")).toHaveLength(1);
+  });
+
+  it("keeps unacknowledged reports on disk and sends them again with the same ids after a reconnect", async () => {
+    const stateDir = await enroll();
+    const { store } = await startAgent(stateDir);
+    await platform.waitFor((frames) => frames.some((f) => f.type === "inventory"), "inventory");
+    platform.ackMessages = false;
+    const theJob = job();
+    platform.command({ type: "job.upsert", job: theJob });
+    const backupRunId = randomUUID();
+    platform.command({ type: "backup.run", backupRunId, backupJobId: theJob.backupJobId, backupMode: "Full" });
+    await platform.waitFor(forRun(backupRunId, "backup.completed"), "completed");
+    const firstIds = platform.frames.filter((f) => f.type.startsWith("backup.")).map((f) => f.id);
+    expect(store.pendingMessages().map((entry) => entry.id)).toEqual(expect.arrayContaining(firstIds));
+
+    platform.ackMessages = true;
+    platform.frames.length = 0;
+    platform.dropConnection();
+    await platform.waitFor((frames) => firstIds.every((id) => frames.some((f) => f.id === id)), "resent reports");
+    expect(platform.connections).toBe(2);
+    await until(() => store.pendingMessages().length === 0);
+    expect(store.pendingMessages()).toEqual([]);
+  });
+
+  it("reports a run it was killed in the middle of as failed after a restart", async () => {
+    const stateDir = await enroll();
+    const store = await AgentStore.open(stateDir);
+    const backupRunId = randomUUID();
+    store.beginRun(backupRunId, randomUUID(), new Date());
+    store.close();
+    await startAgent(stateDir);
+    await platform.waitFor(forRun(backupRunId, "backup.failed"), "failed");
+    expect(platform.frames.find((f) => f.type === "backup.failed")!.error).toBe("The agent stopped during this run; it was not completed.");
+  });
+
+  it("fails a Differential run on SQLite with a clear error and writes nothing", async () => {
+    const stateDir = await enroll();
+    await startAgent(stateDir);
+    await platform.waitFor((frames) => frames.some((f) => f.type === "inventory"), "inventory");
+    const theJob = job();
+    platform.command({ type: "job.upsert", job: theJob });
+    const backupRunId = randomUUID();
+    platform.command({ type: "backup.run", backupRunId, backupJobId: theJob.backupJobId, backupMode: "Differential" });
+    await platform.waitFor(forRun(backupRunId, "backup.failed"), "failed");
+    expect(platform.frames.find((f) => f.type === "backup.failed")!.error).toBe(
+      "SQLite backups support only the Full mode; Differential backups are not available for this engine in this agent version.",
+    );
+    expect(existsSync(join(dir, "backups"))).toBe(false);
+  });
+
+  it("runs scheduled backups from job.upsert, stops after job.delete", async () => {
+    const stateDir = await enroll();
+    await startAgent(stateDir);
+    await platform.waitFor((frames) => frames.some((f) => f.type === "inventory"), "inventory");
+    // croner accepts a seconds field: every second keeps the test short.
+    const theJob = job({ schedules: [{ backupMode: "Full", cronExpression: "* * * * * *" }] });
+    platform.command({ type: "job.upsert", job: theJob });
+    await platform.waitFor((frames) => frames.filter((f) => f.type === "backup.completed").length >= 1, "scheduled run");
+    expect(platform.ofType("backup.started")[0]).toMatchObject({ trigger: "Schedule", backupMode: "Full", backupJobId: theJob.backupJobId });
+    const deleteId = platform.command({ type: "job.delete", backupJobId: theJob.backupJobId });
+    await platform.waitFor((frames) => frames.some((f) => f.type === "ack" && f.id === deleteId), "delete ack");
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // let a run in flight finish
+    const count = platform.ofType("backup.started").length;
+    await new Promise((resolve) => setTimeout(resolve, 2200));
+    expect(platform.ofType("backup.started")).toHaveLength(count);
+  });
+
+  it("on agent.revoked deletes its state and exits with a message", async () => {
+    const stateDir = await enroll();
+    const { agent } = await startAgent(stateDir);
+    await platform.waitFor((frames) => frames.some((f) => f.type === "inventory"), "inventory");
+    platform.command({ type: "agent.revoked" });
+    const exit = await agent.exited;
+    expect(exit).toEqual({ reason: "revoked", message: expect.stringContaining("This agent was deleted on the platform") });
+    expect(await readdir(stateDir)).toEqual([]);
+  });
+
+  it("stops with a clear reason when the platform refuses its token", async () => {
+    const stateDir = await enroll();
+    const identity = JSON.parse(await readFile(join(stateDir, "identity.json"), "utf8"));
+    await writeFile(join(stateDir, "identity.json"), JSON.stringify({ ...identity, agentToken: "ds_agent_revoked" }));
+    const { agent } = await startAgent(stateDir);
+    expect(await agent.exited).toEqual({ reason: "token-refused", message: expect.stringContaining("refuses this agent's token") });
+  });
+});
