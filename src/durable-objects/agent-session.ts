@@ -127,6 +127,8 @@ export class AgentSession extends DurableObject<Env> {
   }
 
   async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    // Frames still in flight when we closed the socket (replaced, too many bad frames) are dropped.
+    if (ws.readyState !== WebSocket.OPEN) return;
     const state = ws.deserializeAttachment() as SocketState;
     state.lastFrameAt = clock.nowMs();
     const parsed = parseAgentFrame(message);

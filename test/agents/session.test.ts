@@ -73,9 +73,7 @@ describe("GET /api/agent/connect", () => {
     const agent = await connectAgent(agentToken);
     agent.send(PING_FRAME);
     expect(await agent.next()).toEqual({ type: "pong" });
-    agent.send({ type: "ping" }); // same frame, other spelling: answered by the session itself
-    agent.send('{ "type": "ping" }');
-    expect(await agent.next()).toEqual({ type: "pong" });
+    agent.send('{ "type": "ping" }'); // another spelling reaches the session, which answers it itself
     expect(await agent.next()).toEqual({ type: "pong" });
   });
 });
