@@ -5,6 +5,7 @@ import { randomToken, sha256Hex } from "../lib/crypto";
 import { notFound } from "../lib/errors";
 import { API_KEY_PREFIX } from "./authentication";
 import { assertPlanFeature, assertWithinPlanLimit } from "./plans";
+import { refreshTenant } from "./rate-limits";
 import { countResource } from "./usage";
 
 interface ApiKeyContext {
@@ -59,11 +60,13 @@ export async function createApiKey(
 }
 
 /** Revokes a key of this subscriber; authentication refuses it from the next request on. 404 otherwise. */
-export async function revokeApiKey({ db, subscriberId, now }: ApiKeyContext, apiKeyId: string): Promise<void> {
+export async function revokeApiKey({ db, env, subscriberId, now }: ApiKeyContext & { env: Env }, apiKeyId: string): Promise<void> {
   const revoked = await db
     .update(apiKeys)
     .set({ revokedAt: now })
     .where(and(eq(apiKeys.id, apiKeyId), eq(apiKeys.subscriberId, subscriberId), isNull(apiKeys.revokedAt)))
     .returning({ id: apiKeys.id });
   if (revoked.length === 0) throw notFound("API key not found.");
+  // The subscriber's limiter caches revoked keys; tell it now so the key fails on its very next request.
+  await refreshTenant(env, subscriberId);
 }

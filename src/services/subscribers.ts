@@ -3,13 +3,13 @@ import type { Db } from "../db/client";
 import { type PlanName, subscribers } from "../db/schema";
 import { notFound } from "../lib/errors";
 import { platformLogInsert } from "./activity";
+import { refreshTenant } from "./rate-limits";
 
 /**
- * The operator's plan change. Takes effect on the next request (authentication reads the plan from D1),
- * and the subscriber's log records it.
+ * The operator's plan change. Takes effect on the subscriber's next request, and its log records it.
  */
 export async function changeSubscriberPlan(
-  { db, now }: { db: Db; now: Date },
+  { db, env, now }: { db: Db; env: Env; now: Date },
   subscriberId: string,
   plan: PlanName,
 ): Promise<{ subscriberId: string; plan: PlanName }> {
@@ -20,6 +20,8 @@ export async function changeSubscriberPlan(
       db.update(subscribers).set({ plan }).where(eq(subscribers.id, subscriberId)),
       platformLogInsert({ db, subscriberId, now }, { severity: "Information", message: `Plan changed from ${current.plan} to ${plan}.` }),
     ]);
+    // The subscriber's limiter caches the plan (rate, whether keys work): reload it for the next request.
+    await refreshTenant(env, subscriberId);
   }
   return { subscriberId, plan };
 }

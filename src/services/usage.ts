@@ -1,23 +1,20 @@
 import { and, eq, isNull } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { agents, apiKeys, backupJobs, destinations } from "../db/schema";
+import { agents, apiKeys, backupJobs, destinations, webhooks } from "../db/schema";
 import type { CountedResource } from "./plans";
 
 type Counter = (db: Db, subscriberId: string) => Promise<number>;
 
 /**
  * How many of each plan-limited resource a subscriber has: `GET /api/account` shows these, and create
- * routes pass them to `assertWithinPlanLimit`. A resource whose table does not exist yet has none.
- * Whoever adds the table of backup jobs, destinations or webhooks replaces its `none` with a count.
+ * routes pass them to `assertWithinPlanLimit`. Revoked API keys no longer count.
  */
-const none: Counter = async () => 0;
-
 const COUNTERS: Record<CountedResource, Counter> = {
   agents: (db, subscriberId) => db.$count(agents, eq(agents.subscriberId, subscriberId)),
   backupJobs: (db, subscriberId) => db.$count(backupJobs, eq(backupJobs.subscriberId, subscriberId)),
   destinations: (db, subscriberId) => db.$count(destinations, eq(destinations.subscriberId, subscriberId)),
   apiKeys: (db, subscriberId) => db.$count(apiKeys, and(eq(apiKeys.subscriberId, subscriberId), isNull(apiKeys.revokedAt))),
-  webhooks: none,
+  webhooks: (db, subscriberId) => db.$count(webhooks, eq(webhooks.subscriberId, subscriberId)),
 };
 
 export function countResource(db: Db, subscriberId: string, resource: CountedResource): Promise<number> {

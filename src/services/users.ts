@@ -7,6 +7,7 @@ import { issueAccessToken } from "./access-tokens";
 import { sendEmail } from "./email";
 import { assertStrongPassword } from "./password-policy";
 import { decoyPasswordHash, hashPassword, verifyPassword } from "./passwords";
+import { assertLoginAllowed, clearLoginFailures, recordLoginFailure, refreshTenant } from "./rate-limits";
 
 /** What the public auth flows need: no subscriber yet, the Worker's settings for links and tokens. */
 export interface AuthServiceContext {
@@ -50,7 +51,7 @@ async function newEmailToken(db: Db, userId: string, purpose: EmailTokenPurpose,
 /** The unused, unexpired token of that purpose with its user, or null. */
 async function findUsableToken(db: Db, purpose: EmailTokenPurpose, token: string, now: Date) {
   const [row] = await db
-    .select({ tokenId: emailTokens.id, userId: users.id, email: users.email })
+    .select({ tokenId: emailTokens.id, userId: users.id, subscriberId: users.subscriberId, email: users.email })
     .from(emailTokens)
     .innerJoin(users, eq(users.id, emailTokens.userId))
     .where(
@@ -149,9 +150,12 @@ export async function confirmEmail({ db, now }: Omit<AuthServiceContext, "env">,
 
 /**
  * A session token for a confirmed user with the right password. Every failure costs one scrypt
- * verification (a decoy hash for unknown emails) and answers the same 401.
+ * verification (a decoy hash for unknown emails) and answers the same 401; after 10 failures for an
+ * email in 15 minutes it is a 429 until the window moves on, even with the right password.
  */
 export async function login({ db, env, now }: AuthServiceContext, input: { email: string; password: string }) {
+  const email = normaliseEmail(input.email);
+  await assertLoginAllowed(env, email, now.getTime());
   const [user] = await db
     .select({
       id: users.id,
@@ -161,10 +165,14 @@ export async function login({ db, env, now }: AuthServiceContext, input: { email
       sessionGeneration: users.sessionGeneration,
     })
     .from(users)
-    .where(eq(users.email, normaliseEmail(input.email)))
+    .where(eq(users.email, email))
     .limit(1);
   const passwordMatches = await verifyPassword(input.password, user?.passwordHash ?? (await decoyPasswordHash()));
-  if (!user || !passwordMatches || !user.emailConfirmedAt) throw unauthorized(LOGIN_FAILED_MESSAGE);
+  if (!user || !passwordMatches || !user.emailConfirmedAt) {
+    await recordLoginFailure(env, email, now.getTime());
+    throw unauthorized(LOGIN_FAILED_MESSAGE);
+  }
+  await clearLoginFailures(env, email);
   return issueAccessToken(env, { userId: user.id, subscriberId: user.subscriberId, generation: user.sessionGeneration }, now);
 }
 
@@ -192,13 +200,10 @@ export async function requestPasswordReset({ db, env, now }: AuthServiceContext,
 
 /**
  * Sets a new password from a reset token. Bumps the user's session generation, so every access token
- * issued before stops working, and uses up all of the user's outstanding reset tokens. Following the
+ * issued before stops working from the next request, and uses up all of the user's outstanding reset tokens. Following the
  * emailed link also proves the address, so an unconfirmed email becomes confirmed.
  */
-export async function resetPassword(
-  { db, now }: Omit<AuthServiceContext, "env">,
-  input: { token: string; password: string },
-): Promise<{ userId: string }> {
+export async function resetPassword({ db, env, now }: AuthServiceContext, input: { token: string; password: string }): Promise<void> {
   const found = await findUsableToken(db, "reset_password", input.token, now);
   if (!found) throw badRequest("Invalid or expired reset token.");
   assertStrongPassword(input.password, found.email);
@@ -219,5 +224,6 @@ export async function resetPassword(
       .returning({ id: emailTokens.id }),
   ]);
   if (!used.some((row) => row.id === found.tokenId)) throw badRequest("Invalid or expired reset token.");
-  return { userId: found.userId };
+  // The subscriber's limiter caches session generations: without this, old sessions live until it reloads.
+  await refreshTenant(env, found.subscriberId);
 }

@@ -8,7 +8,7 @@ import type * as routes from "./routes";
 
 export const changeSubscriberPlan: AppRouteHandler<typeof routes.changeSubscriberPlan> = async (c) => {
   const result = await subscribers.changeSubscriberPlan(
-    { db: c.var.db, now: clock.now() },
+    { db: c.var.db, env: c.env, now: clock.now() },
     c.req.valid("param").id,
     c.req.valid("json").plan,
   );

@@ -26,6 +26,9 @@ export const createApiKey: AppRouteHandler<typeof routes.createApiKey> = async (
 };
 
 export const revokeApiKey: AppRouteHandler<typeof routes.revokeApiKey> = async (c) => {
-  await apiKeys.revokeApiKey({ db: c.var.db, subscriberId: c.var.auth.subscriberId, now: clock.now() }, c.req.valid("param").id);
+  await apiKeys.revokeApiKey(
+    { db: c.var.db, env: c.env, subscriberId: c.var.auth.subscriberId, now: clock.now() },
+    c.req.valid("param").id,
+  );
   return c.json({ message: "API key revoked." }, 200);
 };

@@ -25,6 +25,6 @@ export const forgotPassword: AppRouteHandler<typeof routes.forgotPassword> = asy
 };
 
 export const resetPassword: AppRouteHandler<typeof routes.resetPassword> = async (c) => {
-  await users.resetPassword({ db: c.var.db, now: clock.now() }, c.req.valid("json"));
+  await users.resetPassword({ db: c.var.db, env: c.env, now: clock.now() }, c.req.valid("json"));
   return c.json({ message: "Password has been reset. You can now log in with the new password." }, 200);
 };
