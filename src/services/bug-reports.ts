@@ -148,15 +148,19 @@ export async function triageBugReport(
     );
   } else if (update.knownIssue) {
     writes.push(
-      db.insert(knownIssues).values({
-        title: update.knownIssue.title ?? report.title,
-        category: update.knownIssue.category ?? report.category,
-        severity: update.knownIssue.severity ?? report.severity,
-        status: update.status,
-        createdAt: now,
-        resolvedAt,
-        bugReportId,
-      }),
+      db
+        .insert(knownIssues)
+        .values({
+          title: update.knownIssue.title ?? report.title,
+          category: update.knownIssue.category ?? report.category,
+          severity: update.knownIssue.severity ?? report.severity,
+          status: update.status,
+          createdAt: now,
+          resolvedAt,
+          bugReportId,
+        })
+        // Two operators publishing the same report at once: the first wins, the second links to it.
+        .onConflictDoNothing({ target: knownIssues.bugReportId }),
       db
         .update(bugReports)
         .set({ knownIssueId: sql`(select ${knownIssues.id} from ${knownIssues} where ${knownIssues.bugReportId} = ${bugReportId})` })
