@@ -35,17 +35,6 @@ CREATE TABLE `agent_registration_tokens` (
 --> statement-breakpoint
 CREATE UNIQUE INDEX `agent_registration_tokens_hash_unique` ON `agent_registration_tokens` (`token_hash`);--> statement-breakpoint
 CREATE INDEX `agent_registration_tokens_subscriber_idx` ON `agent_registration_tokens` (`subscriber_id`);--> statement-breakpoint
-CREATE TABLE `agent_reports` (
-	`id` text PRIMARY KEY NOT NULL,
-	`subscriber_id` text NOT NULL,
-	`agent_id` text NOT NULL,
-	`type` text NOT NULL,
-	`backup_run_id` text NOT NULL,
-	`report` text NOT NULL,
-	`received_at` integer NOT NULL
-);
---> statement-breakpoint
-CREATE INDEX `agent_reports_subscriber_run_idx` ON `agent_reports` (`subscriber_id`,`backup_run_id`);--> statement-breakpoint
 CREATE TABLE `agents` (
 	`id` text PRIMARY KEY NOT NULL,
 	`subscriber_id` text NOT NULL,

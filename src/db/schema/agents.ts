@@ -79,21 +79,3 @@ export const databases = sqliteTable(
     index("databases_subscriber_idx").on(t.subscriberId, t.agentId),
   ],
 );
-
-/**
- * Backup reports (`backup.started/progress/completed/failed` frames) as the agent sent them, keyed by the
- * frame's message id so a repeat changes nothing. The backup-jobs service turns them into runs and files.
- */
-export const agentReports = sqliteTable(
-  "agent_reports",
-  {
-    id: text("id").primaryKey(),
-    subscriberId: text("subscriber_id").notNull(),
-    agentId: text("agent_id").notNull(),
-    type: text("type").notNull(),
-    backupRunId: text("backup_run_id").notNull(),
-    report: text("report", { mode: "json" }).notNull().$type<Record<string, unknown>>(),
-    receivedAt: timestamp("received_at").notNull(),
-  },
-  (t) => [index("agent_reports_subscriber_run_idx").on(t.subscriberId, t.backupRunId)],
-);
