@@ -12,16 +12,25 @@ interface Page {
   offset: number;
 }
 
+/** The two queries of a history page (exported so tests can check their plans read an index only). */
+export function runListQueries({ db, subscriberId }: ServiceContext, jobId: string, page: Page) {
+  const where = and(eq(backupRuns.subscriberId, subscriberId), eq(backupRuns.backupJobId, jobId));
+  return {
+    rows: db.select().from(backupRuns).where(where).orderBy(desc(backupRuns.createdAt), desc(backupRuns.id)).limit(page.limit).offset(page.offset),
+    total: db.select({ total: count() }).from(backupRuns).where(where),
+  };
+}
+
 /**
  * A job's runs, newest first. The history outlives a deleted job: a job id is known (not 404) while the
  * job or any of its runs exists. Both queries read the (subscriber, job, created) index only.
  */
-export async function listRuns({ db, subscriberId }: ServiceContext, jobId: string, page: Page) {
-  const where = and(eq(backupRuns.subscriberId, subscriberId), eq(backupRuns.backupJobId, jobId));
+export async function listRuns(ctx: ServiceContext, jobId: string, page: Page) {
+  const queries = runListQueries(ctx, jobId, page);
   const [rows, [{ total }], job] = await Promise.all([
-    db.select().from(backupRuns).where(where).orderBy(desc(backupRuns.createdAt), desc(backupRuns.id)).limit(page.limit).offset(page.offset),
-    db.select({ total: count() }).from(backupRuns).where(where),
-    db.query.backupJobs.findFirst({ columns: { id: true }, where: and(eq(backupJobs.id, jobId), eq(backupJobs.subscriberId, subscriberId)) }),
+    queries.rows,
+    queries.total,
+    ctx.db.query.backupJobs.findFirst({ columns: { id: true }, where: and(eq(backupJobs.id, jobId), eq(backupJobs.subscriberId, ctx.subscriberId)) }),
   ]);
   if (!job && total === 0) throw notFound("Backup job not found.");
   return { rows, total };
@@ -33,17 +42,23 @@ export interface BackupFileFilters {
   to?: Date;
 }
 
-/** Backup files newest first, optionally of one job and within [from, to]; served from a subscriber-first index. */
-export async function listFiles({ db, subscriberId }: ServiceContext, filters: BackupFileFilters, page: Page) {
+/** The two queries of a backup file page, served from a subscriber-first index (exported for plan tests). */
+export function fileListQueries({ db, subscriberId }: ServiceContext, filters: BackupFileFilters, page: Page) {
   const conditions: SQL[] = [eq(backupFiles.subscriberId, subscriberId)];
   if (filters.backupJobId) conditions.push(eq(backupFiles.backupJobId, filters.backupJobId));
   if (filters.from) conditions.push(gte(backupFiles.dateCreated, filters.from));
   if (filters.to) conditions.push(lte(backupFiles.dateCreated, filters.to));
   const where = and(...conditions);
-  const [rows, [{ total }]] = await Promise.all([
-    db.select().from(backupFiles).where(where).orderBy(desc(backupFiles.dateCreated), desc(backupFiles.id)).limit(page.limit).offset(page.offset),
-    db.select({ total: count() }).from(backupFiles).where(where),
-  ]);
+  return {
+    rows: db.select().from(backupFiles).where(where).orderBy(desc(backupFiles.dateCreated), desc(backupFiles.id)).limit(page.limit).offset(page.offset),
+    total: db.select({ total: count() }).from(backupFiles).where(where),
+  };
+}
+
+/** Backup files newest first, optionally of one job and within [from, to]. */
+export async function listFiles(ctx: ServiceContext, filters: BackupFileFilters, page: Page) {
+  const queries = fileListQueries(ctx, filters, page);
+  const [rows, [{ total }]] = await Promise.all([queries.rows, queries.total]);
   return { rows, total };
 }
 

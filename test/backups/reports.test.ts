@@ -1,12 +1,16 @@
 import { eq } from "drizzle-orm";
-import { exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import { backupFiles, backupJobs, backupRuns, events } from "../../src/db/schema";
 import { setClock } from "../../src/lib/clock";
+import { CRON, scheduled } from "../../src/scheduled";
 import { api, createSubscriber, db } from "../helpers";
 import { AgentSocket, createAgent, createDestination, createJob } from "./helpers";
 
 const CHECKSUM = `sha256:${"0f".repeat(32)}`;
+
+/** What the Workers runtime hands the `scheduled` handler when the every-minute cron trigger fires. */
+const EVERY_MINUTE = { cron: CRON.everyMinute, scheduledTime: 0, noRetry() {} } as ScheduledController;
 
 afterEach(() => setClock(null));
 
@@ -121,11 +125,11 @@ describe("backup reports from agents", () => {
     await socket.report(startedFrame(backupJobId, startedRunId, "Manual"));
 
     setClock(() => start + 14 * 60_000);
-    await exports.default.scheduled({ cron: "* * * * *" });
+    await scheduled(EVERY_MINUTE, env);
     expect((await (await api(`/api/backupjob/${backupJobId}/history`, { token })).json<{ status: string }[]>()).map((r) => r.status).sort()).toEqual(["Queued", "Running"]);
 
     setClock(() => start + 16 * 60_000);
-    await exports.default.scheduled({ cron: "* * * * *" });
+    await scheduled(EVERY_MINUTE, env);
     const history = await (await api(`/api/backupjob/${backupJobId}/history`, { token })).json<{ backupRunId: string; status: string; error: string | null }[]>();
     expect(history.find((r) => r.backupRunId === backupRunId)).toMatchObject({ status: "Failed", error: expect.stringContaining("15 minutes") });
     expect(history.find((r) => r.backupRunId === startedRunId)).toMatchObject({ status: "Running" });
