@@ -1,0 +1,82 @@
+// `npm run bench:api`: the cost of an authenticated, rate-limited request against the health check
+// (one trivial D1 query), measured in the same run on the same local server, as ratios.
+//
+// Env: BENCH_DURATION (seconds per measurement, default 10), BENCH_SUBSCRIBERS (Ultimate subscribers
+// the authenticated load is spread over, one token each, default 40: enough that none reaches its
+// 600/min even at the highest throughput measured here; the run fails if any request is not 2xx).
+import autocannon from "autocannon";
+import { seedSubscribers } from "./seed.mjs";
+import { startServer } from "./server.mjs";
+
+/** What is measured. The first is the baseline; adding an authenticated endpoint is one line. */
+const ENDPOINTS = [
+  { path: "/api/health", authenticated: false },
+  { path: "/api/account", authenticated: true },
+];
+const CONNECTIONS = [1, 50];
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 40);
+
+function run(baseUrl, path, connections, duration, tokens) {
+  let next = 0;
+  const request = { method: "GET", path };
+  if (tokens) {
+    // Round-robin over the subscribers: the realistic shape of authenticated load, and no budget trips.
+    request.setupRequest = (req) => ({ ...req, headers: { ...req.headers, authorization: `Bearer ${tokens[next++ % tokens.length]}` } });
+  }
+  return autocannon({ url: baseUrl, connections, duration, requests: [request] });
+}
+
+const { baseUrl, adminToken, server, stop } = await startServer();
+try {
+  console.log(`server: ${server} at ${baseUrl}; seeding ${SUBSCRIBERS} Ultimate subscribers…`);
+  const tokens = (await seedSubscribers(baseUrl, adminToken, { count: SUBSCRIBERS, plan: "Ultimate" })).map((s) => s.token);
+
+  // Warm every isolate and limiter once so the first measurement does not pay for start-up.
+  for (const { path, authenticated } of ENDPOINTS) await run(baseUrl, path, 10, 2, authenticated ? tokens : null);
+
+  const results = [];
+  let failures = 0;
+  for (const connections of CONNECTIONS) {
+    for (const { path, authenticated } of ENDPOINTS) {
+      const r = await run(baseUrl, path, connections, DURATION, authenticated ? tokens : null);
+      failures += r.non2xx + r.errors + r.timeouts;
+      results.push({ path, connections, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx });
+    }
+  }
+
+  const [baseline] = ENDPOINTS;
+  const rows = results.map((r) => {
+    const base = results.find((b) => b.path === baseline.path && b.connections === r.connections);
+    return {
+      endpoint: `GET ${r.path}`,
+      conns: r.connections,
+      "req/s": Math.round(r.rps),
+      "p50 ms": r.p50,
+      "p99 ms": r.p99,
+      "req/s vs health": `${Math.round((100 * r.rps) / base.rps)} %`,
+      "p50 vs health": `${(r.p50 / Math.max(base.p50, 1)).toFixed(2)} ×`,
+      non2xx: r.non2xx,
+    };
+  });
+  console.log(`\n${DURATION} s per measurement, ${SUBSCRIBERS} Ultimate subscribers for the authenticated load`);
+  console.table(rows);
+
+  let ok = failures === 0;
+  const at = (path, connections) => results.find((r) => r.path === path && r.connections === connections);
+  const maxConnections = Math.max(...CONNECTIONS);
+  for (const { path } of ENDPOINTS.filter((e) => e.authenticated)) {
+    const throughput = at(path, maxConnections).rps / at(baseline.path, maxConnections).rps;
+    const latency = at(path, 1).p50 / Math.max(at(baseline.path, 1).p50, 1);
+    const pass = throughput >= 0.5 && latency <= 2;
+    ok &&= pass;
+    console.log(
+      `GET ${path}: ${Math.round(throughput * 100)} % of health's throughput at ${maxConnections} connections (target ≥ 50 %), ` +
+        `p50 at 1 connection ${latency.toFixed(2)} × health's (target ≤ 2) → ${pass ? "PASS" : "FAIL"}`,
+    );
+  }
+  if (failures > 0) console.log(`${failures} requests were not 2xx or failed: raise BENCH_SUBSCRIBERS if they were 429s.`);
+  process.exitCode = ok ? 0 : 1;
+} finally {
+  stop();
+}
