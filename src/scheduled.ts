@@ -16,7 +16,7 @@ export const CRON = { everyMinute: "* * * * *", daily: "17 3 * * *" } as const;
 /** Every periodic job of the platform. Add yours here. */
 export const CRON_TASKS: CronTask[] = [
   { name: "log retention purge", cron: CRON.daily, run: (env, now) => purgeExpiredLogs(createDb(env.DB), now) },
-  { name: "fail triggered runs never started", cron: CRON.everyMinute, run: (env, now) => failStaleTriggeredRuns(createDb(env.DB), now) },
+  { name: "fail triggered runs never started", cron: CRON.everyMinute, run: failStaleTriggeredRuns },
 ];
 
 /**

@@ -3,7 +3,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../db/client";
 import { backupFiles, backupJobs, backupRuns, databases, destinations } from "../db/schema";
 import type { BackupReport } from "../protocol/agent-protocol";
-import { type ServiceContext, eventInsert, platformLogInsert } from "./activity";
+import { type ServiceContext, eventInsert, platformLogInsert, publishEvents } from "./activity";
 import { type BackupRunRow, failRunQueries } from "./backup-runs";
 
 export interface BackupReportContext {
@@ -184,6 +184,7 @@ async function completed(ctx: BackupReportContext, report: Report<"backup.comple
       backupJobId: run.backupJobId,
     }),
   ]);
+  await publishEvents(ctx.env, [event.id]);
   return OK;
 }
 
@@ -192,8 +193,8 @@ async function failed(ctx: BackupReportContext, report: Report<"backup.failed">)
   if (!run) return refuse(UNKNOWN_RUN);
   if (FINISHED.has(run.status)) return OK;
   const serviceContext: ServiceContext = { db: ctx.db, subscriberId: ctx.subscriberId, now: ctx.now };
-  await ctx.db.batch(
-    failRunQueries(serviceContext, run, await jobName(ctx.db, run), { finishedUtc: new Date(report.finishedUtc), error: report.error }),
-  );
+  const failure = failRunQueries(serviceContext, run, await jobName(ctx.db, run), { finishedUtc: new Date(report.finishedUtc), error: report.error });
+  await ctx.db.batch(failure.queries);
+  await publishEvents(ctx.env, [failure.eventId]);
   return OK;
 }

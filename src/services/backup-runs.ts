@@ -1,8 +1,8 @@
 import { type SQL, and, asc, count, desc, eq, gte, lt, lte } from "drizzle-orm";
-import type { Db } from "../db/client";
+import { createDb } from "../db/client";
 import { backupFiles, backupJobs, backupRuns } from "../db/schema";
 import { notFound } from "../lib/errors";
-import { type ServiceContext, eventInsert, platformLogInsert } from "./activity";
+import { type ServiceContext, eventInsert, platformLogInsert, publishEvents } from "./activity";
 
 export type BackupRunRow = typeof backupRuns.$inferSelect;
 export type BackupFileRow = typeof backupFiles.$inferSelect;
@@ -77,7 +77,8 @@ const SWEEP_BATCH = 100;
  * Failed, with its `backup.failure` event and log entry in the same batch. The status condition in
  * the UPDATE keeps a run the agent started in the meantime from being overwritten.
  */
-export async function failStaleTriggeredRuns(db: Db, now: Date): Promise<number> {
+export async function failStaleTriggeredRuns(env: Env, now: Date): Promise<number> {
+  const db = createDb(env.DB);
   const cutoff = new Date(now.getTime() - TRIGGER_START_TIMEOUT_MS);
   const stale = await db
     .select({ run: backupRuns, jobName: backupJobs.name })
@@ -88,14 +89,17 @@ export async function failStaleTriggeredRuns(db: Db, now: Date): Promise<number>
     .limit(SWEEP_BATCH);
   for (const { run, jobName } of stale) {
     const ctx = { db, subscriberId: run.subscriberId, now };
-    await db.batch(failRunQueries(ctx, run, jobName ?? run.backupJobId, { finishedUtc: now, error: START_TIMEOUT_ERROR }));
+    const failure = failRunQueries(ctx, run, jobName ?? run.backupJobId, { finishedUtc: now, error: START_TIMEOUT_ERROR });
+    await db.batch(failure.queries);
+    await publishEvents(env, [failure.eventId]);
   }
   return stale.length;
 }
 
 /**
  * The writes that end a run as Failed: the run, the job's last status, the `backup.failure` event and an
- * Error log entry. Only a run still Queued or Running changes (idempotent by `backupRunId`).
+ * Error log entry, for one batch; publish `eventId` once it commits. Only a run still in the status it
+ * was read in changes (idempotent by `backupRunId`).
  */
 export function failRunQueries(ctx: ServiceContext, run: BackupRunRow, jobName: string, outcome: { finishedUtc: Date; error: string }) {
   const { db } = ctx;
@@ -107,7 +111,7 @@ export function failRunQueries(ctx: ServiceContext, run: BackupRunRow, jobName: 
     backupMode: run.backupMode,
     error: outcome.error,
   });
-  return [
+  const queries = [
     db
       .update(backupRuns)
       .set({ status: "Failed", finishedUtc: outcome.finishedUtc, durationMs, error: outcome.error })
@@ -124,4 +128,5 @@ export function failRunQueries(ctx: ServiceContext, run: BackupRunRow, jobName: 
       backupJobId: run.backupJobId,
     }),
   ] as const;
+  return { eventId: event.id, queries };
 }
