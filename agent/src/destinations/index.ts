@@ -1,17 +1,19 @@
 import type { CredentialLookup } from "../types.ts";
 import { DestinationError, type Destination, type DestinationSpec } from "./destination.ts";
 import { LocalDestination } from "./local.ts";
+import { S3Destination } from "./s3.ts";
 import { UnsupportedDestination } from "./unsupported.ts";
 
 export function createDestination(spec: DestinationSpec, credentials: CredentialLookup): Destination {
   switch (spec.type) {
     case "LocalStorage":
       return new LocalDestination(spec);
+    case "S3Storage":
+      return new S3Destination(spec, credentials);
     case "AzureBlobStorage":
     case "GoogleCloudStorage":
       return new UnsupportedDestination(spec);
     default:
-      void credentials;
       throw new DestinationError(`Destination "${spec.name}": unknown type ${spec.type}.`);
   }
 }
