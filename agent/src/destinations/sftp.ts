@@ -1,0 +1,89 @@
+import { randomUUID } from "node:crypto";
+import { once } from "node:events";
+import { posix } from "node:path";
+import SftpClient from "ssh2-sftp-client";
+import { checksumFileContent, type FileDigest } from "../pipeline/checksum.ts";
+import type { CredentialLookup } from "../types.ts";
+import { CHECKSUM_SUFFIX, DestinationError, requiredSetting, type Destination, type DestinationSpec, type Upload } from "./destination.ts";
+
+/**
+ * Files on an SSH server (ssh2-sftp-client): written under a temporary name and renamed into place,
+ * which SFTP refuses to do over an existing file, so no backup is ever overwritten.
+ */
+export class SftpDestination implements Destination {
+  readonly spec: DestinationSpec;
+  private readonly directory: string;
+  private readonly connectOptions: SftpClient.ConnectOptions;
+  private client: Promise<SftpClient> | undefined;
+
+  constructor(spec: DestinationSpec, credentials: CredentialLookup) {
+    this.spec = spec;
+    this.directory = requiredSetting(spec, "path");
+    const host = requiredSetting(spec, "host");
+    const port = typeof spec.settings.port === "number" ? spec.settings.port : 22;
+    if (!spec.credentialReferenceId) throw new DestinationError(`Destination "${spec.name}" (SftpStorage) has no credential: give it an SftpCredential.`);
+    const credential = credentials.get(spec.credentialReferenceId);
+    if (!credential) throw new DestinationError(`Destination "${spec.name}": credential ${spec.credentialReferenceId} has not been received from the platform yet.`);
+    if (credential.$type !== "SftpCredential") throw new DestinationError(`Destination "${spec.name}" needs an SftpCredential, not a ${credential.$type}.`);
+    this.connectOptions = { host, port, username: credential.username, password: credential.password, privateKey: credential.privateKey, readyTimeout: 20_000 };
+  }
+
+  private connection(): Promise<SftpClient> {
+    this.client ??= (async () => {
+      const client = new SftpClient("datasync-agent");
+      try {
+        await client.connect(this.connectOptions);
+      } catch (error) {
+        this.client = undefined;
+        throw new DestinationError(`Destination "${this.spec.name}": cannot connect to ${this.connectOptions.host}:${this.connectOptions.port}: ${(error as Error).message.replace(/^connect: /, "")}`);
+      }
+      return client;
+    })();
+    return this.client;
+  }
+
+  private path(fileName: string): string {
+    return posix.join(this.directory, fileName);
+  }
+
+  async open(fileName: string): Promise<Upload> {
+    const client = await this.connection();
+    if (!(await client.exists(this.directory))) await client.mkdir(this.directory, true);
+    const finalPath = this.path(fileName);
+    const partialPath = this.path(`.${fileName}.${randomUUID()}.partial`);
+    const stream = client.createWriteStream(partialPath, { flags: "wx", mode: 0o600 });
+    const name = this.spec.name;
+    return {
+      stream,
+      async commit(digest: FileDigest) {
+        if (!stream.closed) await once(stream, "close");
+        const checksumPartial = `${partialPath}${CHECKSUM_SUFFIX}`;
+        await client.put(Buffer.from(checksumFileContent(fileName, digest.checksum)), checksumPartial, { writeStreamOptions: { mode: 0o600 } });
+        try {
+          await client.rename(partialPath, finalPath);
+        } catch (error) {
+          throw new DestinationError(`Destination "${name}": cannot move the file into place (${(error as Error).message}); does ${finalPath} already exist?`);
+        }
+        await client.delete(`${finalPath}${CHECKSUM_SUFFIX}`, true);
+        await client.rename(checksumPartial, `${finalPath}${CHECKSUM_SUFFIX}`);
+      },
+      async abort() {
+        stream.destroy();
+        await client.delete(partialPath, true).catch(() => {});
+        await client.delete(`${partialPath}${CHECKSUM_SUFFIX}`, true).catch(() => {});
+      },
+    };
+  }
+
+  async remove(fileName: string): Promise<void> {
+    const client = await this.connection();
+    await client.delete(this.path(fileName), true);
+    await client.delete(this.path(`${fileName}${CHECKSUM_SUFFIX}`), true);
+  }
+
+  async close(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (client) await (await client.catch(() => undefined))?.end().catch(() => {});
+  }
+}

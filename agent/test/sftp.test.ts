@@ -1,0 +1,85 @@
+import { randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { backupDatabase } from "../src/backup.ts";
+import { SftpDestination } from "../src/destinations/sftp.ts";
+import { fullOnly, type Engine } from "../src/engines/engine.ts";
+import { fileChecksum } from "../src/pipeline/restore-pipeline.ts";
+import type { Credential } from "../src/types.ts";
+import { sshdUnavailableReason, startSshd } from "./support/sshd.ts";
+
+const unavailable = sshdUnavailableReason();
+const CREDENTIAL_ID = randomUUID();
+
+function textEngine(text: string): Engine {
+  return {
+    engineKey: "text",
+    dbmsType: "Sqlite",
+    dumpExtension: "sql",
+    version: async () => "1",
+    listDatabases: async () => ["notes"],
+    assertModeSupported: (mode) => fullOnly("Text", mode),
+    dump: async () => ({ stream: Readable.from([Buffer.from(text)]), release: async () => {} }),
+  };
+}
+
+describe.skipIf(unavailable)(`SftpStorage against a local sshd${unavailable ? ` (skipped: ${unavailable})` : ""}`, () => {
+  let dir: string;
+  let sshd: Awaited<ReturnType<typeof startSshd>>;
+  let credential: Credential;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "ds-sftp-"));
+    sshd = await startSshd(join(dir, "sshd"));
+    credential = { $type: "SftpCredential", username: sshd.username, privateKey: sshd.privateKey };
+  });
+  afterAll(async () => {
+    await sshd?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const destination = (override?: Credential) =>
+    new SftpDestination(
+      { destinationId: randomUUID(), name: "Backup host", type: "SftpStorage", settings: { host: "127.0.0.1", port: sshd.port, path: join(dir, "remote", "db") }, credentialReferenceId: CREDENTIAL_ID },
+      { get: () => override ?? credential },
+    );
+
+  it("uploads under a temporary name, renames into place with its checksum file, and removes for retention", async () => {
+    const target = destination();
+    try {
+      const result = await backupDatabase({ engine: textEngine("INSERT 1;\n".repeat(10_000)), database: "notes", mode: "Full", startedAt: new Date("2026-03-26T02:00:00Z"), destinations: [target], compression: "gzip" });
+      const path = join(dir, "remote", "db", result.fileName);
+      expect(result.fileName).toBe("notes_Full_20260326_020000.sql.gz");
+      expect((await stat(path)).size).toBe(result.fileSize);
+      expect(await fileChecksum(path)).toBe(result.checksum);
+      expect(await readFile(`${path}.sha256`, "utf8")).toBe(`${result.checksum.slice(7)}  ${result.fileName}\n`);
+      expect((await readdir(join(dir, "remote", "db"))).sort()).toEqual([result.fileName, `${result.fileName}.sha256`]);
+
+      // The same name again (same database, mode and second) must not overwrite the first file.
+      await expect(
+        backupDatabase({ engine: textEngine("other"), database: "notes", mode: "Full", startedAt: new Date("2026-03-26T02:00:00Z"), destinations: [target], compression: "gzip" }),
+      ).rejects.toThrow(/cannot move the file into place/);
+      expect(await fileChecksum(path)).toBe(result.checksum);
+      expect((await readdir(join(dir, "remote", "db"))).filter((name) => name.endsWith(".partial"))).toEqual([]);
+
+      await target.remove(result.fileName);
+      expect(existsSync(path)).toBe(false);
+      expect(existsSync(`${path}.sha256`)).toBe(false);
+    } finally {
+      await target.close();
+    }
+  });
+
+  it("fails with a clear error when the server refuses the key", async () => {
+    const { execFileSync } = await import("node:child_process");
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "stranger")]);
+    const stranger = destination({ $type: "SftpCredential", username: sshd.username, privateKey: await readFile(join(dir, "stranger"), "utf8") });
+    await expect(
+      backupDatabase({ engine: textEngine("x"), database: "notes", mode: "Full", startedAt: new Date(), destinations: [stranger], compression: "gzip" }),
+    ).rejects.toThrow(/Destination "Backup host": cannot connect to 127\.0\.0\.1:\d+: .*authentication/i);
+  });
+});
