@@ -2,6 +2,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { Webhook } from "standardwebhooks";
+import { vi } from "vitest";
 import { type EventType, webhookDeliveries } from "../../src/db/schema";
 import { clock } from "../../src/lib/clock";
 import { eventInsert } from "../../src/services/activity";
@@ -39,12 +40,14 @@ export async function deliveryRow(deliveryId: string) {
 
 /** A receiver standing in for a customer's endpoint: records every request and answers from a script. */
 export function receiver(answer: (request: Request, n: number) => Response | Promise<Response> = () => new Response("ok")) {
-  const requests: { request: Request; body: string; init: RequestInit }[] = [];
+  const requests: { request: Request; body: string; init: RequestInit; status?: number }[] = [];
   const fetchFn = async (url: string, init: RequestInit) => {
     const request = new Request(url, init);
-    const body = await request.clone().text();
-    requests.push({ request, body, init });
-    return answer(request, requests.length);
+    const received = { request, body: await request.clone().text(), init, status: undefined as number | undefined };
+    requests.push(received);
+    const response = await answer(request, requests.length);
+    received.status = response.status;
+    return response;
   };
   return { fetchFn, requests };
 }
@@ -57,15 +60,26 @@ export function verifyWithStandardWebhooks(secret: string, received: { request: 
 
 let messageCounter = 0;
 
-/** Runs the webhook consumer on one real MessageBatch and returns what it did with each message. */
+/**
+ * Runs the webhook consumer on one MessageBatch and returns what it did with each message. getQueueResult
+ * does not report `delaySeconds`, so the retry calls are observed to read it (`retryDelays`, by message).
+ */
 export async function runConsumer(deliveryIds: string[], fetchFn: Parameters<typeof consumeWebhookDeliveries>[2], workerEnv: Env = env) {
   const batch = createMessageBatch(
     WEBHOOK_QUEUE_NAME,
     deliveryIds.map((deliveryId) => ({ id: `msg-${++messageCounter}`, timestamp: clock.now(), attempts: 1, body: { deliveryId } })),
   );
+  const retryDelays: (number | undefined)[] = [];
+  for (const message of batch.messages) {
+    const retry = message.retry.bind(message);
+    vi.spyOn(message, "retry").mockImplementation((options) => {
+      retryDelays.push(options?.delaySeconds);
+      retry(options);
+    });
+  }
   const ctx = createExecutionContext();
   await consumeWebhookDeliveries(batch, workerEnv, fetchFn);
-  return getQueueResult(batch, ctx);
+  return { ...(await getQueueResult(batch, ctx)), retryDelays };
 }
 
 export async function runDeadLetterConsumer(deliveryIds: string[]) {
