@@ -62,12 +62,13 @@ export const PLAN_LIMITS: Record<PlanName, PlanLimits> = {
 export type CountedResource = "agents" | "backupJobs" | "destinations" | "apiKeys" | "webhooks";
 export type PlanFeature = keyof PlanLimits["features"];
 
-const RESOURCE_NAMES: Record<CountedResource, string> = {
-  agents: "agents",
-  backupJobs: "backup jobs",
-  destinations: "destinations",
-  apiKeys: "API keys",
-  webhooks: "webhooks",
+/** How the 403 names each limit: singular for a limit of 1 ("at most 1 agent"). */
+const RESOURCE_NAMES: Record<CountedResource, [one: string, many: string]> = {
+  agents: ["agent", "agents"],
+  backupJobs: ["backup job", "backup jobs"],
+  destinations: ["destination", "destinations"],
+  apiKeys: ["API key", "API keys"],
+  webhooks: ["webhook", "webhooks"],
 };
 
 const FEATURE_NAMES: Record<PlanFeature, string> = { apiKeys: "API keys", webhooks: "Webhooks" };
@@ -88,6 +89,7 @@ export function assertPlanFeature(plan: PlanName, feature: PlanFeature): void {
 export function assertWithinPlanLimit(plan: PlanName, resource: CountedResource, current: number): void {
   const limit = PLAN_LIMITS[plan][resource];
   if (limit !== null && current >= limit) {
-    throw planLimit(`Plan limit reached: the ${plan} plan allows at most ${limit} ${RESOURCE_NAMES[resource]}.`);
+    const [one, many] = RESOURCE_NAMES[resource];
+    throw planLimit(`Plan limit reached: the ${plan} plan allows at most ${limit} ${limit === 1 ? one : many}.`);
   }
 }
