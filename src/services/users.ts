@@ -29,10 +29,19 @@ const EMAIL_TAKEN_MESSAGE = "An account with this email address already exists."
 
 const normaliseEmail = (email: string) => email.trim().toLowerCase();
 
-function emailLink(env: Env, path: string, token: string): string {
-  const url = new URL(path, env.PUBLIC_URL);
-  url.searchParams.set("token", token);
-  return url.toString();
+/** An email whose point is one link to `PUBLIC_URL` + `path` carrying a one-time token. */
+function sendTokenLink(
+  env: Env,
+  db: Db,
+  mail: { to: string; forename: string; subject: string; lead: string; path: string; token: string; closing: string },
+) {
+  const link = new URL(mail.path, env.PUBLIC_URL);
+  link.searchParams.set("token", mail.token);
+  return sendEmail(env, db, {
+    to: mail.to,
+    subject: mail.subject,
+    text: [`Hi ${mail.forename},`, "", mail.lead, "", link.toString(), "", mail.closing].join("\n"),
+  });
 }
 
 /** A fresh one-time token: the raw value goes into the email, only its SHA-256 into D1. */
@@ -115,18 +124,14 @@ export async function registerAccount(
     throw err;
   }
 
-  await sendEmail(env, db, {
+  await sendTokenLink(env, db, {
     to: email,
+    forename: input.forename,
     subject: "Confirm your DataSync account",
-    text: [
-      `Hi ${input.forename},`,
-      "",
-      "Welcome to DataSync. Confirm your email address by opening this link within 24 hours:",
-      "",
-      emailLink(env, "/confirm-email", confirmation.token),
-      "",
-      "If you did not create an account, ignore this email.",
-    ].join("\n"),
+    lead: "Welcome to DataSync. Confirm your email address by opening this link within 24 hours:",
+    path: "/confirm-email",
+    token: confirmation.token,
+    closing: "If you did not create an account, ignore this email.",
   });
 }
 
@@ -183,25 +188,21 @@ export async function requestPasswordReset({ db, env, now }: AuthServiceContext,
   if (!user) return;
   const reset = await newEmailToken(db, user.id, "reset_password", now, RESET_PASSWORD_TTL_MS);
   await reset.insert;
-  await sendEmail(env, db, {
+  await sendTokenLink(env, db, {
     to: email,
+    forename: user.forename,
     subject: "Reset your DataSync password",
-    text: [
-      `Hi ${user.forename},`,
-      "",
-      "Someone asked to reset the password of your DataSync account. Open this link within 1 hour to choose a new one:",
-      "",
-      emailLink(env, "/reset-password", reset.token),
-      "",
-      "If it was not you, ignore this email: your password stays as it is.",
-    ].join("\n"),
+    lead: "Someone asked to reset the password of your DataSync account. Open this link within 1 hour to choose a new one:",
+    path: "/reset-password",
+    token: reset.token,
+    closing: "If it was not you, ignore this email: your password stays as it is.",
   });
 }
 
 /**
  * Sets a new password from a reset token. Bumps the user's session generation, so every access token
- * issued before stops working from the next request, and uses up all of the user's outstanding reset tokens. Following the
- * emailed link also proves the address, so an unconfirmed email becomes confirmed.
+ * issued before stops working from the next request, and uses up all of the user's outstanding reset
+ * tokens. Following the emailed link also proves the address, so an unconfirmed email becomes confirmed.
  */
 export async function resetPassword({ db, env, now }: AuthServiceContext, input: { token: string; password: string }): Promise<void> {
   const found = await findUsableToken(db, "reset_password", input.token, now);
