@@ -29,6 +29,9 @@ export interface AgentOptions {
   progressIntervalMs?: number;
 }
 
+/** Refusals of one outbox message (each after a resend) before it is dropped. */
+const MAX_REFUSALS = 5;
+
 const iso = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, "Z");
 
 /**
@@ -144,9 +147,12 @@ export class Agent {
       case "ack":
         this.store.acknowledge(frame.id);
         return;
-      case "error":
+      case "error": {
         this.print(`Warning: the platform refused frame ${frame.id ?? "(unknown)"}: ${frame.error}`);
+        const dropped = frame.id ? this.store.recordRefusal(frame.id, MAX_REFUSALS) : undefined;
+        if (dropped) this.print(`Warning: gave up on ${JSON.parse(dropped).type} ${frame.id} after ${MAX_REFUSALS} refusals.`);
         return;
+      }
       case "command":
         // One at a time, in the order received (the platform sends them in seq order).
         this.commandChain = this.commandChain.then(() => this.applyCommand(frame.id, frame.command)).catch((error) => this.print(`Error: command ${frame.id} failed: ${(error as Error).message}`));

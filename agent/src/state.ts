@@ -93,7 +93,7 @@ export class AgentStore implements CredentialLookup {
       PRAGMA journal_mode = WAL;
       PRAGMA synchronous = FULL;
       PRAGMA busy_timeout = 5000;
-      CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, frame TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, frame TEXT NOT NULL, refusals INTEGER NOT NULL DEFAULT 0);
       CREATE TABLE IF NOT EXISTS applied_commands (id TEXT PRIMARY KEY, applied_at INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS jobs (backup_job_id TEXT PRIMARY KEY, job TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS credentials (credential_reference_id TEXT PRIMARY KEY, credential TEXT NOT NULL);
@@ -136,6 +136,18 @@ export class AgentStore implements CredentialLookup {
 
   acknowledge(id: string): boolean {
     return Number(this.db.prepare("DELETE FROM outbox WHERE id = ?").run(id).changes) > 0;
+  }
+
+  /**
+   * Counts a refusal (an `error` frame naming the message). A message refused this often is one the
+   * platform will never take (say, a report on a job deleted meanwhile): it is dropped so it does not
+   * come back on every reconnect. Returns the frame when it was dropped.
+   */
+  recordRefusal(id: string, maxRefusals: number): string | undefined {
+    this.db.prepare("UPDATE outbox SET refusals = refusals + 1 WHERE id = ?").run(id);
+    const row = this.db.prepare("SELECT frame FROM outbox WHERE id = ? AND refusals >= ?").get(id, maxRefusals) as { frame: string } | undefined;
+    if (row) this.acknowledge(id);
+    return row?.frame;
   }
 
   // Commands ----------------------------------------------------------------------------------------

@@ -178,6 +178,29 @@ describe("running agent", () => {
     expect(store.pendingMessages()).toEqual([]);
   });
 
+  it("drops a report the platform keeps refusing after five refusals, keeps the others", async () => {
+    const stateDir = await enroll();
+    const { store } = await startAgent(stateDir);
+    await platform.waitFor((frames) => frames.some((f) => f.type === "inventory"), "inventory");
+    platform.refuse = (frame) => (frame.type === "backup.started" ? "Unknown backup job for this agent." : undefined);
+    const theJob = job();
+    platform.command({ type: "job.upsert", job: theJob });
+    const backupRunId = randomUUID();
+    platform.command({ type: "backup.run", backupRunId, backupJobId: theJob.backupJobId, backupMode: "Full" });
+    await platform.waitFor(forRun(backupRunId, "backup.completed"), "completed");
+    const startedId = platform.ofType("backup.started")[0].id!;
+    for (let connection = 2; connection <= 5; connection++) {
+      platform.dropConnection();
+      await platform.waitFor((frames) => frames.filter((f) => f.id === startedId).length === connection, `resend ${connection}`);
+    }
+    await until(() => store.pendingMessages().length === 0);
+    expect(store.pendingMessages()).toEqual([]);
+    platform.dropConnection();
+    await platform.waitFor((frames) => frames.filter((f) => f.type === "hello").length === 6, "sixth hello");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(platform.frames.filter((f) => f.id === startedId)).toHaveLength(5);
+  });
+
   it("reports a run it was killed in the middle of as failed after a restart", async () => {
     const stateDir = await enroll();
     const store = await AgentStore.open(stateDir);

@@ -20,6 +20,8 @@ export class FakePlatform {
   readonly frames: ReceivedFrame[] = [];
   /** When false, the agent's messages are recorded but not acknowledged. */
   ackMessages = true;
+  /** Answers a frame with an `error` (and no ack) when this returns a reason. */
+  refuse: (frame: ReceivedFrame) => string | undefined = () => undefined;
   connections = 0;
   registrationTokens = new Set<string>();
   private readonly http: Server;
@@ -77,7 +79,9 @@ export class FakePlatform {
       const frame = JSON.parse(text) as ReceivedFrame;
       this.frames.push(frame);
       const isCommandAck = frame.type === "ack";
-      if (this.ackMessages && !isCommandAck && frame.id) ws.send(JSON.stringify({ type: "ack", id: frame.id }));
+      const refusal = this.refuse(frame);
+      if (refusal) ws.send(JSON.stringify({ type: "error", id: frame.id ?? null, error: refusal }));
+      else if (this.ackMessages && !isCommandAck && frame.id) ws.send(JSON.stringify({ type: "ack", id: frame.id }));
       this.waiters = this.waiters.filter((waiter) => {
         if (!waiter.predicate(this.frames)) return true;
         waiter.resolve();
