@@ -14,6 +14,7 @@ import {
   type ServerFrame,
   parseAgentFrame,
 } from "../protocol/agent-protocol";
+import { publishEvents } from "../services/activity";
 import { type AgentIdentity, recordPresence, touchAgent, updateAgentFacts } from "../services/agents";
 import { type BackupReportOutcome, applyBackupReport } from "../services/backup-reports";
 import { applyInventory } from "../services/inventory";
@@ -274,7 +275,7 @@ export class AgentSession extends DurableObject<Env> {
     const write = this.presenceWrites.then(() =>
       this.withSession(async (session, ctx) => {
         if (session.online === online) return;
-        await recordPresence(ctx, session, online);
+        await publishEvents(this.env, [await recordPresence(ctx, session, online)]);
         this.saveSession({ ...this.session()!, online });
       }),
     );

@@ -214,8 +214,11 @@ export async function deleteAgent(ctx: ServiceContext & { env: Env }, agentId: s
   await agentSession(ctx.env, agentId).revoke();
 }
 
-/** `isOnline`/`lastSeenUtc` follow the socket; each change records its event and log entry in the same batch. */
-export async function recordPresence(ctx: ServiceContext, agent: AgentIdentity, online: boolean) {
+/**
+ * `isOnline`/`lastSeenUtc` follow the socket; each change records its event and log entry in the same batch.
+ * Returns the event id, for `publishEvents` once the batch has committed.
+ */
+export async function recordPresence(ctx: ServiceContext, agent: AgentIdentity, online: boolean): Promise<string> {
   const { db, now } = ctx;
   const event = eventInsert(ctx, online ? "agent.connected" : "agent.disconnected", {
     agentId: agent.agentId,
@@ -234,6 +237,7 @@ export async function recordPresence(ctx: ServiceContext, agent: AgentIdentity, 
       agentId: agent.agentId,
     }),
   ]);
+  return event.id;
 }
 
 /** Keeps `lastSeenUtc` of a connected agent close to the truth without a write per frame. */

@@ -5,6 +5,7 @@ import { type Pagination, pageOffset } from "../lib/pagination";
 import { type ServiceContext, eventInsert, publishEvents } from "./activity";
 import { assertWithinPlanLimit } from "./plans";
 import { sealSecret } from "./secrets";
+import { countResource } from "./usage";
 import { generateWebhookSecret } from "./webhook-delivery";
 import { webhookUrlProblem } from "./url-policy";
 
@@ -40,8 +41,7 @@ export async function createWebhook(
 ): Promise<{ webhook: WebhookRow; secret: string }> {
   const { db, subscriberId, now, env } = ctx;
   assertWebhookUrl(env, input.url);
-  const [{ existing }] = await db.select({ existing: count() }).from(webhooks).where(eq(webhooks.subscriberId, subscriberId));
-  assertWithinPlanLimit(plan, "webhooks", existing);
+  assertWithinPlanLimit(plan, "webhooks", await countResource(db, subscriberId, "webhooks"));
   const secret = input.secret ?? generateWebhookSecret();
   const webhook: WebhookRow = {
     id: crypto.randomUUID(),
