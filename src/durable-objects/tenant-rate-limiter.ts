@@ -26,6 +26,9 @@ export type AdmitResult =
     }
   | { status: "invalid_session" | "invalid_key" | "keys_not_in_plan" };
 
+/** A busy limiter is never evicted, so its cache of D1 is also reloaded after this long. */
+const TENANT_STATE_MAX_AGE_MS = 5 * 60_000;
+
 /** What authentication needs from D1, cached here so a warm request reads nothing from D1. */
 interface TenantState {
   plan: PlanName;
@@ -52,7 +55,7 @@ export class TenantRateLimiter extends DurableObject<Env> {
   /** Accepted request times, oldest first, at most MAX_LOG_LENGTH of them. */
   private readonly log: number[] = [];
   private nextSeq = 0;
-  private tenant: Promise<TenantState | null> | null = null;
+  private tenant: { state: Promise<TenantState | null>; loadedAt: number } | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -66,7 +69,7 @@ export class TenantRateLimiter extends DurableObject<Env> {
 
   /** An authenticated request: is the principal still valid, and is there budget left in the plan? */
   async admit({ subscriberId, now, principal }: AdmitRequest): Promise<AdmitResult> {
-    const tenant = await this.tenantState(subscriberId);
+    const tenant = await this.tenantState(subscriberId, now);
     if (!tenant) return { status: principal.kind === "session" ? "invalid_session" : "invalid_key" };
     let touchKey = false;
     if (principal.kind === "session") {
@@ -132,16 +135,19 @@ export class TenantRateLimiter extends DurableObject<Env> {
     if (this.log.length > MAX_LOG_LENGTH) this.log.shift();
   }
 
-  /** Loaded once per activation (and after `refresh`); concurrent callers share the same load. */
-  private tenantState(subscriberId: string): Promise<TenantState | null> {
-    if (!this.tenant) {
-      const loading = loadTenantState(this.env, subscriberId);
+  /**
+   * Loaded once per activation, after `refresh`, and at least every TENANT_STATE_MAX_AGE_MS as a safety
+   * net for a change whose code forgot to call `refreshTenant`. Concurrent callers share one load.
+   */
+  private tenantState(subscriberId: string, now: number): Promise<TenantState | null> {
+    if (!this.tenant || now - this.tenant.loadedAt >= TENANT_STATE_MAX_AGE_MS) {
+      const loading = { state: loadTenantState(this.env, subscriberId), loadedAt: now };
       this.tenant = loading;
-      loading.catch(() => {
+      loading.state.catch(() => {
         if (this.tenant === loading) this.tenant = null;
       });
     }
-    return this.tenant;
+    return this.tenant.state;
   }
 
   /** A user created after the state was loaded is looked up once. */

@@ -2,7 +2,7 @@ import { evictDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
-import { type PlanName, PLANS, apiKeys, users } from "../../src/db/schema";
+import { type PlanName, PLANS, apiKeys, subscribers, users } from "../../src/db/schema";
 import { setClock } from "../../src/lib/clock";
 import { sha256Hex } from "../../src/lib/crypto";
 import { issueAccessToken } from "../../src/services/access-tokens";
@@ -236,6 +236,17 @@ describe("changes the limiter caches take effect on the next request", () => {
     expect(res.status).toBe(403);
     expect(await res.json()).toMatchObject({ error: "API keys require the Professional or Ultimate plan." });
     expect((await api(PROBE, { token })).status).toBe(200);
+  });
+
+  it("a change made without refreshTenant is still picked up within 5 minutes", async () => {
+    freezeClockAt(T0);
+    const { subscriberId, token } = await createSubscriber({ plan: "Free" });
+    expect((await api(PROBE, { token })).headers.get("ratelimit-limit")).toBe("60");
+    await db().update(subscribers).set({ plan: "Starter" }).where(eq(subscribers.id, subscriberId));
+    now = T0 + 5 * 60_000 - 1;
+    expect((await api(PROBE, { token })).headers.get("ratelimit-limit")).toBe("60");
+    now = T0 + 5 * 60_000;
+    expect((await api(PROBE, { token })).headers.get("ratelimit-limit")).toBe("120");
   });
 
   it("a key's lastUsedAt is written at most once a minute", async () => {
