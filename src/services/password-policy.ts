@@ -23,7 +23,8 @@ export function assertStrongPassword(password: string, email: string): void {
   const core = stem(lowered);
   const address = email.toLowerCase();
   const localPart = address.split("@")[0];
-  if ([lowered, core].some((p) => p === address || p === localPart)) {
+  const ownNames = new Set([address, localPart, stem(localPart)].filter(Boolean));
+  if (ownNames.has(lowered) || ownNames.has(core)) {
     throw badRequest("Password must not be your email address.");
   }
   if (commonWhole.has(lowered) || commonStems.has(core) || /^(.)\1*$/u.test(lowered)) {

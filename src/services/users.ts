@@ -107,7 +107,7 @@ export async function registerAccount(
   const confirmation = await newEmailToken(db, userId, "confirm_email", now, CONFIRM_EMAIL_TTL_MS);
   try {
     await db.batch([
-      db.insert(subscribers).values({ id: subscriberId, organisationName: input.organisationName ?? null, plan: "Free", createdAt: now }),
+      db.insert(subscribers).values({ id: subscriberId, organisationName: input.organisationName || null, plan: "Free", createdAt: now }),
       db.insert(users).values({
         id: userId,
         subscriberId,

@@ -20,7 +20,7 @@ export const RegisterBodySchema = z
     forename: z.string().trim().min(1, "Forename is required.").max(100).openapi({ example: "Jane" }),
     email: EmailSchema,
     password: NewPasswordSchema,
-    organisationName: z.string().trim().min(1).max(200).optional().openapi({ example: "Acme Corp" }),
+    organisationName: z.string().trim().max(200).optional().openapi({ example: "Acme Corp", description: "Blank counts as absent" }),
   })
   .openapi("RegisterRequest");
 
