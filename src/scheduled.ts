@@ -2,6 +2,8 @@ import { createDb } from "./db/client";
 import { clock } from "./lib/clock";
 import { failStaleTriggeredRuns } from "./services/backup-runs";
 import { purgeExpiredLogs } from "./services/logs";
+import { detectMissedSchedules } from "./services/anomalies";
+import { sweepWebhookDeliveries } from "./services/webhook-queue";
 
 /** One periodic job, run by the cron trigger whose expression it names (see `[triggers]` in wrangler.toml). */
 interface CronTask {
@@ -17,6 +19,8 @@ export const CRON = { everyMinute: "* * * * *", daily: "17 3 * * *" } as const;
 export const CRON_TASKS: CronTask[] = [
   { name: "log retention purge", cron: CRON.daily, run: (env, now) => purgeExpiredLogs(createDb(env.DB), now) },
   { name: "fail triggered runs never started", cron: CRON.everyMinute, run: failStaleTriggeredRuns },
+  { name: "enqueue webhook deliveries the publish missed", cron: CRON.everyMinute, run: (env, now) => sweepWebhookDeliveries(env, createDb(env.DB), now) },
+  { name: "report missed scheduled backups", cron: CRON.everyMinute, run: detectMissedSchedules },
 ];
 
 /**

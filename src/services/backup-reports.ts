@@ -4,6 +4,7 @@ import type { Db } from "../db/client";
 import { backupFiles, backupJobs, backupRuns, databases, destinations } from "../db/schema";
 import type { BackupReport } from "../protocol/agent-protocol";
 import { type ServiceContext, eventInsert, platformLogInsert, publishEvents } from "./activity";
+import { completedRunAnomalies } from "./anomalies";
 import { type BackupRunRow, failRunQueries } from "./backup-runs";
 
 export interface BackupReportContext {
@@ -165,6 +166,8 @@ async function completed(ctx: BackupReportContext, report: Report<"backup.comple
     totalSize,
     files: files.map((f) => ({ backupFileId: f.id, fileName: f.fileName, fileSize: f.fileSize, checksum: f.checksum })),
   });
+  // Compared with the job's history before this run joins it; the anomalies are written with the success.
+  const anomalies = await completedRunAnomalies(ctx, { backupJobId: run.backupJobId, backupRunId: run.id, agentId, name, backupMode: run.backupMode, totalSize, durationMs });
   const fileInserts: BatchItem<"sqlite">[] = [];
   for (let i = 0; i < files.length; i += FILES_PER_INSERT) {
     fileInserts.push(db.insert(backupFiles).values(files.slice(i, i + FILES_PER_INSERT)));
@@ -183,8 +186,9 @@ async function completed(ctx: BackupReportContext, report: Report<"backup.comple
       agentId,
       backupJobId: run.backupJobId,
     }),
+    ...anomalies.queries,
   ]);
-  await publishEvents(ctx.env, [event.id]);
+  await publishEvents(ctx.env, [event.id, ...anomalies.eventIds]);
   return OK;
 }
 
