@@ -114,10 +114,17 @@ export class Agent {
     this.sendReliably({ type: "log", id: randomUUID(), severity, message, timestamp: iso(this.now()), backupJobId: backupJobId ?? null });
   }
 
-  /** Outbox first, then the socket: a message is gone from disk only when the platform acks its id. */
+  /**
+   * Outbox first, then the socket: a message is gone from disk only when the platform acks its id.
+   * Callers may be inside a store transaction, so the socket send waits for a microtask (after the
+   * synchronous transaction ended) and happens only if the message was committed: the platform never
+   * hears of something a crash could still roll back.
+   */
   private sendReliably(frame: { id: string; type: string } & Record<string, unknown>): void {
     this.store.enqueue(frame);
-    this.connection.send(frame);
+    queueMicrotask(() => {
+      if (!this.revoked && this.store.isPending(frame.id)) this.connection.send(frame);
+    });
   }
 
   private onReady(): void {

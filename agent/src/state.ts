@@ -134,6 +134,10 @@ export class AgentStore implements CredentialLookup {
     return this.db.prepare("SELECT id, frame FROM outbox ORDER BY seq").all() as unknown as OutboxEntry[];
   }
 
+  isPending(id: string): boolean {
+    return this.db.prepare("SELECT 1 FROM outbox WHERE id = ?").get(id) !== undefined;
+  }
+
   acknowledge(id: string): boolean {
     return Number(this.db.prepare("DELETE FROM outbox WHERE id = ?").run(id).changes) > 0;
   }

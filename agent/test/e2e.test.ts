@@ -1,0 +1,266 @@
+/**
+ * The agent against the real platform: the Worker under `wrangler dev` with fresh state, a user who
+ * registers, confirms and logs in through the API, an agent enrolled and run by its own CLI as a
+ * separate process, real SQLite and PostgreSQL databases, LocalStorage, restores compared by content.
+ */
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fileChecksum } from "../src/pipeline/restore-pipeline.ts";
+import { dropPostgresDatabase, POSTGRES_FINGERPRINT, POSTGRES_SEED, psql, scratchName } from "./support/databases.ts";
+import { ApiClient, signUp, startPlatform, type LocalPlatform } from "./support/platform.ts";
+import { SocketProxy } from "./support/socket-proxy.ts";
+
+const CLI = resolve(import.meta.dirname, "../src/cli.ts");
+const PASSPHRASE = "end-to-end passphrase 42";
+const run = promisify(execFile);
+
+function cli(args: string[]) {
+  return run(process.execPath, ["--disable-warning=ExperimentalWarning", CLI, ...args], { env: process.env });
+}
+
+let dir: string;
+let platform: LocalPlatform;
+let proxy: SocketProxy;
+let user: ApiClient;
+let agentId: string;
+let agentProcess: ChildProcess | undefined;
+let agentLog = "";
+const pgSource = scratchName("ds_e2e_src");
+const restoredDatabases: string[] = [];
+let stateDir: string;
+let configPath: string;
+
+function startAgentProcess(): ChildProcess {
+  const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", CLI, "run", "--config", configPath, "--state-dir", stateDir], { stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout!.on("data", (text) => (agentLog += text));
+  child.stderr!.on("data", (text) => (agentLog += text));
+  agentProcess = child;
+  return child;
+}
+
+async function stopAgentProcess(signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+  const child = agentProcess;
+  agentProcess = undefined;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((done) => child.once("exit", done));
+  child.kill(signal);
+  await exited;
+}
+
+async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}. Agent output:\n${agentLog.slice(-3000)}`);
+    await new Promise((done) => setTimeout(done, 500));
+  }
+}
+
+interface DatabaseRow {
+  databaseId: string;
+  name: string;
+  dbmsType: string;
+}
+interface HistoryRow {
+  backupRunId: string;
+  status: string;
+  trigger: string;
+  totalSize: number;
+  error: string | null;
+}
+interface FileRow {
+  backupFileId: string;
+  backupJobId: string;
+  fileName: string;
+  fileSize: number;
+  checksum: string;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "ds-e2e-"));
+  platform = await startPlatform(join(dir, "platform"));
+  proxy = new SocketProxy(platform.url);
+  const proxyUrl = await proxy.start();
+  user = await signUp(platform);
+  // Four jobs and destinations: beyond the Free plan, so the operator API upgrades the subscriber.
+  const { subscriberId } = await user.ok<{ subscriberId: string }>("GET", "/api/account");
+  const upgraded = await user.call("PUT", `/api/admin/subscriber/${subscriberId}/plan`, { plan: "Ultimate" }, platform.adminToken);
+  expect(upgraded.status).toBe(200);
+
+  psql("postgres", `CREATE DATABASE "${pgSource}"`);
+  psql(pgSource, POSTGRES_SEED);
+  await mkdir(join(dir, "data"));
+  const shop = new DatabaseSync(join(dir, "data", "shop.db"));
+  shop.exec("CREATE TABLE item (id INTEGER PRIMARY KEY, label TEXT, price REAL); ");
+  const insert = shop.prepare("INSERT INTO item (label, price) VALUES (?, ?)");
+  for (let i = 0; i < 2000; i++) insert.run(`item ${i} ‘quoted’`, i * 1.25);
+  shop.close();
+
+  configPath = join(dir, "agent.json");
+  await writeFile(
+    configPath,
+    JSON.stringify({
+      displayName: "E2E box",
+      engines: [
+        { type: "Sqlite", engineKey: "files", paths: [join(dir, "data", "*.db")] },
+        { type: "PostgreSql", engineKey: "pg-local", host: "127.0.0.1", port: 5432, username: "postgres", databases: [pgSource] },
+      ],
+    }),
+  );
+  stateDir = join(dir, "agent-state");
+  const { registrationToken } = await user.ok<{ registrationToken: string }>("POST", "/api/agent/registration-token", {});
+  const enrolled = await cli(["enroll", "--server", platform.url, "--token", registrationToken, "--name", "E2E box", "--state-dir", stateDir]);
+  agentId = /agent ([0-9a-f-]{36})/.exec(enrolled.stdout)![1];
+  // The agent reaches the platform through the relay, so one test can cut it off at an exact moment.
+  const identity = JSON.parse(await readFile(join(stateDir, "identity.json"), "utf8"));
+  await writeFile(join(stateDir, "identity.json"), JSON.stringify({ ...identity, server: proxyUrl }), { mode: 0o600 });
+  startAgentProcess();
+}, 240_000);
+
+afterAll(async () => {
+  await stopAgentProcess();
+  await proxy?.stop();
+  await platform?.stop();
+  for (const name of [pgSource, ...restoredDatabases]) dropPostgresDatabase(name);
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function discoveredDatabases(): Promise<DatabaseRow[]> {
+  return eventually(async () => {
+    const rows = await user.ok<DatabaseRow[]>("GET", `/api/database?agentId=${agentId}`);
+    return rows.length >= 2 ? rows : undefined;
+  }, "the agent's inventory");
+}
+
+async function createJob(name: string, encryption: { enabled: boolean; passphrase?: string }, folder: string) {
+  const databases = await discoveredDatabases();
+  const destination = await user.ok<{ destinationId: string }>("POST", "/api/destination", { name: `${name} disk`, type: "LocalStorage", agentId, settings: { path: join(dir, folder) } });
+  const job = await user.ok<{ backupJobId: string }>("POST", "/api/backupjob", {
+    name,
+    agentId,
+    databaseIds: databases.map((d) => d.databaseId),
+    destinationIds: [destination.destinationId],
+    schedules: [],
+    retentionDays: 30,
+    encryption,
+  });
+  return { backupJobId: job.backupJobId, destinationId: destination.destinationId, databases };
+}
+
+async function runAndWait(backupJobId: string, backupMode = "Full"): Promise<HistoryRow> {
+  const { backupRunId } = await user.ok<{ backupRunId: string }>("POST", `/api/backupjob/${backupJobId}/run`, { backupMode });
+  return eventually(async () => {
+    const history = await user.ok<HistoryRow[]>("GET", `/api/backupjob/${backupJobId}/history`);
+    const row = history.find((r) => r.backupRunId === backupRunId);
+    return row && (row.status === "Success" || row.status === "Failed") ? row : undefined;
+  }, `run ${backupRunId}`);
+}
+
+async function checkFilesAndRestore(backupJobId: string, folder: string, passphrase?: string) {
+  const files = await user.ok<FileRow[]>("GET", `/api/backupfile?backupJobId=${backupJobId}`);
+  expect(files).toHaveLength(2);
+  for (const file of files) {
+    const path = join(dir, folder, file.fileName);
+    expect(file.fileSize).toBe((await stat(path)).size);
+    expect(file.checksum).toBe(await fileChecksum(path));
+  }
+  const sqliteFile = files.find((f) => f.fileName.startsWith("shop_Full_"))!;
+  const pgFile = files.find((f) => f.fileName.startsWith(`${pgSource}_Full_`))!;
+  const suffix = passphrase ? ".gz.enc" : ".gz";
+  expect(sqliteFile.fileName).toMatch(new RegExp(`^shop_Full_\\d{8}_\\d{6}\\.sqlite${suffix.replace(".", "\\.")}$`));
+  expect(pgFile.fileName.endsWith(`.dump${suffix}`)).toBe(true);
+
+  const passphraseArgs = passphrase ? ["--passphrase", passphrase] : [];
+  const restoredShop = join(dir, `restored-${folder}.db`);
+  await cli(["restore", "--file", join(dir, folder, sqliteFile.fileName), "--to", restoredShop, "--checksum", sqliteFile.checksum, ...passphraseArgs]);
+  const fingerprint = "SELECT count(*) AS n, group_concat(id || label || price) AS rows FROM item";
+  const original = new DatabaseSync(join(dir, "data", "shop.db"), { readOnly: true });
+  const copy = new DatabaseSync(restoredShop, { readOnly: true });
+  expect(copy.prepare(fingerprint).get()).toEqual(original.prepare(fingerprint).get());
+  original.close();
+  copy.close();
+
+  const target = scratchName("ds_e2e_restored");
+  restoredDatabases.push(target);
+  const restored = await cli(["restore", "--file", join(dir, folder, pgFile.fileName), "--to", `postgres://postgres@127.0.0.1:5432/${target}`, ...passphraseArgs]);
+  expect(restored.stdout).toContain(`Checksum verified (${pgFile.checksum})`);
+  expect(psql(target, POSTGRES_FINGERPRINT)).toBe(psql(pgSource, POSTGRES_FINGERPRINT));
+  return files;
+}
+
+describe("agent end to end against wrangler dev", () => {
+  it("comes online and reports its engines and databases", async () => {
+    const databases = await discoveredDatabases();
+    expect(databases.map((d) => [d.name, d.dbmsType]).sort()).toEqual([[pgSource, "PostgreSql"], ["shop", "Sqlite"]].sort());
+    const agent = await user.ok<{ isOnline: boolean; displayName: string; engines: unknown[] }>("GET", `/api/agent/${agentId}`);
+    expect(agent).toMatchObject({ isOnline: true, displayName: "E2E box" });
+    expect(agent.engines).toHaveLength(2);
+  });
+
+  it("backs up SQLite and PostgreSQL to LocalStorage without encryption; the platform lists the files; both restore", async () => {
+    const job = await createJob("Plain nightly", { enabled: false }, "plain");
+    const result = await runAndWait(job.backupJobId);
+    expect(result).toMatchObject({ status: "Success", trigger: "Manual", error: null });
+    const files = await checkFilesAndRestore(job.backupJobId, "plain");
+    expect(result.totalSize).toBe(files.reduce((sum, f) => sum + f.fileSize, 0));
+  });
+
+  it("backs up with encryption; the files restore with the passphrase only", async () => {
+    const job = await createJob("Encrypted nightly", { enabled: true, passphrase: PASSPHRASE }, "encrypted");
+    expect((await runAndWait(job.backupJobId)).status).toBe("Success");
+    await checkFilesAndRestore(job.backupJobId, "encrypted", PASSPHRASE);
+    const files = await user.ok<FileRow[]>("GET", `/api/backupfile?backupJobId=${job.backupJobId}`);
+    await expect(cli(["restore", "--file", join(dir, "encrypted", files[0].fileName), "--to", join(dir, "nope.out"), "--passphrase", "not the passphrase"])).rejects.toMatchObject({
+      stderr: "datasync-agent: Wrong passphrase for this backup file.\n",
+    });
+  });
+
+  it("fails a Differential run of PostgreSQL with a clear error", async () => {
+    const job = await createJob("Differential attempt", { enabled: false }, "differential");
+    const result = await runAndWait(job.backupJobId, "Differential");
+    expect(result.status).toBe("Failed");
+    expect(result.error).toMatch(/backups support only the Full mode; Differential backups are not available/);
+  });
+
+  it("killed right after sending its report, restarted: the run is recorded exactly once", async () => {
+    const job = await createJob("Crash test", { enabled: false }, "crash");
+    const child = agentProcess!;
+    let reportSeen!: () => void;
+    const seen = new Promise<void>((done) => (reportSeen = done));
+    proxy.onAgentFrame = (text) => {
+      if (!text.includes('"type":"backup.completed"')) return;
+      // The platform has the report; the agent dies before the ack can reach it.
+      proxy.holdPlatformFrames = true;
+      child.kill("SIGKILL");
+      reportSeen();
+    };
+    const { backupRunId } = await user.ok<{ backupRunId: string }>("POST", `/api/backupjob/${job.backupJobId}/run`, {});
+    await seen;
+    await new Promise((done) => child.once("exit", done));
+    proxy.onAgentFrame = () => {};
+    proxy.holdPlatformFrames = false;
+    agentProcess = undefined;
+
+    const status = await cli(["status", "--state-dir", stateDir]);
+    expect(status.stdout).toMatch(/unconfirmed reports: [1-9]/);
+
+    startAgentProcess();
+    const drained = await eventually(async () => {
+      const out = (await cli(["status", "--state-dir", stateDir])).stdout;
+      return /unconfirmed reports: 0\b/.test(out) ? out : undefined;
+    }, "the outbox to drain after the restart");
+    expect(drained).toContain("Crash test");
+
+    const history = await user.ok<HistoryRow[]>("GET", `/api/backupjob/${job.backupJobId}/history`);
+    expect(history.map((r) => [r.backupRunId, r.status])).toEqual([[backupRunId, "Success"]]);
+    const files = await user.ok<FileRow[]>("GET", `/api/backupfile?backupJobId=${job.backupJobId}`);
+    expect(files).toHaveLength(2);
+    for (const file of files) expect(file.checksum).toBe(await fileChecksum(join(dir, "crash", file.fileName)));
+  });
+});
