@@ -5,6 +5,7 @@
 // the authenticated load is spread over, one token each, default 40: enough that none reaches its
 // 600/min even at the highest throughput measured here; the run fails if any request is not 2xx).
 import autocannon from "autocannon";
+import { measureListScale, seedBackups } from "./backups.mjs";
 import { seedSubscribers } from "./seed.mjs";
 import { startServer } from "./server.mjs";
 
@@ -12,6 +13,8 @@ import { startServer } from "./server.mjs";
 const ENDPOINTS = [
   { path: "/api/health", authenticated: false },
   { path: "/api/account", authenticated: true },
+  { path: "/api/backupjob", authenticated: true },
+  { path: "/api/backupfile", authenticated: true },
 ];
 const CONNECTIONS = [1, 50];
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
@@ -30,7 +33,10 @@ function run(baseUrl, path, connections, duration, tokens) {
 const { baseUrl, adminToken, server, stop } = await startServer();
 try {
   console.log(`server: ${server} at ${baseUrl}; seeding ${SUBSCRIBERS} Ultimate subscribers…`);
-  const tokens = (await seedSubscribers(baseUrl, adminToken, { count: SUBSCRIBERS, plan: "Ultimate" })).map((s) => s.token);
+  // Three more for the backup-list scale check: 10 rows, 10,000 rows, and another tenant with as many.
+  const seeded = await seedSubscribers(baseUrl, adminToken, { count: SUBSCRIBERS + 3, plan: "Ultimate" });
+  const tokens = seeded.slice(0, SUBSCRIBERS).map((s) => s.token);
+  const { small, large } = await seedBackups(baseUrl, seeded, SUBSCRIBERS);
 
   // Warm every isolate and limiter once so the first measurement does not pay for start-up.
   for (const { path, authenticated } of ENDPOINTS) await run(baseUrl, path, 10, 2, authenticated ? tokens : null);
@@ -75,6 +81,8 @@ try {
         `p50 at 1 connection ${latency.toFixed(2)} × health's (target ≤ 2) → ${pass ? "PASS" : "FAIL"}`,
     );
   }
+  const listsScale = await measureListScale(baseUrl, { small, large });
+  ok &&= listsScale;
   if (failures > 0) console.log(`${failures} requests were not 2xx or failed: raise BENCH_SUBSCRIBERS if they were 429s.`);
   process.exitCode = ok ? 0 : 1;
 } finally {

@@ -8,8 +8,8 @@ const CHECKSUM = `sha256:${"cd".repeat(32)}`;
 const DAY = 24 * 60 * 60 * 1000;
 const START = Date.parse("2026-11-01T02:00:00Z");
 
-/** `count` files (one per day from Nov 1st) for a job of the subscriber, written straight to D1. */
-async function seedFiles(subscriberId: string, backupJobId: string, count: number) {
+/** `count` files (one per day from Nov 1st, `offsetMs` later) for a job of the subscriber, written straight to D1. */
+async function seedFiles(subscriberId: string, backupJobId: string, count: number, offsetMs = 0) {
   const rows = Array.from({ length: count }, (_, i) => ({
     id: crypto.randomUUID(),
     subscriberId,
@@ -20,7 +20,7 @@ async function seedFiles(subscriberId: string, backupJobId: string, count: numbe
     fileName: `Sales_Full_${i}.bak`,
     fileSize: 1000 + i,
     checksum: CHECKSUM,
-    dateCreated: new Date(START + i * DAY),
+    dateCreated: new Date(START + i * DAY + offsetMs),
   }));
   for (let i = 0; i < rows.length; i += 9) await db().insert(backupFiles).values(rows.slice(i, i + 9));
   return rows;
@@ -49,14 +49,14 @@ describe("backup files", () => {
     const jobA = crypto.randomUUID();
     const jobB = crypto.randomUUID();
     await seedFiles(subscriberId, jobA, 4);
-    await seedFiles(subscriberId, jobB, 2);
+    await seedFiles(subscriberId, jobB, 2, 60 * 60 * 1000);
     const names = async (query: string) => {
       const res = await api(`/api/backupfile?${query}`, { token });
       expect(res.status, query).toBe(200);
       return { total: res.headers.get("x-total-count"), files: (await res.json<{ fileName: string; backupJobId: string }[]>()).map((f) => `${f.backupJobId === jobA ? "A" : "B"}${f.fileName.at(-5)}`) };
     };
     expect(await names(`backupJobId=${jobB}`)).toEqual({ total: "2", files: ["B1", "B0"] });
-    expect(await names("from=2026-11-02T02:00:00Z")).toEqual({ total: "4", files: ["A3", "A2", "A1", "B1"] });
+    expect(await names("from=2026-11-02T02:00:00Z")).toEqual({ total: "4", files: ["A3", "A2", "B1", "A1"] });
     expect(await names(`backupJobId=${jobA}&from=2026-11-02T00:00:00Z&to=2026-11-03T02:00:00Z`)).toEqual({ total: "2", files: ["A2", "A1"] });
     expect(await names("to=2026-10-01T00:00:00Z")).toEqual({ total: "0", files: [] });
     for (const bad of ["from=yesterday", "to=2026-13-01", "pageSize=500", "page=-1"]) {
@@ -114,5 +114,27 @@ describe("backup files", () => {
         expect(details, sql).not.toMatch(/SCAN (backup_files|backup_runs)(?! USING)/);
       }
     }
+  });
+});
+
+describe("API documentation", () => {
+  it("documents every backup endpoint in the OpenAPI document", async () => {
+    const doc = await (await api("/api/openapi.json")).json<{ paths: Record<string, Record<string, { parameters?: { name: string }[] }>> }>();
+    for (const path of [
+      "/api/credential",
+      "/api/credential/{id}",
+      "/api/destination",
+      "/api/destination/{id}",
+      "/api/backupjob",
+      "/api/backupjob/{id}",
+      "/api/backupjob/{id}/run",
+      "/api/backupjob/{id}/history",
+      "/api/backupfile",
+      "/api/backupfile/{id}",
+    ]) {
+      expect(doc.paths[path], path).toBeDefined();
+    }
+    const fileQuery = doc.paths["/api/backupfile"].get.parameters?.map((p) => p.name);
+    expect(fileQuery).toEqual(expect.arrayContaining(["page", "pageSize", "backupJobId", "from", "to"]));
   });
 });
