@@ -18,7 +18,7 @@ import { badRequest, notFound } from "../lib/errors";
 import type { AgentJob } from "../protocol/agent-protocol";
 import { type ServiceContext, platformLogInsert } from "./activity";
 import { sendAgentCommand } from "./agents";
-import type { BackupServiceContext } from "./credentials";
+import { type BackupServiceContext, requireOwnAgent } from "./credentials";
 import { assertWithinPlanLimit } from "./plans";
 import { openSecret, sealSecret } from "./secrets";
 import { countResource } from "./usage";
@@ -138,8 +138,7 @@ const unique = (ids: string[]) => [...new Set(ids)];
 
 export async function createJob(ctx: BackupServiceContext & { plan: PlanName }, input: BackupJobInput): Promise<BackupJobRow> {
   assertWithinPlanLimit(ctx.plan, "backupJobs", await countResource(ctx.db, ctx.subscriberId, "backupJobs"));
-  const agent = await ctx.db.query.agents.findFirst({ where: and(eq(agents.id, input.agentId), eq(agents.subscriberId, ctx.subscriberId)) });
-  if (!agent) throw badRequest("agentId: Agent not found.", [{ path: "agentId", message: "Agent not found." }]);
+  const agent = await requireOwnAgent(ctx, input.agentId);
   const databaseIds = unique(input.databaseIds);
   const destinationIds = unique(input.destinationIds);
   await checkReferences(ctx, agent.id, databaseIds, destinationIds);
@@ -186,10 +185,7 @@ export async function updateJob(ctx: BackupServiceContext, jobId: string, change
   const before = await getJobDetail(ctx, jobId);
   const job = before.job;
   const agentId = changes.agentId ?? job.agentId;
-  if (changes.agentId && changes.agentId !== job.agentId) {
-    const agent = await ctx.db.query.agents.findFirst({ where: and(eq(agents.id, changes.agentId), eq(agents.subscriberId, ctx.subscriberId)) });
-    if (!agent) throw badRequest("agentId: Agent not found.", [{ path: "agentId", message: "Agent not found." }]);
-  }
+  if (changes.agentId && changes.agentId !== job.agentId) await requireOwnAgent(ctx, changes.agentId);
   const isEnabled = changes.isEnabled ?? job.isEnabled;
   if (!agentId && changes.isEnabled) {
     throw badRequest("This backup job has no agent (its agent was deleted); give it an agentId before enabling it.");
