@@ -13,6 +13,22 @@ export interface EmailMessage {
 /** How long the provider may take before the send counts as failed (the outbox keeps the email either way). */
 const PROVIDER_TIMEOUT_MS = 10_000;
 
+/** POSTs one email to the configured provider; failures are logged by status only, never thrown. */
+async function deliverToProvider(env: Env, emailId: string, message: EmailMessage): Promise<void> {
+  try {
+    const res = await fetch(env.EMAIL_API_URL!, {
+      method: "POST",
+      headers: { authorization: `Bearer ${env.EMAIL_API_KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({ from: env.EMAIL_FROM, to: message.to, subject: message.subject, text: message.text }),
+      signal: AbortSignal.timeout(PROVIDER_TIMEOUT_MS),
+    });
+    await res.body?.cancel();
+    if (!res.ok) console.error(`[email ${emailId}] provider answered HTTP ${res.status}`);
+  } catch (err) {
+    console.error(`[email ${emailId}] provider unreachable: ${(err as Error).name}`);
+  }
+}
+
 /**
  * The one way the platform sends email. Every email is stored in `outbox_emails` (listed by
  * `GET /api/admin/outbox`) and printed to the console, so local development can follow the links in it.
@@ -21,26 +37,23 @@ const PROVIDER_TIMEOUT_MS = 10_000;
  *
  * Callers pass only the email's own text: the console line contains nothing the recipient would not see.
  * A provider failure is logged (status only) and not thrown: the action that sent the email has
- * already happened, and the outbox still holds the message.
+ * already happened, and the outbox still holds the message. Pass `waitUntil` (a request's
+ * `executionCtx.waitUntil`) to deliver after the response: the provider's latency then neither slows the
+ * request nor tells a caller of forgot-password whether the address has an account.
  */
-export async function sendEmail(env: Env, db: Db, message: EmailMessage): Promise<{ emailId: string }> {
+export async function sendEmail(
+  env: Env,
+  db: Db,
+  message: EmailMessage,
+  waitUntil?: (promise: Promise<unknown>) => void,
+): Promise<{ emailId: string }> {
   const emailId = crypto.randomUUID();
   await db.insert(outboxEmails).values({ id: emailId, ...message, createdAt: clock.now() });
   console.log(`[email ${emailId}] To: ${message.to}\nSubject: ${message.subject}\n\n${message.text}`);
-
   if (env.EMAIL_API_URL && env.EMAIL_API_KEY) {
-    try {
-      const res = await fetch(env.EMAIL_API_URL, {
-        method: "POST",
-        headers: { authorization: `Bearer ${env.EMAIL_API_KEY}`, "content-type": "application/json" },
-        body: JSON.stringify({ from: env.EMAIL_FROM, to: message.to, subject: message.subject, text: message.text }),
-        signal: AbortSignal.timeout(PROVIDER_TIMEOUT_MS),
-      });
-      await res.body?.cancel();
-      if (!res.ok) console.error(`[email ${emailId}] provider answered HTTP ${res.status}`);
-    } catch (err) {
-      console.error(`[email ${emailId}] provider unreachable: ${(err as Error).name}`);
-    }
+    const delivery = deliverToProvider(env, emailId, message);
+    if (waitUntil) waitUntil(delivery);
+    else await delivery;
   }
   return { emailId };
 }

@@ -14,6 +14,8 @@ export interface AuthServiceContext {
   db: Db;
   env: Env;
   now: Date;
+  /** The request's `executionCtx.waitUntil`: emails reach the provider after the response. */
+  waitUntil?: (promise: Promise<unknown>) => void;
 }
 
 type EmailTokenPurpose = (typeof EMAIL_TOKEN_PURPOSES)[number];
@@ -31,17 +33,13 @@ const normaliseEmail = (email: string) => email.trim().toLowerCase();
 
 /** An email whose point is one link to `PUBLIC_URL` + `path` carrying a one-time token. */
 function sendTokenLink(
-  env: Env,
-  db: Db,
+  { db, env, waitUntil }: AuthServiceContext,
   mail: { to: string; forename: string; subject: string; lead: string; path: string; token: string; closing: string },
 ) {
   const link = new URL(mail.path, env.PUBLIC_URL);
   link.searchParams.set("token", mail.token);
-  return sendEmail(env, db, {
-    to: mail.to,
-    subject: mail.subject,
-    text: [`Hi ${mail.forename},`, "", mail.lead, "", link.toString(), "", mail.closing].join("\n"),
-  });
+  const text = [`Hi ${mail.forename},`, "", mail.lead, "", link.toString(), "", mail.closing].join("\n");
+  return sendEmail(env, db, { to: mail.to, subject: mail.subject, text }, waitUntil);
 }
 
 /** A fresh one-time token: the raw value goes into the email, only its SHA-256 into D1. */
@@ -94,9 +92,10 @@ function isUniqueViolation(err: unknown): boolean {
 
 /** Creates the subscriber (Free) and its first user in one batch, then sends the confirmation email. */
 export async function registerAccount(
-  { db, env, now }: AuthServiceContext,
+  ctx: AuthServiceContext,
   input: { forename: string; email: string; password: string; organisationName?: string },
 ): Promise<void> {
+  const { db, now } = ctx;
   const email = normaliseEmail(input.email);
   assertStrongPassword(input.password, email);
   const [taken] = await db.select({ id: users.id }).from(users).where(eq(users.email, email)).limit(1);
@@ -124,7 +123,7 @@ export async function registerAccount(
     throw err;
   }
 
-  await sendTokenLink(env, db, {
+  await sendTokenLink(ctx, {
     to: email,
     forename: input.forename,
     subject: "Confirm your DataSync account",
@@ -182,13 +181,14 @@ export async function login({ db, env, now }: AuthServiceContext, input: { email
 }
 
 /** Emails a reset link (1 hour, single use) when the address belongs to a user; silent otherwise. */
-export async function requestPasswordReset({ db, env, now }: AuthServiceContext, rawEmail: string): Promise<void> {
+export async function requestPasswordReset(ctx: AuthServiceContext, rawEmail: string): Promise<void> {
+  const { db, now } = ctx;
   const email = normaliseEmail(rawEmail);
   const [user] = await db.select({ id: users.id, forename: users.forename }).from(users).where(eq(users.email, email)).limit(1);
   if (!user) return;
   const reset = await newEmailToken(db, user.id, "reset_password", now, RESET_PASSWORD_TTL_MS);
   await reset.insert;
-  await sendTokenLink(env, db, {
+  await sendTokenLink(ctx, {
     to: email,
     forename: user.forename,
     subject: "Reset your DataSync password",

@@ -1,7 +1,9 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { logMessages, outboxEmails, subscribers } from "../../src/db/schema";
+import { app } from "../../src/app";
 import { setClock } from "../../src/lib/clock";
 import { sendEmail } from "../../src/services/email";
 import { adminToken, api, createSubscriber, db } from "../helpers";
@@ -143,5 +145,28 @@ describe("sendEmail", () => {
     expect(logged).toContain("HTTP 503");
     expect(logged).not.toContain("provider-key");
     expect(await db().select().from(outboxEmails).where(eq(outboxEmails.to, to))).toHaveLength(1);
+  });
+
+  it("register answers before a slow provider has taken the confirmation email", async () => {
+    let answer: (res: Response) => void = () => {};
+    const fetchSpy = vi.spyOn(globalThis, "fetch").mockReturnValue(new Promise<Response>((resolve) => (answer = resolve)));
+    vi.spyOn(console, "log").mockImplementation(() => {});
+    const providerEnv = { ...env, EMAIL_API_URL: "https://mail.example/v1/send", EMAIL_API_KEY: "provider-key" };
+    const email = uniqueEmail("slow-provider");
+    const ctx = createExecutionContext();
+    const request = new Request("http://localhost/api/auth/register", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ forename: "Jane", email, password: "Lighthouse-Orbit-42" }),
+    });
+
+    const res = await app.fetch(request, providerEnv, ctx);
+    expect(res.status).toBe(200);
+    expect(fetchSpy).toHaveBeenCalledOnce();
+    expect(await db().select().from(outboxEmails).where(eq(outboxEmails.to, email))).toHaveLength(1);
+
+    answer(new Response("{}", { status: 200 }));
+    await waitOnExecutionContext(ctx);
+    expect(JSON.parse((fetchSpy.mock.calls[0][1] as RequestInit).body as string)).toMatchObject({ to: email, subject: "Confirm your DataSync account" });
   });
 });

@@ -1,11 +1,20 @@
+import type { Context } from "hono";
 import { clock } from "../../lib/clock";
 import { isoUtc } from "../../lib/time";
-import type { AppRouteHandler } from "../../lib/types";
+import type { AppBindings, AppRouteHandler } from "../../lib/types";
 import * as users from "../../services/users";
 import type * as routes from "./routes";
 
+/** For the flows that send email: delivery to the provider happens after the response. */
+const mailingContext = (c: Context<AppBindings>): users.AuthServiceContext => ({
+  db: c.var.db,
+  env: c.env,
+  now: clock.now(),
+  waitUntil: (p) => c.executionCtx.waitUntil(p),
+});
+
 export const register: AppRouteHandler<typeof routes.register> = async (c) => {
-  await users.registerAccount({ db: c.var.db, env: c.env, now: clock.now() }, c.req.valid("json"));
+  await users.registerAccount(mailingContext(c), c.req.valid("json"));
   return c.json({ message: users.REGISTERED_MESSAGE }, 200);
 };
 
@@ -20,7 +29,7 @@ export const login: AppRouteHandler<typeof routes.login> = async (c) => {
 };
 
 export const forgotPassword: AppRouteHandler<typeof routes.forgotPassword> = async (c) => {
-  await users.requestPasswordReset({ db: c.var.db, env: c.env, now: clock.now() }, c.req.valid("json").email);
+  await users.requestPasswordReset(mailingContext(c), c.req.valid("json").email);
   return c.json({ message: users.RESET_REQUESTED_MESSAGE }, 200);
 };
 
