@@ -32,7 +32,6 @@ export interface AgentOptions {
 /** Refusals of one outbox message (each after a resend) before it is dropped. */
 const MAX_REFUSALS = 5;
 
-const iso = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, "Z");
 
 /**
  * The running agent: connects, applies commands idempotently by id and in order, schedules jobs,
@@ -111,7 +110,7 @@ export class Agent {
 
   private report(severity: Severity, message: string, backupJobId?: string): void {
     this.print(`${severity}: ${message}`);
-    this.sendReliably({ type: "log", id: randomUUID(), severity, message, timestamp: iso(this.now()), backupJobId: backupJobId ?? null });
+    this.sendReliably({ type: "log", id: randomUUID(), severity, message, timestamp: this.now().toISOString(), backupJobId: backupJobId ?? null });
   }
 
   /**

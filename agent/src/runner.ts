@@ -25,7 +25,6 @@ export interface RunnerContext {
   progressIntervalMs?: number;
 }
 
-const iso = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, "Z");
 const errorText = (error: unknown) => ((error as Error)?.message || String(error)).slice(0, 10_000);
 
 /**
@@ -49,12 +48,16 @@ export class JobRunner {
     await Promise.allSettled([...this.running.values()]);
   }
 
+  private sendFailed(backupRunId: string, error: string): void {
+    this.context.send({ type: "backup.failed", id: randomUUID(), backupRunId, finishedUtc: this.context.now().toISOString(), error });
+  }
+
   /** Runs that were in progress when the agent last stopped cannot finish: report them failed once. */
   reportInterruptedRuns(): void {
-    const { store, now } = this.context;
+    const { store } = this.context;
     for (const run of store.runsInProgress()) {
       store.transaction(() => {
-        this.context.send({ type: "backup.failed", id: randomUUID(), backupRunId: run.backupRunId, finishedUtc: iso(now()), error: "The agent stopped during this run; it was not completed." });
+        this.sendFailed(run.backupRunId, "The agent stopped during this run; it was not completed.");
         store.endRun(run.backupRunId);
       });
     }
@@ -62,18 +65,18 @@ export class JobRunner {
 
   /** Starts a run in the background. A job already running is not started twice. */
   trigger(args: { backupJobId: string; mode: BackupMode; trigger: Trigger; backupRunId?: string }): void {
-    const { store, now } = this.context;
+    const { store } = this.context;
     const job = store.job(args.backupJobId);
     const backupRunId = args.backupRunId ?? randomUUID();
     if (!job) {
-      this.context.send({ type: "backup.failed", id: randomUUID(), backupRunId, finishedUtc: iso(now()), error: `Backup job ${args.backupJobId} is not known to this agent.` });
+      this.sendFailed(backupRunId, `Backup job ${args.backupJobId} is not known to this agent.`);
       return;
     }
     if (this.running.has(job.backupJobId)) {
       this.context.report("Warning", `Backup job "${job.name}" is still running; this ${args.trigger === "Schedule" ? "scheduled" : "manual"} ${args.mode} run was skipped.`, job.backupJobId);
       if (args.backupRunId) {
         // The platform queued this run: close it so it does not wait for a start that never comes.
-        this.context.send({ type: "backup.failed", id: randomUUID(), backupRunId, finishedUtc: iso(now()), error: "Skipped: a run of this job was already in progress." });
+        this.sendFailed(backupRunId, "Skipped: a run of this job was already in progress.");
       }
       return;
     }
@@ -86,7 +89,7 @@ export class JobRunner {
     const startedAt = now();
     store.transaction(() => {
       store.beginRun(backupRunId, job.backupJobId, startedAt);
-      send({ type: "backup.started", id: randomUUID(), backupRunId, backupJobId: job.backupJobId, backupMode: mode, trigger, startedUtc: iso(startedAt) });
+      send({ type: "backup.started", id: randomUUID(), backupRunId, backupJobId: job.backupJobId, backupMode: mode, trigger, startedUtc: startedAt.toISOString() });
     });
     report("Information", `Backup job "${job.name}": ${mode} backup started (${trigger}).`, job.backupJobId);
     const destinations: Destination[] = [];
@@ -130,14 +133,14 @@ export class JobRunner {
       const finishedAt = now();
       store.transaction(() => {
         for (const file of files) store.recordWrittenFile(job.backupJobId, file, finishedAt);
-        send({ type: "backup.completed", id: randomUUID(), backupRunId, finishedUtc: iso(finishedAt), files });
+        send({ type: "backup.completed", id: randomUUID(), backupRunId, finishedUtc: finishedAt.toISOString(), files });
         store.endRun(backupRunId);
       });
       report("Information", `Backup job "${job.name}": ${mode} backup succeeded, ${files.length} file(s), ${bytesBefore} bytes.`, job.backupJobId);
       await this.applyRetention(job, destinations, finishedAt);
     } catch (error) {
       store.transaction(() => {
-        send({ type: "backup.failed", id: randomUUID(), backupRunId, finishedUtc: iso(now()), error: errorText(error) });
+        this.sendFailed(backupRunId, errorText(error));
         store.endRun(backupRunId);
       });
       report("Error", `Backup job "${job.name}": ${mode} backup failed: ${errorText(error)}`, job.backupJobId);

@@ -128,7 +128,7 @@ describe("running agent", () => {
     await platform.waitFor(forRun(backupRunId, "backup.completed"), "backup.completed");
     expect(platform.ofType("ack").map((f) => f.id)).toEqual([upsertId, runId]);
     const started = platform.frames.find((f) => f.type === "backup.started")!;
-    expect(started).toMatchObject({ backupRunId, backupJobId: theJob.backupJobId, backupMode: "Full", trigger: "Manual", startedUtc: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/) });
+    expect(started).toMatchObject({ backupRunId, backupJobId: theJob.backupJobId, backupMode: "Full", trigger: "Manual", startedUtc: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) });
     const completed = platform.frames.find((f) => f.type === "backup.completed" && f.backupRunId === backupRunId)!;
     const files = completed.files as { fileName: string; fileSize: number; checksum: string; databaseId: string; destinationId: string }[];
     expect(files).toHaveLength(1);

@@ -12,7 +12,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fileChecksum } from "../src/pipeline/restore-pipeline.ts";
 import { dropPostgresDatabase, POSTGRES_FINGERPRINT, POSTGRES_SEED, psql, scratchName } from "./support/databases.ts";
-import { ApiClient, signUp, startPlatform, type LocalPlatform } from "./support/platform.ts";
+import { ApiClient, signUp, startPlatform, type LocalPlatform } from "../dev/local-platform.ts";
 import { SocketProxy } from "./support/socket-proxy.ts";
 
 const CLI = resolve(import.meta.dirname, "../src/cli.ts");
