@@ -2,7 +2,8 @@
 // from the outbox, log in, and have the operator set the plan. Returns one access token per subscriber.
 const PASSWORD = "bench-password-7c1e9f";
 
-async function call(baseUrl, path, { method = "GET", token, json, clientIp } = {}) {
+/** One JSON API call for seeding; throws on any non-2xx. Shared by the bench seeders. */
+export async function call(baseUrl, path, { method = "GET", token, json, clientIp } = {}) {
   const headers = {};
   if (token) headers.authorization = `Bearer ${token}`;
   if (json !== undefined) headers["content-type"] = "application/json";

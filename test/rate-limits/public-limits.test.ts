@@ -1,15 +1,7 @@
-import { afterEach, describe, expect, it } from "vitest";
-import { setClock } from "../../src/lib/clock";
+import { describe, expect, it } from "vitest";
 import { LOGIN_FAILURES, PUBLIC_RATE_LIMITS, type PublicScope } from "../../src/services/rate-limits";
 import { api, createSubscriber } from "../helpers";
-
-const T0 = Date.parse("2026-11-27T12:00:00Z");
-let now = T0;
-function freezeClockAt(ms: number) {
-  now = ms;
-  setClock(() => now);
-}
-afterEach(() => setClock(null));
+import { T0, time } from "./manual-clock";
 
 let ipCounter = 0;
 /** A client IP no other test uses (storage is shared by the tests of a file). */
@@ -19,10 +11,10 @@ const login = (json: unknown, headers: Record<string, string> = {}) => api("/api
 
 describe("failed logins per email", () => {
   it("after 10 failures in 15 minutes login is 429 even with the right password, until the window moves on", async () => {
-    freezeClockAt(T0);
+    time.freezeAt(T0);
     const { email, password } = await createSubscriber();
     for (let i = 0; i < LOGIN_FAILURES.limit; i++) {
-      now = T0 + i * 1000;
+      time.now = T0 + i * 1000;
       expect((await login({ email, password: "wrong password!!" })).status).toBe(401);
     }
     const locked = await login({ email, password });
@@ -31,16 +23,16 @@ describe("failed logins per email", () => {
     // The first failure (at T0) leaves the 15-minute window at T0 + 900 s; now is T0 + 9 s.
     expect(locked.headers.get("retry-after")).toBe("891");
 
-    now = T0 + 900_000 - 1;
+    time.now = T0 + 900_000 - 1;
     expect((await login({ email, password })).status).toBe(429);
-    now = T0 + 900_000;
+    time.now = T0 + 900_000;
     const unlocked = await login({ email, password });
     expect(unlocked.status).toBe(200);
     expect(await unlocked.json()).toHaveProperty("token");
   });
 
   it("a successful login clears the count; emails are counted case-insensitively", async () => {
-    freezeClockAt(T0);
+    time.freezeAt(T0);
     const { email, password } = await createSubscriber();
     for (let i = 0; i < LOGIN_FAILURES.limit - 1; i++) {
       expect((await login({ email: email.toUpperCase(), password: "wrong password!!" })).status).toBe(401);
@@ -53,7 +45,7 @@ describe("failed logins per email", () => {
   });
 
   it("one email's lockout does not touch another's", async () => {
-    freezeClockAt(T0);
+    time.freezeAt(T0);
     const victim = await createSubscriber();
     const other = await createSubscriber();
     for (let i = 0; i < LOGIN_FAILURES.limit; i++) await login({ email: victim.email, password: "wrong password!!" });
@@ -73,7 +65,7 @@ const PUBLIC_PATHS: [PublicScope, string][] = [
 
 describe("public endpoints per client IP", () => {
   it.each(PUBLIC_PATHS)("%s: the limit per IP per minute, then 429 with Retry-After", async (scope, path) => {
-    freezeClockAt(T0);
+    time.freezeAt(T0);
     const { limit } = PUBLIC_RATE_LIMITS[scope];
     const ip = freshIp();
     // An empty body is refused by validation (400) without creating anything, and still counts.
@@ -83,7 +75,7 @@ describe("public endpoints per client IP", () => {
     expect(first.status).toBe(400);
     expect(first.headers.get("ratelimit-limit")).toBe(String(limit));
     expect(first.headers.get("ratelimit-remaining")).toBe(String(limit - 1));
-    now = T0 + 20_000;
+    time.now = T0 + 20_000;
     const rest = await Promise.all(Array.from({ length: limit - 1 }, () => send(ip)));
     expect(rest.map((r) => r.status)).toEqual(Array(limit - 1).fill(400));
 
@@ -93,12 +85,12 @@ describe("public endpoints per client IP", () => {
     expect(limited.headers.get("retry-after")).toBe("40");
 
     expect((await send(freshIp())).status).toBe(400);
-    now = T0 + 60_000;
+    time.now = T0 + 60_000;
     expect((await send(ip)).status).toBe(400);
   });
 
   it("each endpoint has its own budget per IP", async () => {
-    freezeClockAt(T0);
+    time.freezeAt(T0);
     const ip = freshIp();
     const headers = { "CF-Connecting-IP": ip };
     await Promise.all(Array.from({ length: 30 }, () => api("/api/auth/forgot-password", { json: {}, headers })));

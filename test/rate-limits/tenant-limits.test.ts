@@ -1,25 +1,17 @@
 import { evictDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type PlanName, PLANS, apiKeys, subscribers, users } from "../../src/db/schema";
-import { setClock } from "../../src/lib/clock";
 import { sha256Hex } from "../../src/lib/crypto";
 import { issueAccessToken } from "../../src/services/access-tokens";
 import { PLAN_LIMITS } from "../../src/services/plans";
 import { tenantLimiter } from "../../src/services/rate-limits";
 import { adminToken, api, createSubscriber, db } from "../helpers";
+import { T0, time } from "./manual-clock";
 
 /** A cheap authenticated GET: every request through it spends one request of the subscriber's budget. */
 const PROBE = "/api/bugreport";
-const T0 = Date.parse("2026-11-27T12:00:00Z");
-
-let now = T0;
-function freezeClockAt(ms: number) {
-  now = ms;
-  setClock(() => now);
-}
-afterEach(() => setClock(null));
 
 /** `count` requests at the current (frozen) clock, all in flight together. */
 async function burst(token: string, count: number): Promise<Response[]> {
@@ -34,7 +26,7 @@ async function createApiKey(subscriberId: string, userId: string) {
   const apiKeyId = crypto.randomUUID();
   await db()
     .insert(apiKeys)
-    .values({ id: apiKeyId, subscriberId, createdByUserId: userId, name: "ci", prefix: key.slice(0, 12), keyHash: await sha256Hex(key), createdAt: new Date(now) });
+    .values({ id: apiKeyId, subscriberId, createdByUserId: userId, name: "ci", prefix: key.slice(0, 12), keyHash: await sha256Hex(key), createdAt: new Date(time.now) });
   return { key, apiKeyId };
 }
 
@@ -56,7 +48,7 @@ async function resetPassword(email: string) {
 // Hundreds of requests per test: generous timeouts for a loaded machine, no timing assertions.
 describe("per-subscriber rate limit", { timeout: 60_000 }, () => {
   it.each(PLANS)("%s: exactly the plan's requests per minute succeed, the next one is 429", async (plan) => {
-    freezeClockAt(T0);
+    time.freezeAt(T0);
     const limit = PLAN_LIMITS[plan].requestsPerMinute;
     const { token } = await createSubscriber({ plan });
 
@@ -67,7 +59,7 @@ describe("per-subscriber rate limit", { timeout: 60_000 }, () => {
     expect(first.headers.get("ratelimit-reset")).toBe("60");
 
     // Spread over the minute: the rest at +59 s, still inside the window opened by the first.
-    now = T0 + 59_000;
+    time.now = T0 + 59_000;
     const rest: Response[] = [];
     for (let sent = 1; sent < limit; sent += 50) rest.push(...(await burst(token, Math.min(50, limit - sent))));
     expect(countOf(rest, 200)).toBe(limit - 1);
@@ -87,12 +79,12 @@ describe("per-subscriber rate limit", { timeout: 60_000 }, () => {
     expect(over.headers.get("ratelimit-reset")).toBe("1");
 
     // Exactly one request's worth frees up when the first one leaves the window.
-    now = T0 + 60_000;
+    time.now = T0 + 60_000;
     expect(statuses(await burst(token, 2)).sort()).toEqual([200, 429]);
   });
 
   it.each(PLANS)("%s: of N+1 concurrent requests exactly N succeed", async (plan) => {
-    freezeClockAt(T0);
+    time.freezeAt(T0);
     const limit = PLAN_LIMITS[plan].requestsPerMinute;
     const { token } = await createSubscriber({ plan });
     const responses = await burst(token, limit + 1);
@@ -101,20 +93,20 @@ describe("per-subscriber rate limit", { timeout: 60_000 }, () => {
   });
 
   it("after Retry-After the next request succeeds, not a moment before", async () => {
-    freezeClockAt(T0);
+    time.freezeAt(T0);
     const { token } = await createSubscriber({ plan: "Free" });
     await burst(token, 20);
-    now = T0 + 12_500;
+    time.now = T0 + 12_500;
     await burst(token, 40);
-    now = T0 + 30_000;
+    time.now = T0 + 30_000;
     const limited = await api(PROBE, { token });
     expect(limited.status).toBe(429);
     const retryAfter = Number(limited.headers.get("retry-after"));
     expect(retryAfter).toBe(30); // the 20 sent at T0 leave the window at T0 + 60 s
 
-    now = T0 + 30_000 + retryAfter * 1000 - 1;
+    time.now = T0 + 30_000 + retryAfter * 1000 - 1;
     expect((await api(PROBE, { token })).status).toBe(429);
-    now = T0 + 30_000 + retryAfter * 1000;
+    time.now = T0 + 30_000 + retryAfter * 1000;
     expect((await api(PROBE, { token })).status).toBe(200);
 
     // The 40 sent at +12.5 s are still counted: Retry-After rounds the remaining 12.5 s up to 13.
@@ -125,7 +117,7 @@ describe("per-subscriber rate limit", { timeout: 60_000 }, () => {
   });
 
   it("two subscribers do not share a budget", async () => {
-    freezeClockAt(T0);
+    time.freezeAt(T0);
     const a = await createSubscriber({ plan: "Free" });
     const b = await createSubscriber({ plan: "Free" });
     await burst(a.token, 60);
@@ -136,7 +128,7 @@ describe("per-subscriber rate limit", { timeout: 60_000 }, () => {
   });
 
   it("all users, tokens and API keys of a subscriber share one budget", async () => {
-    freezeClockAt(T0);
+    time.freezeAt(T0);
     const owner = await createSubscriber({ plan: "Professional" });
     const { key } = await createApiKey(owner.subscriberId, owner.userId);
     const colleagueId = crypto.randomUUID();
@@ -146,10 +138,10 @@ describe("per-subscriber rate limit", { timeout: 60_000 }, () => {
       forename: "Sam",
       email: `sam-${colleagueId}@example.com`,
       passwordHash: "unused",
-      emailConfirmedAt: new Date(now),
-      createdAt: new Date(now),
+      emailConfirmedAt: new Date(time.now),
+      createdAt: new Date(time.now),
     });
-    const colleague = await issueAccessToken(env, { userId: colleagueId, subscriberId: owner.subscriberId, generation: 0 }, new Date(now));
+    const colleague = await issueAccessToken(env, { userId: colleagueId, subscriberId: owner.subscriberId, generation: 0 }, new Date(time.now));
 
     const mixed = await Promise.all(
       Array.from({ length: 300 }, (_, i) => api(PROBE, { token: [owner.token, key, colleague.token][i % 3] })),
@@ -159,7 +151,7 @@ describe("per-subscriber rate limit", { timeout: 60_000 }, () => {
   });
 
   it("an eviction of the limiter does not hand out a fresh budget", async () => {
-    freezeClockAt(T0);
+    time.freezeAt(T0);
     const { subscriberId, token } = await createSubscriber({ plan: "Free" });
     await burst(token, 60);
     await evictDurableObject(tenantLimiter(env, subscriberId));
@@ -169,7 +161,7 @@ describe("per-subscriber rate limit", { timeout: 60_000 }, () => {
   });
 
   it("requests that fail authentication spend nothing; errors after it carry the headers", async () => {
-    freezeClockAt(T0);
+    time.freezeAt(T0);
     const { token } = await createSubscriber({ plan: "Free" });
     const forged = `${token.slice(0, -4)}AAAA`;
     for (let i = 0; i < 5; i++) expect((await api(PROBE, { token: forged })).status).toBe(401);
@@ -185,7 +177,7 @@ describe("per-subscriber rate limit", { timeout: 60_000 }, () => {
 
 describe("changes the limiter caches take effect on the next request", () => {
   it("a plan change moves the limit at once, both ways", async () => {
-    freezeClockAt(T0);
+    time.freezeAt(T0);
     const { subscriberId, token } = await createSubscriber({ plan: "Free" });
     await burst(token, 60);
     expect((await api(PROBE, { token })).status).toBe(429);
@@ -239,18 +231,18 @@ describe("changes the limiter caches take effect on the next request", () => {
   });
 
   it("a change made without refreshTenant is still picked up within 5 minutes", async () => {
-    freezeClockAt(T0);
+    time.freezeAt(T0);
     const { subscriberId, token } = await createSubscriber({ plan: "Free" });
     expect((await api(PROBE, { token })).headers.get("ratelimit-limit")).toBe("60");
     await db().update(subscribers).set({ plan: "Starter" }).where(eq(subscribers.id, subscriberId));
-    now = T0 + 5 * 60_000 - 1;
+    time.now = T0 + 5 * 60_000 - 1;
     expect((await api(PROBE, { token })).headers.get("ratelimit-limit")).toBe("60");
-    now = T0 + 5 * 60_000;
+    time.now = T0 + 5 * 60_000;
     expect((await api(PROBE, { token })).headers.get("ratelimit-limit")).toBe("120");
   });
 
   it("a key's lastUsedAt is written at most once a minute", async () => {
-    freezeClockAt(T0);
+    time.freezeAt(T0);
     const { subscriberId, userId } = await createSubscriber({ plan: "Professional" });
     const { key, apiKeyId } = await createApiKey(subscriberId, userId);
     const lastUsedAt = async () =>
@@ -258,10 +250,10 @@ describe("changes the limiter caches take effect on the next request", () => {
 
     await api(PROBE, { token: key });
     expect(await lastUsedAt()).toBe(T0);
-    now = T0 + 59_999;
+    time.now = T0 + 59_999;
     await api(PROBE, { token: key });
     expect(await lastUsedAt()).toBe(T0);
-    now = T0 + 60_000;
+    time.now = T0 + 60_000;
     await api(PROBE, { token: key });
     expect(await lastUsedAt()).toBe(T0 + 60_000);
   });
