@@ -27,6 +27,8 @@ export interface AgentOptions {
   backoff?: Partial<BackoffOptions>;
   encryptOptions?: EncryptOptions;
   progressIntervalMs?: number;
+  /** Overrides agent.json's inventoryIntervalSeconds (tests). */
+  inventoryIntervalMs?: number;
 }
 
 /** Refusals of one outbox message (each after a resend) before it is dropped. */
@@ -89,7 +91,7 @@ export class Agent {
     this.runner.reportInterruptedRuns();
     for (const job of this.store.jobs()) this.scheduler.upsert(job);
     this.connection.start();
-    this.inventoryTimer = setInterval(() => void this.sendInventory(false), this.options.config.inventoryIntervalSeconds * 1000);
+    this.inventoryTimer = setInterval(() => void this.sendInventory(false), this.options.inventoryIntervalMs ?? this.options.config.inventoryIntervalSeconds * 1000);
   }
 
   /** Stops scheduling and the socket; a run in progress is waited for so its report reaches the outbox. */
@@ -132,7 +134,8 @@ export class Agent {
       type: "hello",
       id: randomUUID(),
       hostname: hostname(),
-      displayName: this.options.config.displayName ?? null,
+      // Omitted when unknown: the platform would otherwise clear the name given at enrollment.
+      displayName: this.options.config.displayName ?? this.options.identity.displayName,
       operatingSystem: `${type()} ${release()}`,
       version: AGENT_VERSION,
     });

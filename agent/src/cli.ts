@@ -123,7 +123,7 @@ async function enroll(args: string[]): Promise<number> {
     throw new UsageError(`${server} does not look like a DataSync server (HTTP ${response.status} on /api/agent/register).`, 1);
   }
   if (!body?.agentId || !body.agentToken) throw new UsageError(`${server} does not look like a DataSync server (unexpected answer to /api/agent/register).`, 1);
-  await saveIdentity(stateDir, { server, agentId: body.agentId, agentToken: body.agentToken, enrolledUtc: new Date().toISOString() });
+  await saveIdentity(stateDir, { server, agentId: body.agentId, agentToken: body.agentToken, enrolledUtc: new Date().toISOString(), displayName: values.name as string | undefined });
   console.log(`Enrolled as agent ${body.agentId}. State saved in ${stateDir}.`);
   console.log(`Next: describe your databases in agent.json (see agent/agent.example.json) and start "datasync-agent run".`);
   return 0;

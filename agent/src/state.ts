@@ -10,6 +10,8 @@ export interface Identity {
   agentId: string;
   agentToken: string;
   enrolledUtc: string;
+  /** `enroll --name`; agent.json's displayName wins when set. */
+  displayName?: string;
 }
 
 export class StateError extends Error {

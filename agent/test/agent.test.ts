@@ -57,6 +57,7 @@ async function startAgent(stateDir: string, now?: () => Date) {
     now,
     print: () => {},
     backoff: { initialMs: 20, maxMs: 100 },
+    inventoryIntervalMs: 200,
     encryptOptions: FAST,
   });
   agent.start();
@@ -118,7 +119,7 @@ describe("running agent", () => {
     const stateDir = await enroll();
     await startAgent(stateDir);
     await platform.waitFor((frames) => frames.some((f) => f.type === "inventory"), "inventory");
-    expect(platform.frames[0]).toMatchObject({ type: "hello", version: "0.1.0" });
+    expect(platform.frames[0]).toMatchObject({ type: "hello", version: "0.1.0", displayName: "Test box", hostname: expect.any(String), operatingSystem: expect.any(String) });
     expect(platform.ofType("inventory")[0].engines).toEqual([{ engineKey: "files", dbmsType: "Sqlite", version: expect.any(String), databases: [{ name: "shop" }] }]);
 
     const theJob = job({ encryption: { enabled: true, algorithm: "AES-256", passphrase: "a long enough passphrase" } });
@@ -138,6 +139,27 @@ describe("running agent", () => {
     expect(platform.ofType("log").map((f) => f.message)).toEqual(
       expect.arrayContaining([expect.stringContaining("Full backup started (Manual)"), expect.stringContaining("Full backup succeeded")]),
     );
+  });
+
+  it("sends a new inventory when a database appears, and stores and forgets credentials", async () => {
+    const stateDir = await enroll();
+    const { store } = await startAgent(stateDir);
+    await platform.waitFor((frames) => frames.some((f) => f.type === "inventory"), "inventory");
+    new DatabaseSync(join(dir, "data", "crm.db")).close();
+    await platform.waitFor((frames) => frames.filter((f) => f.type === "inventory").length === 2, "second inventory");
+    const latest = platform.ofType("inventory")[1].engines as { databases: { name: string }[] }[];
+    expect(latest[0].databases).toEqual([{ name: "crm" }, { name: "shop" }]);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(platform.ofType("inventory")).toHaveLength(2); // unchanged: not sent again
+
+    const credentialReferenceId = randomUUID();
+    const upsert = platform.command({ type: "credential.upsert", credentialReferenceId, name: "PG login", credential: { $type: "BasicCredential", username: "backup", password: "s3cret" } });
+    await platform.waitFor((frames) => frames.some((f) => f.type === "ack" && f.id === upsert), "credential ack");
+    expect(store.get(credentialReferenceId)).toEqual({ $type: "BasicCredential", username: "backup", password: "s3cret" });
+    const removal = platform.command({ type: "credential.delete", credentialReferenceId });
+    await platform.waitFor((frames) => frames.some((f) => f.type === "ack" && f.id === removal), "delete ack");
+    expect(store.get(credentialReferenceId)).toBeUndefined();
+    expect(JSON.stringify(platform.frames)).not.toContain("s3cret");
   });
 
   it("applies a redelivered command once and acks it again", async () => {

@@ -106,7 +106,6 @@ beforeAll(async () => {
   await writeFile(
     configPath,
     JSON.stringify({
-      displayName: "E2E box",
       engines: [
         { type: "Sqlite", engineKey: "files", paths: [join(dir, "data", "*.db")] },
         { type: "PostgreSql", engineKey: "pg-local", host: "127.0.0.1", port: 5432, username: "postgres", databases: [pgSource] },

@@ -68,6 +68,7 @@ beforeEach(async () => {
       frames.push(frame);
     },
     report: (severity, message) => logs.push({ severity, message }),
+    progressIntervalMs: 0,
   });
 });
 
@@ -118,6 +119,15 @@ describe("JobRunner", () => {
     ]);
     // The platform's queued manual run is closed rather than left waiting.
     expect(frames.find((f) => f.type === "backup.failed")).toMatchObject({ backupRunId: queuedRunId, error: "Skipped: a run of this job was already in progress." });
+  });
+
+  it("reports progress in bytes written", async () => {
+    const job = saveJob();
+    await runToEnd(job);
+    const progress = frames.filter((f) => f.type === "backup.progress");
+    expect(progress.length).toBeGreaterThan(0);
+    const completed = frames.find((f) => f.type === "backup.completed") as unknown as { files: { fileSize: number }[] };
+    expect(progress.at(-1)).toMatchObject({ backupRunId: frames[0].backupRunId, bytesDone: completed.files[0].fileSize });
   });
 
   it("keeps the started report and the run row in one transaction, and clears the row when done", async () => {
