@@ -39,7 +39,8 @@ async function waitForHealth(baseUrl, child, timeoutMs = 90_000) {
   throw new Error("server did not become healthy in time");
 }
 
-export async function startServer() {
+/** `vars`: extra Worker vars for this server (e.g. `{ ALLOW_LOCAL_WEBHOOKS: "true" }`), passed with `--var`. */
+export async function startServer({ vars = {} } = {}) {
   const stateDir = mkdtempSync(join(tmpdir(), "datasync-bench-"));
   const port = await freePort();
   const secrets = {
@@ -59,7 +60,7 @@ export async function startServer() {
       "--persist-to", stateDir,
       "--log-level", "error",
       "--show-interactive-dev-session=false",
-      ...Object.entries(secrets).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
+      ...Object.entries({ ...secrets, ...vars }).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
     ],
     { env, stdio: ["ignore", "ignore", "inherit"], detached: true },
   );

@@ -22,6 +22,7 @@ const MAX_SECRET_BYTES = 64;
 export const MAX_ATTEMPTS = 8;
 /** Cloudflare Queues refuses a longer `delaySeconds`; the schedule caps its steps here. */
 export const MAX_QUEUE_DELAY_SECONDS = 12 * 3600;
+/** The default of the Worker var `WEBHOOK_FIRST_RETRY_SECONDS`. */
 const FIRST_RETRY_SECONDS = 60;
 const BACKOFF_FACTOR = 5;
 const ATTEMPT_TIMEOUT_MS = 15_000;
@@ -62,12 +63,17 @@ export async function signWebhook(secret: string, messageId: string, timestampSe
 }
 
 /**
- * Seconds to wait after `attemptsMade` failed attempts: 1 min × 5^(n−1), capped at 12 h, minus up to 20 %
- * jitter (only downwards, so the cap holds), never sooner than the receiver's Retry-After. Over the 7
- * waits of 8 attempts that is 29.6 to 37 hours.
+ * Seconds to wait after `attemptsMade` failed attempts: `firstRetrySeconds` (1 min) × 5^(n−1), capped at
+ * 12 h, minus up to 20 % jitter (only downwards, so the cap holds), never sooner than the receiver's
+ * Retry-After. With the default, the 7 waits of 8 attempts add up to 29.6 to 37 hours.
  */
-export function retryDelaySeconds(attemptsMade: number, retryAfterSeconds: number | null, random: () => number = Math.random): number {
-  const backoff = Math.min(MAX_QUEUE_DELAY_SECONDS, FIRST_RETRY_SECONDS * BACKOFF_FACTOR ** Math.max(0, attemptsMade - 1));
+export function retryDelaySeconds(
+  attemptsMade: number,
+  retryAfterSeconds: number | null,
+  random: () => number = Math.random,
+  firstRetrySeconds = FIRST_RETRY_SECONDS,
+): number {
+  const backoff = Math.min(MAX_QUEUE_DELAY_SECONDS, firstRetrySeconds * BACKOFF_FACTOR ** Math.max(0, attemptsMade - 1));
   const jittered = Math.round(backoff * (0.8 + 0.2 * random()));
   return Math.min(MAX_QUEUE_DELAY_SECONDS, Math.max(jittered, retryAfterSeconds ?? 0));
 }
@@ -79,6 +85,11 @@ export function parseRetryAfter(header: string | null, now: Date): number | null
   if (/^\d+$/.test(value)) return Number(value);
   const date = Date.parse(value);
   return Number.isNaN(date) ? null : Math.max(0, Math.ceil((date - now.getTime()) / 1000));
+}
+
+function firstRetrySeconds(env: Env): number {
+  const configured = Number(env.WEBHOOK_FIRST_RETRY_SECONDS);
+  return Number.isFinite(configured) && configured > 0 ? configured : FIRST_RETRY_SECONDS;
 }
 
 export type FetchFunction = (url: string, init: RequestInit) => Promise<Response>;
@@ -209,7 +220,7 @@ export async function deliverWebhook(env: Env, db: Db, deliveryId: string, fetch
   }
 
   const exhausted = attempt >= MAX_ATTEMPTS;
-  const delaySeconds = exhausted ? 0 : retryDelaySeconds(attempt, result.retryAfterSeconds);
+  const delaySeconds = exhausted ? 0 : retryDelaySeconds(attempt, result.retryAfterSeconds, Math.random, firstRetrySeconds(env));
   const [, [failing]] = await db.batch([
     db
       .update(webhookDeliveries)
