@@ -1,0 +1,205 @@
+// Fan-out benchmark: N simulated agents (Node 22 WebSocket clients) enroll through the real API and hold
+// their sockets against a local server; we report how many it holds, the memory workerd takes for them,
+// and the round trip from an API call that enqueues a command to the agent receiving it, next to a
+// baseline (GET /api/health) measured in the same run on the same server.
+//
+//   npm run bench:agents                      # 1,000 agents
+//   AGENTS=200 SAMPLES=100 npm run bench:agents
+import { execFileSync, spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+
+// `wrangler dev` reloads the Worker when a source file changes, which drops every socket (1006). Run
+// from a snapshot of the sources in a temp dir, so edits to the working tree meanwhile do not count.
+if (!process.env.BENCH_SNAPSHOT) {
+  const root = fileURLToPath(new URL("..", import.meta.url));
+  const snapshot = mkdtempSync(join(tmpdir(), "datasync-bench-src-"));
+  for (const path of ["src", "migrations", "bench", "wrangler.toml", "package.json", "tsconfig.json"]) {
+    cpSync(join(root, path), join(snapshot, path), { recursive: true });
+  }
+  symlinkSync(join(root, "node_modules"), join(snapshot, "node_modules"));
+  const run = spawnSync(process.execPath, [join(snapshot, "bench/agents.mjs")], { cwd: snapshot, stdio: "inherit", env: { ...process.env, BENCH_SNAPSHOT: "1" } });
+  rmSync(snapshot, { recursive: true, force: true });
+  process.exit(run.status ?? 1);
+}
+
+const { seedSubscribers } = await import("./seed.mjs");
+const { startServer } = await import("./server.mjs");
+
+const AGENTS = Number(process.env.AGENTS ?? 1000);
+const SAMPLES = Number(process.env.SAMPLES ?? 200);
+/** Agents per subscriber: the registration-token calls of one subscriber stay under its plan's rate. */
+const AGENTS_PER_SUBSCRIBER = 100;
+const CONNECT_BATCH = 50;
+/** Long enough for idle Durable Objects to hibernate (~10 s) before the round trips are measured. */
+const SETTLE_MS = 15_000;
+const PING_FRAME = '{"type":"ping"}';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function call(baseUrl, path, { method = "GET", token, json, clientIp } = {}) {
+  const headers = {};
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (json !== undefined) headers["content-type"] = "application/json";
+  if (clientIp) headers["cf-connecting-ip"] = clientIp;
+  const res = await fetch(`${baseUrl}${path}`, { method, headers, body: json === undefined ? undefined : JSON.stringify(json) });
+  const body = await res.json();
+  if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+/** Enrolls one agent the way an installer does; each from its own address (register is limited per IP). */
+async function enroll(baseUrl, subscriber, index) {
+  const { registrationToken } = await call(baseUrl, "/api/agent/registration-token", { method: "POST", token: subscriber.token });
+  const clientIp = `198.19.${index >> 8}.${index & 255}`;
+  const { agentId, agentToken } = await call(baseUrl, "/api/agent/register", {
+    method: "POST",
+    json: { registrationToken, hostname: `bench-host-${index}`, operatingSystem: "Linux", version: "bench" },
+    clientIp,
+  });
+  return { agentId, agentToken, subscriber };
+}
+
+/** A simulated agent: acks every command, pings every 30 s, and wakes whoever waits for a command. */
+function connect(baseUrl, agent) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${baseUrl.replace("http", "ws")}/api/agent/connect`, { headers: { authorization: `Bearer ${agent.agentToken}` } });
+    const timer = setTimeout(() => reject(new Error("no welcome within 30 s")), 30_000);
+    agent.ws = ws;
+    agent.onCommand = null;
+    ws.onerror = () => reject(new Error("connect failed"));
+    ws.onclose = (event) => {
+      agent.closed = event.code;
+      clearInterval(agent.pinger);
+    };
+    ws.onmessage = (event) => {
+      const frame = JSON.parse(event.data);
+      if (frame.type === "welcome") {
+        clearTimeout(timer);
+        agent.pinger = setInterval(() => ws.send(PING_FRAME), 30_000);
+        resolve(agent);
+      } else if (frame.type === "command") {
+        const at = performance.now();
+        ws.send(JSON.stringify({ type: "ack", id: frame.id }));
+        agent.onCommand?.(at);
+      }
+    };
+  });
+}
+
+/**
+ * RSS of our server's workerd processes (the runtime that holds the sockets and Durable Objects), in
+ * MiB: those in the process group of the wrangler listening on our port (others may run their own).
+ */
+function workerdRssMiB(port) {
+  const rows = execFileSync("ps", ["-eo", "pid=,pgid=,rss=,comm=,args="], { encoding: "utf8" })
+    .trim()
+    .split("\n")
+    .map((line) => line.trim().split(/\s+/))
+    .map(([pid, pgid, rss, comm, ...args]) => ({ pid, pgid, rss: Number(rss), comm, args: args.join(" ") }));
+  const wrangler = rows.find((r) => r.args.includes("wrangler") && r.args.includes(`--port ${port}`));
+  return rows.filter((r) => r.comm === "workerd" && r.pgid === wrangler?.pgid).reduce((sum, r) => sum + r.rss, 0) / 1024;
+}
+
+function percentiles(samples) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+  return { p50: at(50), p99: at(99), n: sorted.length };
+}
+
+async function measureHealth(baseUrl, n) {
+  const times = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await call(baseUrl, "/api/health");
+    times.push(performance.now() - t0);
+  }
+  return percentiles(times);
+}
+
+/** One at a time: POST inventory-request for a random agent → the agent receives the command. */
+async function measureRoundTrip(baseUrl, connected, n) {
+  const times = [];
+  for (let i = 0; i < n; i++) {
+    const agent = connected[Math.floor(Math.random() * connected.length)];
+    let timer;
+    const received = new Promise((resolve, reject) => {
+      agent.onCommand = resolve;
+      timer = setTimeout(() => reject(new Error(`agent ${agent.agentId} (socket ${agent.closed ? `closed ${agent.closed}` : "open"}) got no command within 10 s`)), 10_000);
+    });
+    const t0 = performance.now();
+    await call(baseUrl, `/api/agent/${agent.agentId}/inventory-request`, { method: "POST", token: agent.subscriber.token });
+    const at = await received;
+    clearTimeout(timer);
+    agent.onCommand = null;
+    times.push(at - t0);
+  }
+  return percentiles(times);
+}
+
+const fmt = ({ p50, p99, n }) => `p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms (n=${n})`;
+
+const { baseUrl, adminToken, server, stop } = await startServer();
+try {
+  console.log(`server: ${server} at ${baseUrl}; target ${AGENTS} agents`);
+  const subscribers = await seedSubscribers(baseUrl, adminToken, { count: Math.ceil(AGENTS / AGENTS_PER_SUBSCRIBER), plan: "Ultimate" });
+
+  const enrollStart = performance.now();
+  const agents = [];
+  for (let start = 0; start < AGENTS; start += CONNECT_BATCH) {
+    const batch = Array.from({ length: Math.min(CONNECT_BATCH, AGENTS - start) }, (_, i) =>
+      enroll(baseUrl, subscribers[Math.floor((start + i) / AGENTS_PER_SUBSCRIBER)], start + i),
+    );
+    agents.push(...(await Promise.all(batch)));
+  }
+  console.log(`enrolled ${agents.length} agents through the API in ${((performance.now() - enrollStart) / 1000).toFixed(1)} s`);
+
+  // Baseline: a handful of agents connected.
+  const few = [];
+  for (const agent of agents.slice(0, 10)) few.push(await connect(baseUrl, agent));
+  console.log(`baseline with ${few.length} agents connected…`);
+  await sleep(SETTLE_MS);
+  const port = new URL(baseUrl).port;
+  const rssFew = workerdRssMiB(port);
+  const healthFew = await measureHealth(baseUrl, SAMPLES);
+  const rttFew = await measureRoundTrip(baseUrl, few, SAMPLES);
+
+  console.log(`baseline done; connecting the rest…`);
+  const connectStart = performance.now();
+  const connected = [...few];
+  let failures = 0;
+  for (let start = few.length; start < agents.length; start += CONNECT_BATCH) {
+    const results = await Promise.allSettled(agents.slice(start, start + CONNECT_BATCH).map((a) => connect(baseUrl, a)));
+    for (const r of results) r.status === "fulfilled" ? connected.push(r.value) : failures++;
+  }
+  console.log(`connected ${connected.length}/${agents.length} in ${((performance.now() - connectStart) / 1000).toFixed(1)} s (${failures} failed)`);
+  await sleep(SETTLE_MS);
+  const open = connected.filter((a) => !a.closed);
+  const closeCodes = Object.groupBy(connected.filter((a) => a.closed), (a) => a.closed);
+  if (open.length < connected.length) console.log("closed while idle, by code:", Object.fromEntries(Object.entries(closeCodes).map(([k, v]) => [k, v.length])));
+  const rssMany = workerdRssMiB(port);
+  const healthMany = await measureHealth(baseUrl, SAMPLES);
+  const rttMany = await measureRoundTrip(baseUrl, open, SAMPLES);
+  const stillOpen = connected.filter((a) => !a.closed).length;
+
+  console.log("");
+  console.log(`sockets held at once: ${stillOpen} of ${AGENTS} (after ${SETTLE_MS / 1000} s idle and the measurements)`);
+  console.log(`workerd RSS: ${rssFew.toFixed(0)} MiB with ${few.length} agents, ${rssMany.toFixed(0)} MiB with ${open.length} → ${(((rssMany - rssFew) * 1024) / Math.max(1, open.length - few.length)).toFixed(0)} KiB per extra agent`);
+  console.log(`GET /api/health (baseline)            ${few.length} agents: ${fmt(healthFew)}`);
+  console.log(`API call → command at the agent      ${few.length} agents: ${fmt(rttFew)}  (p50 ${(rttFew.p50 / healthFew.p50).toFixed(1)}× health)`);
+  console.log(`GET /api/health (baseline)         ${open.length} agents: ${fmt(healthMany)}`);
+  console.log(`API call → command at the agent   ${open.length} agents: ${fmt(rttMany)}  (p50 ${(rttMany.p50 / healthMany.p50).toFixed(1)}× health)`);
+  console.log(`round trip p99 with ${open.length} agents vs ${few.length}: ${(rttMany.p99 / rttFew.p99).toFixed(2)}×; target p99 ≤ 50 ms: ${rttMany.p99 <= 50 ? "met" : "missed"}`);
+  for (const agent of connected) agent.ws.close();
+} finally {
+  try {
+    stop();
+  } catch (error) {
+    // workerd may still be writing its state while it shuts down; the temp dir is then left behind.
+    console.error(`server stopped; its state dir was not fully removed: ${error.message}`);
+  }
+}
+process.exit(0);
