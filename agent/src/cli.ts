@@ -34,6 +34,7 @@ Commands:
   run      Connect to DataSync and run backups until stopped
   status   Show enrollment, jobs, schedules and unsent reports
   restore  Decrypt, decompress, verify and restore a backup file
+  forget-host  Forget a remembered SFTP host key (after the server's key really changed)
 
 Run "datasync-agent <command> --help" for a command's options.
 State lives in --state-dir (default: $DATASYNC_AGENT_STATE_DIR or ~/.datasync-agent).`,
@@ -59,6 +60,11 @@ until the platform confirms them; the connection is retried with backoff.
 
 Shows the enrollment, the jobs this agent holds with their schedules and next runs, runs in progress
 and the number of reports not yet confirmed by the platform.`,
+  "forget-host": `Usage: datasync-agent forget-host HOST:PORT [--state-dir DIR]
+
+SFTP destinations trust a server's host key on first use and refuse a different key later (a sign of
+an attack or of a reinstalled server). After checking that the server's key really changed, forget
+the old one; the next backup remembers the new key.`,
   restore: `Usage: datasync-agent restore --file PATH --to TARGET [--passphrase TEXT] [--checksum sha256:HEX]
 
 Verifies the file's SHA-256 (against --checksum or the PATH.sha256 file written beside every backup),
@@ -201,6 +207,27 @@ async function restore(args: string[]): Promise<number> {
   return 0;
 }
 
+async function forgetHost(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: COMMON_OPTIONS, strict: true, allowPositionals: true });
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message.split("\n")[0]} (see --help)`);
+  }
+  if (parsed.values.help) return help("forget-host");
+  const host = parsed.positionals[0];
+  if (!host || !/^[^\s:]+:\d+$/.test(host)) throw new UsageError("Give the host as HOST:PORT, e.g. backup.example.com:22 (see --help).");
+  const stateDir = stateDirOf(parsed.values);
+  await loadIdentity(stateDir); // a clear error for a missing state directory, rather than creating one
+  const store = await AgentStore.open(stateDir);
+  try {
+    console.log(store.forgetHostKey(host) ? `Forgot the host key of ${host}.` : `No host key of ${host} was remembered.`);
+  } finally {
+    store.close();
+  }
+  return 0;
+}
+
 function help(topic: string): number {
   console.log(HELP[topic] ?? HELP.main);
   return 0;
@@ -218,6 +245,8 @@ export async function main(argv: string[]): Promise<number> {
         return await status(rest);
       case "restore":
         return await restore(rest);
+      case "forget-host":
+        return await forgetHost(rest);
       case "help":
         return help(rest[0] ?? "main");
       case "--version":
@@ -229,7 +258,7 @@ export async function main(argv: string[]): Promise<number> {
       case "-h":
         return help("main");
       default:
-        throw new UsageError(`Unknown command "${command}". Commands: enroll, run, status, restore (see --help).`);
+        throw new UsageError(`Unknown command "${command}". Commands: enroll, run, status, restore, forget-host (see --help).`);
     }
   } catch (error) {
     const known = error instanceof UsageError || error instanceof StateError || error instanceof ConfigError;

@@ -79,7 +79,13 @@ export interface WrittenFile {
  * commands already applied, jobs and credentials received, files written (for retention) and runs
  * in progress (so a crash mid-run is still reported).
  */
-export class AgentStore implements CredentialLookup {
+/** SSH host keys seen on first use ("host:port" → "SHA256:…"), so a changed key is noticed. */
+export interface KnownHosts {
+  hostKey(host: string): string | undefined;
+  rememberHostKey(host: string, fingerprint: string): void;
+}
+
+export class AgentStore implements CredentialLookup, KnownHosts {
   private readonly db: DatabaseSync;
 
   private constructor(db: DatabaseSync) {
@@ -103,6 +109,7 @@ export class AgentStore implements CredentialLookup {
         destination_id TEXT NOT NULL, file_name TEXT NOT NULL, backup_job_id TEXT NOT NULL, written_at INTEGER NOT NULL,
         PRIMARY KEY (destination_id, file_name));
       CREATE INDEX IF NOT EXISTS written_files_job ON written_files (backup_job_id, written_at);
+      CREATE TABLE IF NOT EXISTS known_hosts (host TEXT PRIMARY KEY, fingerprint TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS runs (backup_run_id TEXT PRIMARY KEY, backup_job_id TEXT NOT NULL, started_at INTEGER NOT NULL);
     `);
     for (const suffix of ["-wal", "-shm"]) await chmod(`${path}${suffix}`, 0o600).catch(() => {});
@@ -207,6 +214,18 @@ export class AgentStore implements CredentialLookup {
 
   credentialCount(): number {
     return Number((this.db.prepare("SELECT count(*) AS n FROM credentials").get() as { n: number }).n);
+  }
+
+  hostKey(host: string): string | undefined {
+    return (this.db.prepare("SELECT fingerprint FROM known_hosts WHERE host = ?").get(host) as { fingerprint: string } | undefined)?.fingerprint;
+  }
+
+  rememberHostKey(host: string, fingerprint: string): void {
+    this.db.prepare("INSERT OR REPLACE INTO known_hosts (host, fingerprint) VALUES (?, ?)").run(host, fingerprint);
+  }
+
+  forgetHostKey(host: string): boolean {
+    return Number(this.db.prepare("DELETE FROM known_hosts WHERE host = ?").run(host).changes) > 0;
   }
 
   // Files written (retention) -----------------------------------------------------------------------

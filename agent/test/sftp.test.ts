@@ -42,10 +42,13 @@ describe.skipIf(unavailable)(`SftpStorage against a local sshd${unavailable ? ` 
     await rm(dir, { recursive: true, force: true });
   });
 
+  const knownHosts = new Map<string, string>();
+  const knownHostsStore = { hostKey: (host: string) => knownHosts.get(host), rememberHostKey: (host: string, fingerprint: string) => void knownHosts.set(host, fingerprint) };
   const destination = (override?: Credential) =>
     new SftpDestination(
       { destinationId: randomUUID(), name: "Backup host", type: "SftpStorage", settings: { host: "127.0.0.1", port: sshd.port, path: join(dir, "remote", "db") }, credentialReferenceId: CREDENTIAL_ID },
       { get: () => override ?? credential },
+      knownHostsStore,
     );
 
   it("uploads under a temporary name, renames into place with its checksum file, and removes for retention", async () => {
@@ -72,6 +75,18 @@ describe.skipIf(unavailable)(`SftpStorage against a local sshd${unavailable ? ` 
     } finally {
       await target.close();
     }
+  });
+
+  it("remembers the server's host key on first use and refuses a changed one", async () => {
+    const host = `127.0.0.1:${sshd.port}`;
+    expect(knownHosts.get(host)).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/); // learned by the first test
+    const learned = knownHosts.get(host)!;
+    knownHosts.set(host, "SHA256:somebody-else");
+    const target = destination();
+    await expect(
+      backupDatabase({ engine: textEngine("x"), database: "notes", mode: "Full", startedAt: new Date(), destinations: [target], compression: "gzip" }),
+    ).rejects.toThrow(`Destination "Backup host": cannot connect to 127.0.0.1:${sshd.port}: the host key of ${host} changed (was SHA256:somebody-else, now ${learned}); if that is expected, run "datasync-agent forget-host ${host}"`);
+    knownHosts.set(host, learned);
   });
 
   it("fails with a clear error when the server refuses the key", async () => {

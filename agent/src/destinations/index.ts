@@ -1,3 +1,4 @@
+import type { KnownHosts } from "../state.ts";
 import type { CredentialLookup } from "../types.ts";
 import { DestinationError, type Destination, type DestinationSpec } from "./destination.ts";
 import { LocalDestination } from "./local.ts";
@@ -5,14 +6,14 @@ import { S3Destination } from "./s3.ts";
 import { SftpDestination } from "./sftp.ts";
 import { UnsupportedDestination } from "./unsupported.ts";
 
-export function createDestination(spec: DestinationSpec, credentials: CredentialLookup): Destination {
+export function createDestination(spec: DestinationSpec, credentials: CredentialLookup & KnownHosts): Destination {
   switch (spec.type) {
     case "LocalStorage":
       return new LocalDestination(spec);
     case "S3Storage":
       return new S3Destination(spec, credentials);
     case "SftpStorage":
-      return new SftpDestination(spec, credentials);
+      return new SftpDestination(spec, credentials, credentials);
     case "AzureBlobStorage":
     case "GoogleCloudStorage":
       return new UnsupportedDestination(spec);

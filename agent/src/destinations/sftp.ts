@@ -1,8 +1,9 @@
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { once } from "node:events";
 import { posix } from "node:path";
 import SftpClient from "ssh2-sftp-client";
 import { checksumFileContent, type FileDigest } from "../pipeline/checksum.ts";
+import type { KnownHosts } from "../state.ts";
 import type { CredentialLookup } from "../types.ts";
 import { CHECKSUM_SUFFIX, DestinationError, requiredSetting, type Destination, type DestinationSpec, type Upload } from "./destination.ts";
 
@@ -15,8 +16,11 @@ export class SftpDestination implements Destination {
   private readonly directory: string;
   private readonly connectOptions: SftpClient.ConnectOptions;
   private client: Promise<SftpClient> | undefined;
+  private readonly knownHosts: KnownHosts;
+  private hostKeyProblem: string | undefined;
 
-  constructor(spec: DestinationSpec, credentials: CredentialLookup) {
+  constructor(spec: DestinationSpec, credentials: CredentialLookup, knownHosts: KnownHosts) {
+    this.knownHosts = knownHosts;
     this.spec = spec;
     this.directory = requiredSetting(spec, "path");
     const host = requiredSetting(spec, "host");
@@ -25,7 +29,28 @@ export class SftpDestination implements Destination {
     const credential = credentials.get(spec.credentialReferenceId);
     if (!credential) throw new DestinationError(`Destination "${spec.name}": credential ${spec.credentialReferenceId} has not been received from the platform yet.`);
     if (credential.$type !== "SftpCredential") throw new DestinationError(`Destination "${spec.name}" needs an SftpCredential, not a ${credential.$type}.`);
-    this.connectOptions = { host, port, username: credential.username, password: credential.password, privateKey: credential.privateKey, readyTimeout: 20_000 };
+    this.connectOptions = {
+      host,
+      port,
+      username: credential.username,
+      password: credential.password,
+      privateKey: credential.privateKey,
+      readyTimeout: 20_000,
+      hostVerifier: (key: Buffer) => this.verifyHostKey(`${host}:${port}`, key),
+    };
+  }
+
+  /** Trust on first use, like ssh's known_hosts: the first key is remembered, a different one refused. */
+  private verifyHostKey(host: string, key: Buffer): boolean {
+    const fingerprint = `SHA256:${createHash("sha256").update(key).digest("base64").replace(/=+$/, "")}`;
+    const known = this.knownHosts.hostKey(host);
+    if (!known) {
+      this.knownHosts.rememberHostKey(host, fingerprint);
+      return true;
+    }
+    if (known === fingerprint) return true;
+    this.hostKeyProblem = `the host key of ${host} changed (was ${known}, now ${fingerprint}); if that is expected, run "datasync-agent forget-host ${host}"`;
+    return false;
   }
 
   private connection(): Promise<SftpClient> {
@@ -35,7 +60,8 @@ export class SftpDestination implements Destination {
         await client.connect(this.connectOptions);
       } catch (error) {
         this.client = undefined;
-        throw new DestinationError(`Destination "${this.spec.name}": cannot connect to ${this.connectOptions.host}:${this.connectOptions.port}: ${(error as Error).message.replace(/^connect: /, "")}`);
+        const reason = this.hostKeyProblem ?? (error as Error).message.replace(/^connect: /, "");
+        throw new DestinationError(`Destination "${this.spec.name}": cannot connect to ${this.connectOptions.host}:${this.connectOptions.port}: ${reason}`);
       }
       return client;
     })();
