@@ -60,3 +60,8 @@ export function fullOnly(engineName: string, mode: BackupMode): void {
     `${engineName} backups support only the Full mode; ${mode} backups are not available for this engine in this agent version.`,
   );
 }
+
+/** The databases agent.json offers: all found, or only those its `databases` list names. */
+export function onlyConfigured(found: string[], configured: string[] | undefined): string[] {
+  return configured ? found.filter((name) => configured.includes(name)) : found;
+}

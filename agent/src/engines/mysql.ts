@@ -1,7 +1,7 @@
 import type { Readable } from "node:stream";
 import type { MysqlEngineConfig } from "../config.ts";
 import type { BackupMode, CredentialLookup } from "../types.ts";
-import { fullOnly, resolveLogin, type Engine, type ServerLogin } from "./engine.ts";
+import { fullOnly, onlyConfigured, resolveLogin, type Engine, type ServerLogin } from "./engine.ts";
 import { firstInstalled, runForOutput, runWithInput, streamFrom } from "./process.ts";
 
 const SYSTEM_DATABASES = new Set(["information_schema", "performance_schema", "mysql", "sys"]);
@@ -43,7 +43,7 @@ export class MysqlEngine implements Engine {
 
   async listDatabases(): Promise<string[]> {
     const names = (await this.query("SHOW DATABASES")).split("\n").map((line) => line.trim()).filter((name) => name && !SYSTEM_DATABASES.has(name));
-    return this.config.databases ? names.filter((name) => this.config.databases!.includes(name)) : names;
+    return onlyConfigured(names, this.config.databases);
   }
 
   assertModeSupported(mode: BackupMode): void {

@@ -1,7 +1,7 @@
 import type { Readable } from "node:stream";
 import type { PostgresEngineConfig } from "../config.ts";
 import type { BackupMode, CredentialLookup } from "../types.ts";
-import { fullOnly, resolveLogin, type Engine, type ServerLogin } from "./engine.ts";
+import { fullOnly, onlyConfigured, resolveLogin, type Engine, type ServerLogin } from "./engine.ts";
 import { runForOutput, runWithInput, streamFrom, type Command } from "./process.ts";
 
 export function postgresArgs(login: ServerLogin): { args: string[]; env: Record<string, string | undefined> } {
@@ -44,7 +44,7 @@ export class PostgresEngine implements Engine {
       psql(this.login(), "postgres", "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname"),
     );
     const names = out.split("\n").map((line) => line.trim()).filter(Boolean);
-    return this.config.databases ? names.filter((name) => this.config.databases!.includes(name)) : names;
+    return onlyConfigured(names, this.config.databases);
   }
 
   assertModeSupported(mode: BackupMode): void {
