@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { agents, apiKeys } from "../../src/db/schema";
+import { agents, apiKeys, backupJobs, destinations, webhooks } from "../../src/db/schema";
 import { PLAN_LIMITS } from "../../src/services/plans";
 import { sha256Hex } from "../../src/lib/crypto";
 import { api, createSubscriber, db } from "../helpers";
@@ -35,6 +35,21 @@ describe("GET /api/account", () => {
     expect(body.limits).toEqual(ultimate);
     expect(body.limits.agents).toBeNull();
     expect(body.usage).toMatchObject({ agents: 1, apiKeys: 1 });
+  });
+
+  it("counts backup jobs, destinations and webhooks of the subscriber only", async () => {
+    const { token, subscriberId } = await createSubscriber({ plan: "Professional" });
+    const other = await createSubscriber({ plan: "Professional" });
+    const now = new Date();
+    for (const owner of [subscriberId, subscriberId, other.subscriberId]) {
+      await db().batch([
+        db().insert(destinations).values({ subscriberId: owner, name: "d", type: "LocalStorage", settings: { path: "/b" }, createdAt: now, updatedAt: now }),
+        db().insert(backupJobs).values({ subscriberId: owner, name: "j", isEnabled: true, schedules: [], retentionDays: 30, encryptionEnabled: false, createdAt: now, updatedAt: now }),
+        db().insert(webhooks).values({ subscriberId: owner, url: "https://hooks.example/x", events: [], sealedSecret: "sealed", isEnabled: true, createdAt: now, updatedAt: now }),
+      ]);
+    }
+    const body = await (await api("/api/account", { token })).json<{ usage: Record<string, number> }>();
+    expect(body.usage).toEqual({ agents: 0, backupJobs: 2, destinations: 2, apiKeys: 0, webhooks: 2 });
   });
 
   it("with an API key: the subscriber and the user who created the key", async () => {
