@@ -98,6 +98,7 @@ describe("POST /api/auth/register", () => {
   it.each([
     ["no forename", { email: "a@example.com", password: STRONG_PASSWORD }, "forename"],
     ["a blank forename", { forename: "   ", email: "a@example.com", password: STRONG_PASSWORD }, "forename"],
+    ["a forename with a line break", { forename: "Jane\nVisit https://evil.example", email: "a@example.com", password: STRONG_PASSWORD }, "forename"],
     ["an invalid email", { forename: "Jane", email: "not-an-email", password: STRONG_PASSWORD }, "email"],
     ["a password that is not a string", { forename: "Jane", email: "a@example.com", password: 1234567890123 }, "password"],
     ["an array instead of an object", [], ""],

@@ -17,7 +17,14 @@ const EmailTokenSchema = z.string().min(1, "Token is required.").max(200).openap
 
 export const RegisterBodySchema = z
   .object({
-    forename: z.string().trim().min(1, "Forename is required.").max(100).openapi({ example: "Jane" }),
+    forename: z
+      .string()
+      .trim()
+      .min(1, "Forename is required.")
+      .max(100)
+      // It is printed into emails: no line breaks or other control characters.
+      .regex(/^\P{Cc}*$/u, "Forename must not contain control characters.")
+      .openapi({ example: "Jane" }),
     email: EmailSchema,
     password: NewPasswordSchema,
     organisationName: z.string().trim().max(200).optional().openapi({ example: "Acme Corp", description: "Blank counts as absent" }),
