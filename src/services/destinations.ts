@@ -124,7 +124,16 @@ export async function createDestination(
   return row;
 }
 
-/** Partial update; the jobs that write to it are re-sent to their agents with the new settings. */
+/** The jobs that write to a destination. */
+function jobsUsing({ db }: ServiceContext, destinationId: string) {
+  return db
+    .select({ id: backupJobs.id, name: backupJobs.name, agentId: backupJobs.agentId })
+    .from(backupJobDestinations)
+    .innerJoin(backupJobs, eq(backupJobs.id, backupJobDestinations.backupJobId))
+    .where(eq(backupJobDestinations.destinationId, destinationId));
+}
+
+/** Partial update (a job of another agent must not lose it); the jobs that write to it are re-sent to their agents with the new settings. */
 export async function updateDestination(ctx: BackupServiceContext, destinationId: string, changes: DestinationChanges) {
   const current = await getDestination(ctx, destinationId);
   const type = changes.type ?? current.type;
@@ -135,16 +144,18 @@ export async function updateDestination(ctx: BackupServiceContext, destinationId
   const agentId = changes.agentId === undefined ? current.agentId : changes.agentId;
   const credentialId = changes.credentialReferenceId === undefined ? current.credentialId : changes.credentialReferenceId;
   await checkReferences(ctx, agentId, credentialId);
+  const users = await jobsUsing(ctx, destinationId);
+  const elsewhere = agentId ? users.find((job) => job.agentId !== null && job.agentId !== agentId) : undefined;
+  if (elsewhere) {
+    throw badRequest(`agentId: backup job "${elsewhere.name}" writes to this destination from another agent.`, [
+      { path: "agentId", message: "A job of another agent uses this destination." },
+    ]);
+  }
   const updated: DestinationRow = { ...current, name: changes.name ?? current.name, type, settings, agentId, credentialId, updatedAt: ctx.now };
   await ctx.db
     .update(destinations)
     .set({ name: updated.name, type, settings, agentId, credentialId, updatedAt: ctx.now })
     .where(eq(destinations.id, destinationId));
-  const users = await ctx.db
-    .select({ id: backupJobs.id })
-    .from(backupJobDestinations)
-    .innerJoin(backupJobs, eq(backupJobs.id, backupJobDestinations.backupJobId))
-    .where(eq(backupJobDestinations.destinationId, destinationId));
   await resyncJobs(ctx, users.map((u) => u.id));
   return updated;
 }
@@ -152,12 +163,7 @@ export async function updateDestination(ctx: BackupServiceContext, destinationId
 /** 404 when unknown; 400 while a job writes to it. */
 export async function deleteDestination(ctx: ServiceContext, destinationId: string): Promise<void> {
   await getDestination(ctx, destinationId);
-  const user = await ctx.db
-    .select({ name: backupJobs.name })
-    .from(backupJobDestinations)
-    .innerJoin(backupJobs, eq(backupJobs.id, backupJobDestinations.backupJobId))
-    .where(eq(backupJobDestinations.destinationId, destinationId))
-    .limit(1);
-  if (user.length > 0) throw badRequest(`Destination is used by backup job "${user[0].name}"; remove it from the job first.`);
+  const [user] = await jobsUsing(ctx, destinationId);
+  if (user) throw badRequest(`Destination is used by backup job "${user.name}"; remove it from the job first.`);
   await ctx.db.delete(destinations).where(eq(destinations.id, destinationId));
 }

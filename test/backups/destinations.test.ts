@@ -96,6 +96,11 @@ describe("destinations", () => {
     const typeWithoutSettings = await api(`/api/destination/${destinationId}`, { token, method: "PUT", json: { type: "S3Storage" } });
     expect(typeWithoutSettings.status).toBe(400);
 
+    const otherAgent = await createAgent(subscriberId);
+    const rebound = await api(`/api/destination/${destinationId}`, { token, method: "PUT", json: { agentId: otherAgent.agentId } });
+    expect(rebound.status).toBe(400);
+    expect((await rebound.json<{ error: string }>()).error).toContain("another agent");
+
     const moved = await api(`/api/destination/${destinationId}`, {
       token,
       method: "PUT",
