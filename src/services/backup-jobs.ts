@@ -97,13 +97,23 @@ function referenceError(field: string, ids: string[], all: string[], message: st
   return badRequest(`${field}: ${message} (${ids.join(", ")})`, details);
 }
 
-/** Every database must have been discovered on the job's agent; every destination must be the caller's and usable by that agent. */
-async function checkReferences(ctx: ServiceContext, agentId: string, databaseIds: string[], destinationIds: string[]) {
+/**
+ * Every database must have been discovered on the job's agent; every destination must be the caller's
+ * and not bound to another agent. An orphaned job (no agent) can hold destinations but no databases.
+ */
+async function checkReferences(ctx: ServiceContext, agentId: string | null, databaseIds: string[], destinationIds: string[]) {
+  if (!agentId && databaseIds.length > 0) {
+    throw badRequest("databaseIds: this job has no agent (it was deleted); send agentId with the databases.", [
+      { path: "agentId", message: "Required with databaseIds." },
+    ]);
+  }
   const [foundDatabases, foundDestinations] = await Promise.all([
-    ctx.db
-      .select({ id: databases.id })
-      .from(databases)
-      .where(and(eq(databases.subscriberId, ctx.subscriberId), eq(databases.agentId, agentId), inArray(databases.id, databaseIds))),
+    agentId && databaseIds.length > 0
+      ? ctx.db
+          .select({ id: databases.id })
+          .from(databases)
+          .where(and(eq(databases.subscriberId, ctx.subscriberId), eq(databases.agentId, agentId), inArray(databases.id, databaseIds)))
+      : [],
     ctx.db
       .select({ id: destinations.id, agentId: destinations.agentId })
       .from(destinations)
@@ -121,7 +131,7 @@ async function checkReferences(ctx: ServiceContext, agentId: string, databaseIds
   }
   const foreign = destinationIds.filter((id) => {
     const owner = destinationAgents.get(id);
-    return owner !== null && owner !== agentId;
+    return agentId !== null && owner !== null && owner !== agentId;
   });
   if (foreign.length > 0) {
     throw referenceError("destinationIds", foreign, destinationIds, "Destination is bound to another agent.");
@@ -192,12 +202,10 @@ export async function updateJob(ctx: BackupServiceContext, jobId: string, change
   }
   const databaseIds = changes.databaseIds ? unique(changes.databaseIds) : before.databases.map((d) => d.databaseId);
   const destinationIds = changes.destinationIds ? unique(changes.destinationIds) : before.destinations.map((d) => d.destinationId);
-  if (agentId) {
-    if (databaseIds.length === 0) {
-      throw badRequest("databaseIds must contain at least one id.", [{ path: "databaseIds", message: "At least one database is required." }]);
-    }
-    await checkReferences(ctx, agentId, databaseIds, destinationIds);
+  if (agentId && databaseIds.length === 0) {
+    throw badRequest("databaseIds must contain at least one id.", [{ path: "databaseIds", message: "At least one database is required." }]);
   }
+  await checkReferences(ctx, agentId, databaseIds, destinationIds);
   const columns = {
     name: changes.name ?? job.name,
     agentId,

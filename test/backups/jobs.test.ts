@@ -275,7 +275,7 @@ describe("backup jobs", () => {
   });
 
   it("keeps a job orphaned and disabled after its agent is deleted; it cannot run or be enabled without an agent", async () => {
-    const { token, agent, destinationId } = await setup();
+    const { token, subscriberId, agent, destinationId } = await setup("Ultimate");
     const id = await createJob(token, { agentId: agent.agentId, databaseIds: agent.databaseIds, destinationIds: [destinationId] });
     expect((await api(`/api/agent/${agent.agentId}`, { token, method: "DELETE" })).status).toBe(200);
 
@@ -285,8 +285,18 @@ describe("backup jobs", () => {
     expect((await run.json<{ error: string }>()).error).toContain("no agent");
     const enable = await api(`/api/backupjob/${id}`, { token, method: "PUT", json: { isEnabled: true } });
     expect(enable.status).toBe(400);
+    const stranger = await setup();
+    const foreignDatabase = await api(`/api/backupjob/${id}`, { token, method: "PUT", json: { databaseIds: stranger.agent.databaseIds } });
+    expect(foreignDatabase.status).toBe(400);
+    const foreignDestination = await api(`/api/backupjob/${id}`, { token, method: "PUT", json: { destinationIds: [stranger.destinationId] } });
+    expect(foreignDestination.status).toBe(400);
     const rename = await api(`/api/backupjob/${id}`, { token, method: "PUT", json: { name: "Kept for history" } });
     expect(rename.status).toBe(200);
+
+    const newAgent = await createAgent(subscriberId, { databases: ["Adopted"] });
+    const adopt = await api(`/api/backupjob/${id}`, { token, method: "PUT", json: { agentId: newAgent.agentId, databaseIds: newAgent.databaseIds, isEnabled: true } });
+    expect(adopt.status).toBe(200);
+    expect(await adopt.json()).toMatchObject({ name: "Kept for history", agentId: newAgent.agentId, isEnabled: true, databases: [{ name: "Adopted" }] });
   });
 
   it("answers another subscriber's job with 404 everywhere and needs a token", async () => {
