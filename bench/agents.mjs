@@ -26,7 +26,7 @@ if (!process.env.BENCH_SNAPSHOT) {
   process.exit(run.status ?? 1);
 }
 
-const { seedSubscribers } = await import("./seed.mjs");
+const { call, seedSubscribers } = await import("./seed.mjs");
 const { startServer } = await import("./server.mjs");
 
 const AGENTS = Number(process.env.AGENTS ?? 1000);
@@ -39,17 +39,6 @@ const SETTLE_MS = 15_000;
 const PING_FRAME = '{"type":"ping"}';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function call(baseUrl, path, { method = "GET", token, json, clientIp } = {}) {
-  const headers = {};
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (json !== undefined) headers["content-type"] = "application/json";
-  if (clientIp) headers["cf-connecting-ip"] = clientIp;
-  const res = await fetch(`${baseUrl}${path}`, { method, headers, body: json === undefined ? undefined : JSON.stringify(json) });
-  const body = await res.json();
-  if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${JSON.stringify(body)}`);
-  return body;
-}
 
 /** Enrolls one agent the way an installer does; each from its own address (register is limited per IP). */
 async function enroll(baseUrl, subscriber, index) {

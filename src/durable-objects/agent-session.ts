@@ -26,6 +26,8 @@ export const AGENT_IDENTITY_HEADER = "x-datasync-agent";
 /** How long applied message ids are remembered: far longer than an agent keeps an unacknowledged message. */
 const APPLIED_ID_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 const BAD_FRAME_WINDOW_MS = 60_000;
+/** How often a connected agent's `lastSeenUtc` is refreshed in D1: a write per agent per alarm would not scale. */
+const LAST_SEEN_REFRESH_MS = 10 * 60 * 1000;
 
 /** Kept on each socket, so it survives hibernation. Times from the injected clock, in ms. */
 interface SocketState {
@@ -37,6 +39,8 @@ interface SocketState {
 interface SessionState extends AgentIdentity {
   /** What D1 was last told: presence changes are recorded (and their events emitted) once. */
   online: boolean;
+  /** When `lastSeenUtc` was last written (injected clock, ms). */
+  lastSeenWrittenAt?: number;
 }
 
 /**
@@ -177,9 +181,13 @@ export class AgentSession extends DurableObject<Env> {
       return;
     }
     await this.ctx.storage.setAlarm(Date.now() + SILENCE_TIMEOUT_MS - silentFor);
-    // Still connected: retry a presence write that failed, else keep lastSeenUtc fresh.
-    if (!this.session()?.online) await this.setPresence(true);
-    else await this.withSession((session, ctx) => touchAgent({ ...ctx, now: new Date(lastSeen) }, session.agentId));
+    // Still connected: retry a presence write that failed, else now and then refresh lastSeenUtc.
+    const session = this.session();
+    if (!session?.online) await this.setPresence(true);
+    else if (lastSeen - (session.lastSeenWrittenAt ?? 0) >= LAST_SEEN_REFRESH_MS) {
+      await this.withSession((current, ctx) => touchAgent({ ...ctx, now: new Date(lastSeen) }, current.agentId));
+      this.saveSession({ ...session, lastSeenWrittenAt: lastSeen });
+    }
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -276,7 +284,7 @@ export class AgentSession extends DurableObject<Env> {
       this.withSession(async (session, ctx) => {
         if (session.online === online) return;
         await publishEvents(this.env, [await recordPresence(ctx, session, online)]);
-        this.saveSession({ ...this.session()!, online });
+        this.saveSession({ ...this.session()!, online, lastSeenWrittenAt: ctx.now.getTime() });
       }),
     );
     this.presenceWrites = write.catch((error: Error) => console.error(`agent presence not recorded: ${error.message}`));

@@ -38,7 +38,7 @@ describe("POST /api/agent/registration-token", () => {
     await enroll(user.token);
     const res = await api("/api/agent/registration-token", { method: "POST", token: user.token });
     expect(res.status).toBe(403);
-    expect((await res.json<{ error: string }>()).error).toBe("Plan limit reached: the Free plan allows at most 1 agents.");
+    expect((await res.json<{ error: string }>()).error).toBe("Plan limit reached: the Free plan allows at most 1 agent.");
   });
 });
 

@@ -134,6 +134,20 @@ describe("presence", () => {
     expect((await presence(agentId)).isOnline).toBe(true);
     expect(agent.pending()).toEqual([]);
   });
+
+  it("a long-connected agent's lastSeenUtc is refreshed by the alarm", async () => {
+    const { agentId, agentToken } = await subscriberWithAgent();
+    const now = Date.parse("2026-11-27T12:00:00Z");
+    setClock(() => now - 20 * 60_000);
+    const agent = await connectAgent(agentToken);
+    expect((await presence(agentId)).lastSeenUtc).toEqual(new Date(now - 20 * 60_000));
+    setClock(() => now);
+    agent.send('{ "type": "ping" }'); // handled by the session at `now`
+    await agent.nextOfType("pong");
+    setClock(() => now + 1000);
+    expect(await runDurableObjectAlarm(agentSession(env, agentId))).toBe(true);
+    expect(await presence(agentId)).toMatchObject({ isOnline: true, lastSeenUtc: new Date(now) });
+  });
 });
 
 describe("command queue", () => {
@@ -173,7 +187,7 @@ describe("command queue", () => {
     expect((await first.nextOfType("command")).id).toBe(acked.id);
     expect((await first.nextOfType("command")).id).toBe(unacked.id);
     first.send({ type: "ack", id: acked.id });
-    first.send(PING_FRAME); // pong proves the ack before it was handled
+    first.send('{ "type": "ping" }'); // answered by the session after the ack, unlike the auto-answered PING_FRAME
     await first.nextOfType("pong");
     first.close(1001); // going away
     await first.closed;
@@ -182,7 +196,7 @@ describe("command queue", () => {
     const again = await second.nextOfType("command");
     expect([again.id, again.seq]).toEqual([unacked.id, unacked.seq]);
     second.send({ type: "ack", id: unacked.id });
-    second.send({ type: "ping" });
+    second.send('{ "type": "ping" }');
     await second.nextOfType("pong");
     second.close();
     await second.closed;
