@@ -4,44 +4,47 @@
 // Then `measureListScale` shows that the first page of each backup list costs the same for a subscriber
 // with 10,000 files and 1,000 runs as for one with 10, while another subscriber holds as many rows again.
 import autocannon from "autocannon";
+import { call } from "./seed.mjs";
 
 const CHECKSUM = `sha256:${"ab".repeat(32)}`;
 /** Reports sent before waiting for their acks: the agent's session applies them in order anyway. */
 const PIPELINE = 100;
 
-async function call(baseUrl, path, { method = "GET", token, json, clientIp } = {}) {
-  const headers = {};
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (json !== undefined) headers["content-type"] = "application/json";
-  if (clientIp) headers["cf-connecting-ip"] = clientIp;
-  const res = await fetch(`${baseUrl}${path}`, { method, headers, body: json === undefined ? undefined : JSON.stringify(json) });
-  const body = await res.json();
-  if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${JSON.stringify(body)}`);
-  return body;
-}
+/** Longer than any report takes to apply, even on a busy machine: past it the seeding fails loudly. */
+const ACK_TIMEOUT_MS = 60_000;
 
-/** A socket that resolves each sent message when the platform acks its id (and fails on an error frame). */
+/** A socket that resolves each sent message when the platform acks its id (and fails on an error frame, a close or a timeout). */
 function openAgentSocket(baseUrl, agentToken) {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`${baseUrl.replace("http", "ws")}/api/agent/connect`, { headers: { authorization: `Bearer ${agentToken}` } });
     const pending = new Map();
+    const settle = (id, error) => {
+      const waiter = pending.get(id);
+      if (!waiter) return;
+      pending.delete(id);
+      clearTimeout(waiter.timer);
+      if (error) waiter.fail(error);
+      else waiter.ok();
+    };
     const send = (message) =>
       new Promise((ok, fail) => {
         const id = crypto.randomUUID();
-        pending.set(id, { ok, fail });
+        const timer = setTimeout(() => settle(id, new Error(`no ack for ${message.type} within ${ACK_TIMEOUT_MS / 1000} s`)), ACK_TIMEOUT_MS);
+        pending.set(id, { ok, fail, timer });
         ws.send(JSON.stringify({ ...message, id }));
       });
     ws.onerror = () => reject(new Error("agent socket failed"));
+    ws.onclose = (event) => {
+      const error = new Error(`agent socket closed (${event.code} ${event.reason})`);
+      reject(error);
+      for (const id of [...pending.keys()]) settle(id, error);
+    };
     ws.onmessage = (event) => {
       const frame = JSON.parse(event.data);
       if (frame.type === "welcome") resolve({ send, close: () => ws.close(1000) });
       else if (frame.type === "command") ws.send(JSON.stringify({ type: "ack", id: frame.id }));
-      else if (frame.type === "ack" || frame.type === "error") {
-        const waiter = pending.get(frame.id);
-        pending.delete(frame.id);
-        if (frame.type === "ack") waiter?.ok();
-        else waiter?.fail(new Error(`report refused: ${frame.error}`));
-      }
+      else if (frame.type === "ack") settle(frame.id);
+      else if (frame.type === "error") settle(frame.id, new Error(`report refused: ${frame.error}`));
     };
   });
 }
