@@ -5,7 +5,7 @@ import { backupFiles, backupJobs, backupRuns, databases, destinations } from "..
 import type { BackupReport } from "../protocol/agent-protocol";
 import { type ServiceContext, eventInsert, platformLogInsert, publishEvents } from "./activity";
 import { completedRunAnomalies } from "./anomalies";
-import { type BackupRunRow, failRunQueries } from "./backup-runs";
+import { type BackupRunRow, failRunQueries, recordLastRun } from "./backup-runs";
 
 export interface BackupReportContext {
   db: Db;
@@ -178,7 +178,7 @@ async function completed(ctx: BackupReportContext, report: Report<"backup.comple
       .set({ status: "Success", startedUtc, finishedUtc, durationMs, totalSize, error: null })
       .where(and(eq(backupRuns.id, run.id), eq(backupRuns.status, run.status))),
     ...fileInserts,
-    db.update(backupJobs).set({ lastStatus: "Success", lastRunUtc: startedUtc }).where(eq(backupJobs.id, run.backupJobId)),
+    recordLastRun(db, run.backupJobId, "Success", startedUtc),
     ...event.queries,
     platformLogInsert(ctx, {
       severity: "Information",

@@ -1,5 +1,5 @@
-import { type SQL, and, asc, count, desc, eq, gte, lt, lte } from "drizzle-orm";
-import { createDb } from "../db/client";
+import { type SQL, and, asc, count, desc, eq, gte, isNull, lt, lte, or } from "drizzle-orm";
+import { type Db, createDb } from "../db/client";
 import { backupFiles, backupJobs, backupRuns } from "../db/schema";
 import { notFound } from "../lib/errors";
 import { type ServiceContext, eventInsert, platformLogInsert, publishEvents } from "./activity";
@@ -68,6 +68,17 @@ export async function getFile({ db, subscriberId }: ServiceContext, fileId: stri
   return file;
 }
 
+/**
+ * Sets the job's `lastStatus`/`lastRunUtc` from a run that just ended, unless a run that started later
+ * has already ended (a triggered run failed by the timeout must not hide a newer success).
+ */
+export function recordLastRun(db: Db, jobId: string, status: "Success" | "Failed", runStartedUtc: Date) {
+  return db
+    .update(backupJobs)
+    .set({ lastStatus: status, lastRunUtc: runStartedUtc })
+    .where(and(eq(backupJobs.id, jobId), or(isNull(backupJobs.lastRunUtc), lte(backupJobs.lastRunUtc, runStartedUtc))));
+}
+
 export const TRIGGER_START_TIMEOUT_MS = 15 * 60 * 1000;
 const START_TIMEOUT_ERROR = "The agent did not start the backup within 15 minutes of the trigger.";
 const SWEEP_BATCH = 100;
@@ -116,10 +127,7 @@ export function failRunQueries(ctx: ServiceContext, run: BackupRunRow, jobName: 
       .update(backupRuns)
       .set({ status: "Failed", finishedUtc: outcome.finishedUtc, durationMs, error: outcome.error })
       .where(and(eq(backupRuns.id, run.id), eq(backupRuns.status, run.status))),
-    db
-      .update(backupJobs)
-      .set({ lastStatus: "Failed", lastRunUtc: run.startedUtc ?? run.createdAt })
-      .where(eq(backupJobs.id, run.backupJobId)),
+    recordLastRun(db, run.backupJobId, "Failed", run.startedUtc ?? run.createdAt),
     ...event.queries,
     platformLogInsert(ctx, {
       severity: "Error",

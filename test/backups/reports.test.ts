@@ -138,4 +138,22 @@ describe("backup reports from agents", () => {
     expect((await (await api("/api/backupjob", { token })).json<{ lastStatus: string }[]>())[0].lastStatus).toBe("Failed");
     socket.close();
   });
+
+  it("keeps a newer success as the job's last status when an older triggered run times out", async () => {
+    const start = Date.parse("2026-11-27T10:00:00Z");
+    setClock(() => start);
+    const { token, agent, destinationId, backupJobId, socket } = await connectedJob();
+    const { backupRunId } = await (await api(`/api/backupjob/${backupJobId}/run`, { token, method: "POST" })).json<{ backupRunId: string }>();
+    const scheduledRun = crypto.randomUUID();
+    await socket.report({ ...startedFrame(backupJobId, scheduledRun), startedUtc: "2026-11-27T10:05:00Z" });
+    const files = [{ databaseId: agent.databaseIds[0], destinationId, fileName: "Sales.bak", fileSize: 10, checksum: CHECKSUM }];
+    await socket.report({ type: "backup.completed", backupRunId: scheduledRun, finishedUtc: "2026-11-27T10:06:00Z", files });
+
+    setClock(() => start + 16 * 60_000);
+    await scheduled(EVERY_MINUTE, env);
+    const history = await (await api(`/api/backupjob/${backupJobId}/history`, { token })).json<{ backupRunId: string; status: string }[]>();
+    expect(history.find((r) => r.backupRunId === backupRunId)?.status).toBe("Failed");
+    expect(await (await api("/api/backupjob", { token })).json()).toMatchObject([{ lastStatus: "Success", lastRunUtc: "2026-11-27T10:05:00Z" }]);
+    socket.close();
+  });
 });
