@@ -154,5 +154,7 @@ describe("destinations", () => {
     expect((await api(`/api/destination/${destinationId}`, { token: owner.token })).status).toBe(200);
     expect((await api("/api/destination")).status).toBe(401);
     expect((await api(`/api/destination/${destinationId}`, { method: "DELETE" })).status).toBe(401);
+    expect((await api(`/api/destination/${destinationId}`, { method: "PUT", json: { name: "x" } })).status).toBe(401);
+    expect((await api("/api/destination", { json: { name: "x", type: "LocalStorage", settings: { path: "/x" } } })).status).toBe(401);
   });
 });

@@ -318,6 +318,7 @@ describe("backup jobs", () => {
     }
     expect(await (await api("/api/backupjob", { token: other.token })).json()).toEqual([]);
     expect((await api("/api/backupjob")).status).toBe(401);
+    expect((await api("/api/backupjob", { json: { name: "x", agentId: owner.agent.agentId, databaseIds: owner.agent.databaseIds, destinationIds: [owner.destinationId] } })).status).toBe(401);
     expect(await (await api(`/api/backupjob/${id}`, { token: owner.token })).json()).toMatchObject({ name: "Nightly" });
   });
 
