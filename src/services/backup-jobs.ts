@@ -10,6 +10,7 @@ import {
   backupJobDestinations,
   backupJobs,
   backupRuns,
+  credentials,
   databases,
   destinations,
   engines,
@@ -115,8 +116,9 @@ async function checkReferences(ctx: ServiceContext, agentId: string | null, data
           .where(and(eq(databases.subscriberId, ctx.subscriberId), eq(databases.agentId, agentId), inArray(databases.id, databaseIds)))
       : [],
     ctx.db
-      .select({ id: destinations.id, agentId: destinations.agentId })
+      .select({ id: destinations.id, agentId: destinations.agentId, credentialAgentId: credentials.agentId })
       .from(destinations)
+      .leftJoin(credentials, eq(credentials.id, destinations.credentialId))
       .where(and(eq(destinations.subscriberId, ctx.subscriberId), inArray(destinations.id, destinationIds))),
   ]);
   const knownDatabases = new Set(foundDatabases.map((d) => d.id));
@@ -124,7 +126,8 @@ async function checkReferences(ctx: ServiceContext, agentId: string | null, data
   if (unknownDatabases.length > 0) {
     throw referenceError("databaseIds", unknownDatabases, databaseIds, "Database not found on the job's agent.");
   }
-  const destinationAgents = new Map(foundDestinations.map((d) => [d.id, d.agentId]));
+  // A destination is usable only from its own agent, or from the agent that stores its credential.
+  const destinationAgents = new Map(foundDestinations.map((d) => [d.id, d.agentId ?? d.credentialAgentId]));
   const unknownDestinations = destinationIds.filter((id) => !destinationAgents.has(id));
   if (unknownDestinations.length > 0) {
     throw referenceError("destinationIds", unknownDestinations, destinationIds, "Destination not found.");
@@ -134,7 +137,7 @@ async function checkReferences(ctx: ServiceContext, agentId: string | null, data
     return agentId !== null && owner !== null && owner !== agentId;
   });
   if (foreign.length > 0) {
-    throw referenceError("destinationIds", foreign, destinationIds, "Destination is bound to another agent.");
+    throw referenceError("destinationIds", foreign, destinationIds, "Destination is bound to another agent (its own or its credential's).");
   }
 }
 

@@ -86,10 +86,13 @@ function parseSettings(type: DestinationType, settings: unknown): Record<string,
   throw result.error; // not reached: the hook throws the 400
 }
 
-/** Agent and credential referenced by a destination: the caller's own, and a credential stored on that agent. */
-async function checkReferences(ctx: ServiceContext, agentId: string | null, credentialId: string | null) {
+/**
+ * Agent and credential referenced by a destination: the caller's own, and a credential stored on that
+ * agent. Returns the agent the destination is usable from (its own, else its credential's), if any.
+ */
+async function checkReferences(ctx: ServiceContext, agentId: string | null, credentialId: string | null): Promise<string | null> {
   if (agentId) await requireOwnAgent(ctx, agentId);
-  if (!credentialId) return;
+  if (!credentialId) return agentId;
   const credential = await findCredential(ctx, credentialId);
   if (!credential) {
     throw badRequest("credentialReferenceId: Credential not found.", [{ path: "credentialReferenceId", message: "Credential not found." }]);
@@ -99,6 +102,7 @@ async function checkReferences(ctx: ServiceContext, agentId: string | null, cred
       { path: "credentialReferenceId", message: "Credential belongs to another agent." },
     ]);
   }
+  return agentId ?? credential.agentId;
 }
 
 export async function createDestination(
@@ -143,13 +147,11 @@ export async function updateDestination(ctx: BackupServiceContext, destinationId
   const settings = changes.settings === undefined ? current.settings : parseSettings(type, changes.settings);
   const agentId = changes.agentId === undefined ? current.agentId : changes.agentId;
   const credentialId = changes.credentialReferenceId === undefined ? current.credentialId : changes.credentialReferenceId;
-  await checkReferences(ctx, agentId, credentialId);
+  const usableFrom = await checkReferences(ctx, agentId, credentialId);
   const users = await jobsUsing(ctx, destinationId);
-  const elsewhere = agentId ? users.find((job) => job.agentId !== null && job.agentId !== agentId) : undefined;
+  const elsewhere = usableFrom ? users.find((job) => job.agentId !== null && job.agentId !== usableFrom) : undefined;
   if (elsewhere) {
-    throw badRequest(`agentId: backup job "${elsewhere.name}" writes to this destination from another agent.`, [
-      { path: "agentId", message: "A job of another agent uses this destination." },
-    ]);
+    throw badRequest(`Backup job "${elsewhere.name}" writes to this destination from another agent than its agent or credential's.`);
   }
   const updated: DestinationRow = { ...current, name: changes.name ?? current.name, type, settings, agentId, credentialId, updatedAt: ctx.now };
   await ctx.db

@@ -103,6 +103,12 @@ describe("backup jobs", () => {
     const { token, subscriberId, agent, destinationId } = await setup("Ultimate");
     const otherAgent = await createAgent(subscriberId, { databases: ["Elsewhere"] });
     const stranger = await setup();
+    const credential = await api("/api/credential", {
+      token,
+      json: { name: "Other agent's", agentId: otherAgent.agentId, credential: { $type: "BasicCredential", username: "u", password: "p" } },
+    });
+    const { credentialReferenceId } = await credential.json<{ credentialReferenceId: string }>();
+    const otherAgentsDestination = await createDestination(token, { name: "Via the other agent", credentialReferenceId });
     const valid = { name: "Job", agentId: agent.agentId, databaseIds: agent.databaseIds, destinationIds: [destinationId] };
     const cases: [Record<string, unknown>, string][] = [
       [{ name: "" }, "name"],
@@ -114,6 +120,7 @@ describe("backup jobs", () => {
       [{ databaseIds: [agent.databaseIds[0], stranger.agent.databaseIds[0]] }, "databaseIds.1"],
       [{ destinationIds: [] }, "destinationIds"],
       [{ destinationIds: [stranger.destinationId] }, "destinationIds.0"],
+      [{ destinationIds: [destinationId, otherAgentsDestination] }, "destinationIds.1"],
       [{ schedules: [{ backupMode: "Full", cronExpression: "0 0 2 * * *" }] }, "schedules.0.cronExpression"],
       [{ schedules: [{ backupMode: "Full", cronExpression: "61 2 * * *" }] }, "schedules.0.cronExpression"],
       [{ schedules: [{ backupMode: "Full", cronExpression: "@daily" }] }, "schedules.0.cronExpression"],
