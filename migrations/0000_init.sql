@@ -18,9 +18,9 @@ CREATE TABLE `log_messages` (
 	`timestamp` integer NOT NULL
 );
 --> statement-breakpoint
-CREATE INDEX `log_messages_subscriber_time_idx` ON `log_messages` (`subscriber_id`,`timestamp`);--> statement-breakpoint
-CREATE INDEX `log_messages_subscriber_agent_time_idx` ON `log_messages` (`subscriber_id`,`agent_id`,`timestamp`);--> statement-breakpoint
-CREATE INDEX `log_messages_subscriber_severity_time_idx` ON `log_messages` (`subscriber_id`,`severity`,`timestamp`);--> statement-breakpoint
+CREATE INDEX `log_messages_subscriber_time_idx` ON `log_messages` (`subscriber_id`,`timestamp`,`id`);--> statement-breakpoint
+CREATE INDEX `log_messages_subscriber_agent_time_idx` ON `log_messages` (`subscriber_id`,`agent_id`,`timestamp`,`id`);--> statement-breakpoint
+CREATE INDEX `log_messages_subscriber_severity_time_idx` ON `log_messages` (`subscriber_id`,`severity`,`timestamp`,`id`);--> statement-breakpoint
 CREATE INDEX `log_messages_time_idx` ON `log_messages` (`timestamp`);--> statement-breakpoint
 CREATE TABLE `agent_registration_tokens` (
 	`id` text PRIMARY KEY NOT NULL,

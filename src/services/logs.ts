@@ -45,8 +45,8 @@ export interface LogFilters {
   agentId?: string;
 }
 
-/** One page of the subscriber's log, newest first, and the total over all pages. */
-export async function listLogs({ db, subscriberId }: Pick<ServiceContext, "db" | "subscriberId">, filters: LogFilters, page: Pagination) {
+/** The two queries of a log page (its rows, and the total over all pages); both read a subscriber-first index. */
+export function logPageQueries({ db, subscriberId }: Pick<ServiceContext, "db" | "subscriberId">, filters: LogFilters, page: Pagination) {
   const where = and(
     eq(logMessages.subscriberId, subscriberId),
     filters.agentId ? eq(logMessages.agentId, filters.agentId) : undefined,
@@ -54,8 +54,8 @@ export async function listLogs({ db, subscriberId }: Pick<ServiceContext, "db" |
     filters.from ? gte(logMessages.timestamp, filters.from) : undefined,
     filters.to ? lte(logMessages.timestamp, filters.to) : undefined,
   );
-  const [rows, [{ total }]] = await Promise.all([
-    db
+  return {
+    rows: db
       .select({
         logMessageId: logMessages.id,
         severity: logMessages.severity,
@@ -69,8 +69,14 @@ export async function listLogs({ db, subscriberId }: Pick<ServiceContext, "db" |
       .orderBy(desc(logMessages.timestamp), desc(logMessages.id))
       .limit(page.pageSize)
       .offset(pageOffset(page)),
-    db.select({ total: count() }).from(logMessages).where(where),
-  ]);
+    total: db.select({ total: count() }).from(logMessages).where(where),
+  };
+}
+
+/** One page of the subscriber's log, newest first, and the total over all pages. */
+export async function listLogs(ctx: Pick<ServiceContext, "db" | "subscriberId">, filters: LogFilters, page: Pagination) {
+  const queries = logPageQueries(ctx, filters, page);
+  const [rows, [{ total }]] = await Promise.all([queries.rows, queries.total]);
   return { rows, total };
 }
 

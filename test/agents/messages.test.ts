@@ -260,3 +260,29 @@ describe("GET /api/log", () => {
     expect(left.filter((l) => l.subscriberId === pro.subscriberId).map((l) => l.message)).toEqual(["8 days old"]);
   });
 });
+
+describe("log query cost", () => {
+  it("every filter combination reads a subscriber-first index, without a sort or a table scan", async () => {
+    const { logPageQueries } = await import("../../src/services/logs");
+    const ctx = { db: db(), subscriberId: id() };
+    const combos = [
+      {},
+      { severity: "Error" as const },
+      { agentId: id() },
+      { from: new Date("2026-11-01T00:00:00Z"), to: new Date("2026-11-02T00:00:00Z") },
+      { severity: "Warning" as const, agentId: id(), from: new Date("2026-11-01T00:00:00Z") },
+    ];
+    for (const filters of combos) {
+      const { rows, total } = logPageQueries(ctx, filters, { page: 3, pageSize: 50 });
+      for (const query of [rows, total]) {
+        const { sql, params } = query.toSQL();
+        const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+          .bind(...params)
+          .all<{ detail: string }>();
+        const details = plan.results.map((r) => r.detail).join(" | ");
+        expect(details, sql).toMatch(/USING (COVERING )?INDEX log_messages_subscriber_/);
+        expect(details, sql).not.toContain("TEMP B-TREE");
+      }
+    }
+  });
+});

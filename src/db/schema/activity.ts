@@ -42,9 +42,10 @@ export const logMessages = sqliteTable(
   },
   (t) => [
     // Every query filters by subscriber first, so its cost does not depend on other subscribers' rows.
-    index("log_messages_subscriber_time_idx").on(t.subscriberId, t.timestamp),
-    index("log_messages_subscriber_agent_time_idx").on(t.subscriberId, t.agentId, t.timestamp),
-    index("log_messages_subscriber_severity_time_idx").on(t.subscriberId, t.severity, t.timestamp),
+    // `id` last: pages are ordered by (timestamp, id) straight from the index, without a sort.
+    index("log_messages_subscriber_time_idx").on(t.subscriberId, t.timestamp, t.id),
+    index("log_messages_subscriber_agent_time_idx").on(t.subscriberId, t.agentId, t.timestamp, t.id),
+    index("log_messages_subscriber_severity_time_idx").on(t.subscriberId, t.severity, t.timestamp, t.id),
     index("log_messages_time_idx").on(t.timestamp),
   ],
 );
