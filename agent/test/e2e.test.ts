@@ -14,6 +14,9 @@ import { fileChecksum } from "../src/pipeline/restore-pipeline.ts";
 import { dropPostgresDatabase, POSTGRES_FINGERPRINT, POSTGRES_SEED, psql, scratchName } from "./support/databases.ts";
 import { ApiClient, signUp, startPlatform, type LocalPlatform } from "../dev/local-platform.ts";
 import { SocketProxy } from "./support/socket-proxy.ts";
+import { sshdUnavailableReason, startSshd } from "./support/sshd.ts";
+// @ts-expect-error s3rver ships no types
+import S3rver from "s3rver";
 
 const CLI = resolve(import.meta.dirname, "../src/cli.ts");
 const PASSPHRASE = "end-to-end passphrase 42";
@@ -218,6 +221,69 @@ describe("agent end to end against wrangler dev", () => {
     await expect(cli(["restore", "--file", join(dir, "encrypted", files[0].fileName), "--to", join(dir, "nope.out"), "--passphrase", "not the passphrase"])).rejects.toMatchObject({
       stderr: "datasync-agent: Wrong passphrase for this backup file.\n",
     });
+  });
+
+  it.skipIf(sshdUnavailableReason())("sends one run to S3 and SFTP at once, with credentials delivered by the platform", async () => {
+    const s3 = new S3rver({ address: "127.0.0.1", port: 0, silent: true, directory: join(dir, "s3"), configureBuckets: [{ name: "offsite" }] });
+    const { port: s3Port } = await s3.run();
+    const sshd = await startSshd(join(dir, "sshd"));
+    try {
+      const s3Credential = await user.ok<{ credentialReferenceId: string }>("POST", "/api/credential", {
+        name: "Local S3 keys",
+        agentId,
+        credential: { $type: "S3Credential", accessKeyId: "S3RVER", secretAccessKey: "S3RVER", region: "us-east-1" },
+      });
+      const sftpCredential = await user.ok<{ credentialReferenceId: string }>("POST", "/api/credential", {
+        name: "Backup host key",
+        agentId,
+        credential: { $type: "SftpCredential", username: sshd.username, privateKey: sshd.privateKey },
+      });
+      const s3Destination = await user.ok<{ destinationId: string }>("POST", "/api/destination", {
+        name: "Offsite S3",
+        type: "S3Storage",
+        agentId,
+        settings: { bucket: "offsite", region: "us-east-1", prefix: "datasync", endpoint: `http://127.0.0.1:${s3Port}` },
+        credentialReferenceId: s3Credential.credentialReferenceId,
+      });
+      const sftpDestination = await user.ok<{ destinationId: string }>("POST", "/api/destination", {
+        name: "Backup host",
+        type: "SftpStorage",
+        agentId,
+        settings: { host: "127.0.0.1", port: sshd.port, path: join(dir, "sftp-backups") },
+        credentialReferenceId: sftpCredential.credentialReferenceId,
+      });
+      const shop = (await discoveredDatabases()).find((d) => d.name === "shop")!;
+      const job = await user.ok<{ backupJobId: string }>("POST", "/api/backupjob", {
+        name: "Offsite",
+        agentId,
+        databaseIds: [shop.databaseId],
+        destinationIds: [s3Destination.destinationId, sftpDestination.destinationId],
+        retentionDays: 7,
+        encryption: { enabled: true, passphrase: PASSPHRASE },
+      });
+      const result = await runAndWait(job.backupJobId);
+      expect(result).toMatchObject({ status: "Success", error: null });
+
+      const files = await user.ok<FileRow[]>("GET", `/api/backupfile?backupJobId=${job.backupJobId}`);
+      expect(files).toHaveLength(2); // one per destination, the same bytes
+      expect(new Set(files.map((f) => `${f.fileName} ${f.fileSize} ${f.checksum}`)).size).toBe(1);
+      const [file] = files;
+      const sftpCopy = join(dir, "sftp-backups", file.fileName);
+      expect(await fileChecksum(sftpCopy)).toBe(file.checksum);
+      const s3Object = await fetch(`http://127.0.0.1:${s3Port}/offsite/datasync/${file.fileName}`);
+      expect(s3Object.status).toBe(200);
+      const s3Copy = join(dir, `s3-${file.fileName}`);
+      await writeFile(s3Copy, Buffer.from(await s3Object.arrayBuffer()));
+      expect(await fileChecksum(s3Copy)).toBe(file.checksum);
+      const restored = join(dir, "restored-offsite.db");
+      await cli(["restore", "--file", s3Copy, "--checksum", file.checksum, "--passphrase", PASSPHRASE, "--to", restored]);
+      const copy = new DatabaseSync(restored, { readOnly: true });
+      expect((copy.prepare("SELECT count(*) AS n FROM item").get() as { n: number }).n).toBe(2000);
+      copy.close();
+    } finally {
+      await sshd.stop();
+      await s3.close();
+    }
   });
 
   it("fails a Differential run of PostgreSQL with a clear error", async () => {
