@@ -152,6 +152,11 @@ describe("running agent", () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(platform.ofType("inventory")).toHaveLength(2); // unchanged: not sent again
 
+    const request = platform.command({ type: "inventory.request" });
+    await platform.waitFor((frames) => frames.some((f) => f.type === "ack" && f.id === request), "inventory.request ack");
+    // asked for: sent even though nothing changed
+    await platform.waitFor((frames) => frames.filter((f) => f.type === "inventory").length === 3, "requested inventory");
+
     const credentialReferenceId = randomUUID();
     const upsert = platform.command({ type: "credential.upsert", credentialReferenceId, name: "PG login", credential: { $type: "BasicCredential", username: "backup", password: "s3cret" } });
     await platform.waitFor((frames) => frames.some((f) => f.type === "ack" && f.id === upsert), "credential ack");

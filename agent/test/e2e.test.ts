@@ -328,4 +328,15 @@ describe("agent end to end against wrangler dev", () => {
     expect(files).toHaveLength(2);
     for (const file of files) expect(file.checksum).toBe(await fileChecksum(join(dir, "crash", file.fileName)));
   });
+  it("deleted on the platform: the agent removes its state and exits 3 with a one-line message", async () => {
+    const child = agentProcess!;
+    const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
+    agentLog = "";
+    expect(await user.ok("DELETE", `/api/agent/${agentId}`)).toEqual({ message: "Agent deleted." });
+    expect(await exited).toBe(3);
+    agentProcess = undefined;
+    expect(agentLog).toContain("datasync-agent: This agent was deleted on the platform; its local state was removed. Enroll again to back up this machine.\n");
+    expect(agentLog).not.toMatch(/\n\s+at /); // no stack trace
+    await expect(cli(["status", "--state-dir", stateDir])).rejects.toMatchObject({ stderr: expect.stringContaining("No agent state in") });
+  });
 });
