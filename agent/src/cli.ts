@@ -7,6 +7,7 @@ import { ConfigError, loadConfig } from "./config.ts";
 import { apiUrl } from "./connection.ts";
 import { createEngines } from "./engines/index.ts";
 import { restoreBackup } from "./restore.ts";
+import { Scheduler } from "./scheduler.ts";
 import { AgentStore, defaultStateDir, identityExists, loadIdentity, saveIdentity, StateError } from "./state.ts";
 import { AGENT_VERSION } from "./version.ts";
 
@@ -169,7 +170,6 @@ async function status(args: string[]): Promise<number> {
   const identity = await loadIdentity(stateDir);
   const store = await AgentStore.open(stateDir);
   try {
-    const { Scheduler } = await import("./scheduler.ts");
     const scheduler = new Scheduler(() => {});
     console.log(`Agent ${identity.agentId}`);
     console.log(`  server:      ${identity.server}`);
