@@ -2,34 +2,21 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable, Writable } from "node:stream";
+import { Writable } from "node:stream";
 import { AwsClient } from "aws4fetch";
 // @ts-expect-error s3rver ships no types
 import S3rver from "s3rver";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backupDatabase } from "../src/backup.ts";
 import { S3Destination } from "../src/destinations/s3.ts";
-import { fullOnly, type Engine } from "../src/engines/engine.ts";
 import { decodeBackupFile, verifyChecksum } from "../src/pipeline/restore-pipeline.ts";
 import type { Credential } from "../src/types.ts";
+import { fixedEngine } from "./support/fixed-engine.ts";
 
 const CREDENTIAL_ID = randomUUID();
 // s3rver's built-in account: it checks SigV4 signatures against it.
 const GOOD: Credential = { $type: "S3Credential", accessKeyId: "S3RVER", secretAccessKey: "S3RVER", region: "us-east-1" };
 const PASSPHRASE = "s3 test passphrase";
-
-/** An engine that "dumps" fixed bytes: the S3 destination is what is under test here. */
-function bytesEngine(content: Buffer): Engine {
-  return {
-    engineKey: "bytes",
-    dbmsType: "Sqlite",
-    dumpExtension: "sql",
-    version: async () => "1",
-    listDatabases: async () => ["data"],
-    assertModeSupported: (mode) => fullOnly("Bytes", mode),
-    dump: async () => ({ stream: Readable.from([content]), release: async () => {} }),
-  };
-}
 
 let server: { run(): Promise<{ port: number }>; close(): Promise<void> };
 let endpoint: string;
@@ -64,7 +51,7 @@ describe("S3Storage", () => {
   it("uploads a large file in several parts under the prefix, with its checksum file, and it restores", async () => {
     const content = randomBytes(12 * 1024 * 1024); // incompressible: > 2 parts after gzip
     const startedAt = new Date("2026-03-26T02:00:00Z");
-    const result = await backupDatabase({ engine: bytesEngine(content), database: "data", mode: "Full", startedAt, destinations: [destination(GOOD)], compression: "gzip", passphrase: PASSPHRASE, encryptOptions: { scrypt: { log2N: 10, r: 8, p: 1 } } });
+    const result = await backupDatabase({ engine: fixedEngine("data", content), database: "data", mode: "Full", startedAt, destinations: [destination(GOOD)], compression: "gzip", passphrase: PASSPHRASE, encryptOptions: { scrypt: { log2N: 10, r: 8, p: 1 } } });
     expect(result.fileName).toBe("data_Full_20260326_020000.sql.gz.enc");
     const response = await download(`nightly/${result.fileName}`);
     expect(response.status).toBe(200);
@@ -83,7 +70,7 @@ describe("S3Storage", () => {
 
   it("uploads a small file with one PUT and removes it (and its checksum file) for retention", async () => {
     const target = destination(GOOD);
-    const result = await backupDatabase({ engine: bytesEngine(Buffer.from("small")), database: "data", mode: "Full", startedAt: new Date("2026-03-27T02:00:00Z"), destinations: [target], compression: "gzip" });
+    const result = await backupDatabase({ engine: fixedEngine("data", Buffer.from("small")), database: "data", mode: "Full", startedAt: new Date("2026-03-27T02:00:00Z"), destinations: [target], compression: "gzip" });
     expect((await download(`nightly/${result.fileName}`)).status).toBe(200);
     await target.remove(result.fileName);
     expect((await download(`nightly/${result.fileName}`)).status).toBe(404);
@@ -94,7 +81,7 @@ describe("S3Storage", () => {
   // s3rver does not check signatures, so a wrong secret cannot be shown failing here; a missing bucket can.
   it("fails with the store's own error for a missing bucket", async () => {
     await expect(
-      backupDatabase({ engine: bytesEngine(Buffer.from("x")), database: "data", mode: "Full", startedAt: new Date(), destinations: [destination(GOOD, { bucket: "nope" })], compression: "gzip" }),
+      backupDatabase({ engine: fixedEngine("data", Buffer.from("x")), database: "data", mode: "Full", startedAt: new Date(), destinations: [destination(GOOD, { bucket: "nope" })], compression: "gzip" }),
     ).rejects.toThrow(/HTTP 404 \(NoSuchBucket/);
   });
 

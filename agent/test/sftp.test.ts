@@ -3,29 +3,16 @@ import { existsSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backupDatabase } from "../src/backup.ts";
 import { SftpDestination } from "../src/destinations/sftp.ts";
-import { fullOnly, type Engine } from "../src/engines/engine.ts";
 import { fileChecksum } from "../src/pipeline/restore-pipeline.ts";
 import type { Credential } from "../src/types.ts";
+import { fixedEngine } from "./support/fixed-engine.ts";
 import { sshdUnavailableReason, startSshd } from "./support/sshd.ts";
 
 const unavailable = sshdUnavailableReason();
 const CREDENTIAL_ID = randomUUID();
-
-function textEngine(text: string): Engine {
-  return {
-    engineKey: "text",
-    dbmsType: "Sqlite",
-    dumpExtension: "sql",
-    version: async () => "1",
-    listDatabases: async () => ["notes"],
-    assertModeSupported: (mode) => fullOnly("Text", mode),
-    dump: async () => ({ stream: Readable.from([Buffer.from(text)]), release: async () => {} }),
-  };
-}
 
 describe.skipIf(unavailable)(`SftpStorage against a local sshd${unavailable ? ` (skipped: ${unavailable})` : ""}`, () => {
   let dir: string;
@@ -54,7 +41,7 @@ describe.skipIf(unavailable)(`SftpStorage against a local sshd${unavailable ? ` 
   it("uploads under a temporary name, renames into place with its checksum file, and removes for retention", async () => {
     const target = destination();
     try {
-      const result = await backupDatabase({ engine: textEngine("INSERT 1;\n".repeat(10_000)), database: "notes", mode: "Full", startedAt: new Date("2026-03-26T02:00:00Z"), destinations: [target], compression: "gzip" });
+      const result = await backupDatabase({ engine: fixedEngine("notes", "INSERT 1;\n".repeat(10_000)), database: "notes", mode: "Full", startedAt: new Date("2026-03-26T02:00:00Z"), destinations: [target], compression: "gzip" });
       const path = join(dir, "remote", "db", result.fileName);
       expect(result.fileName).toBe("notes_Full_20260326_020000.sql.gz");
       expect((await stat(path)).size).toBe(result.fileSize);
@@ -64,7 +51,7 @@ describe.skipIf(unavailable)(`SftpStorage against a local sshd${unavailable ? ` 
 
       // The same name again (same database, mode and second) must not overwrite the first file.
       await expect(
-        backupDatabase({ engine: textEngine("other"), database: "notes", mode: "Full", startedAt: new Date("2026-03-26T02:00:00Z"), destinations: [target], compression: "gzip" }),
+        backupDatabase({ engine: fixedEngine("notes", "other"), database: "notes", mode: "Full", startedAt: new Date("2026-03-26T02:00:00Z"), destinations: [target], compression: "gzip" }),
       ).rejects.toThrow(/cannot move the file into place/);
       expect(await fileChecksum(path)).toBe(result.checksum);
       expect((await readdir(join(dir, "remote", "db"))).filter((name) => name.endsWith(".partial"))).toEqual([]);
@@ -84,7 +71,7 @@ describe.skipIf(unavailable)(`SftpStorage against a local sshd${unavailable ? ` 
     knownHosts.set(host, "SHA256:somebody-else");
     const target = destination();
     await expect(
-      backupDatabase({ engine: textEngine("x"), database: "notes", mode: "Full", startedAt: new Date(), destinations: [target], compression: "gzip" }),
+      backupDatabase({ engine: fixedEngine("notes", "x"), database: "notes", mode: "Full", startedAt: new Date(), destinations: [target], compression: "gzip" }),
     ).rejects.toThrow(`Destination "Backup host": cannot connect to 127.0.0.1:${sshd.port}: the host key of ${host} changed (was SHA256:somebody-else, now ${learned}); if that is expected, run "datasync-agent forget-host ${host}"`);
     knownHosts.set(host, learned);
   });
@@ -94,7 +81,7 @@ describe.skipIf(unavailable)(`SftpStorage against a local sshd${unavailable ? ` 
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "stranger")]);
     const stranger = destination({ $type: "SftpCredential", username: sshd.username, privateKey: await readFile(join(dir, "stranger"), "utf8") });
     await expect(
-      backupDatabase({ engine: textEngine("x"), database: "notes", mode: "Full", startedAt: new Date(), destinations: [stranger], compression: "gzip" }),
+      backupDatabase({ engine: fixedEngine("notes", "x"), database: "notes", mode: "Full", startedAt: new Date(), destinations: [stranger], compression: "gzip" }),
     ).rejects.toThrow(/Destination "Backup host": cannot connect to 127\.0\.0\.1:\d+: .*authentication/i);
   });
 });
