@@ -267,9 +267,10 @@ export async function consumeWebhookDeliveries(batch: MessageBatch<unknown>, env
         if (verdict.action === "dead-letter") await env.WEBHOOK_DEAD_LETTERS.send(message.body, { contentType: "json" });
         message.ack();
       } catch (err) {
-        // D1 or the queue failed us, not the receiver: back off by the queue's own count of tries.
+        // D1 or the queue failed us, not the receiver: back off by the queue's own count of tries, and
+        // not before an attempt this message may have claimed has let go of the row.
         console.error(`Webhook delivery ${message.body.deliveryId} could not be processed: ${errorText(err)}`);
-        message.retry({ delaySeconds: retryDelaySeconds(message.attempts, null) });
+        message.retry({ delaySeconds: Math.max(ATTEMPT_LEASE_MS / 1000, retryDelaySeconds(message.attempts, null)) });
       }
     }),
   );

@@ -305,6 +305,22 @@ describe("giving up", () => {
   });
 });
 
+describe("platform failures", () => {
+  it("never throw from the consumer: the message is retried after the attempt's lease", async () => {
+    const { subscriberId, webhook } = await subscriberWithWebhook();
+    const { deliveries } = await recordEvent(subscriberId, "backup.success");
+    // A secret sealed under a key this Worker no longer has: the attempt is claimed, then fails inside the platform.
+    await db().update(webhooks).set({ sealedSecret: "v1.000000000000.AAAA.AAAA" }).where(eq(webhooks.id, webhook.webhookId));
+    const target = receiver();
+    const result = await runConsumer([deliveries[0].id], target.fetchFn);
+    expect(result.explicitAcks).toEqual([]);
+    expect(result.retryDelays).toHaveLength(1);
+    expect(result.retryDelays[0]).toBeGreaterThanOrEqual(60);
+    expect(target.requests).toHaveLength(0);
+    expect(await deliveryRow(deliveries[0].id)).toMatchObject({ status: "pending", attempts: 1 });
+  });
+});
+
 describe("test events", () => {
   it("are delivered to a disabled webhook (the user asked), other events are not", async () => {
     const { token, webhook } = await subscriberWithWebhook({ url: "http://127.0.0.1:9/never-called" });
