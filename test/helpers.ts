@@ -52,3 +52,12 @@ export async function createColleague(subscriberId: string) {
   const { token } = await issueAccessToken(env, { userId, subscriberId, generation: 0 }, now);
   return { userId, email, token };
 }
+
+/** SQLite's plan for a Drizzle query, its steps joined by " | ": to pin which index a list query reads. */
+export async function queryPlan(query: { toSQL(): { sql: string; params: unknown[] } }): Promise<string> {
+  const { sql, params } = query.toSQL();
+  const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+    .bind(...params)
+    .all<{ detail: string }>();
+  return plan.results.map((r) => r.detail).join(" | ");
+}

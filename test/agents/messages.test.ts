@@ -6,7 +6,7 @@ import { agents, backupJobs, databases, engines, logMessages } from "../../src/d
 import { setClock } from "../../src/lib/clock";
 import { MAX_FRAME_BYTES, PING_FRAME } from "../../src/protocol/agent-protocol";
 import { scheduled } from "../../src/scheduled";
-import { api, createSubscriber, db } from "../helpers";
+import { api, createSubscriber, db, queryPlan } from "../helpers";
 import { type TestAgent, connectAgent, connectRequest, subscriberWithAgent } from "./helpers";
 
 afterEach(() => setClock(null));
@@ -275,13 +275,9 @@ describe("log query cost", () => {
     for (const filters of combos) {
       const { rows, total } = logPageQueries(ctx, filters, { page: 3, pageSize: 50 });
       for (const query of [rows, total]) {
-        const { sql, params } = query.toSQL();
-        const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
-          .bind(...params)
-          .all<{ detail: string }>();
-        const details = plan.results.map((r) => r.detail).join(" | ");
-        expect(details, sql).toMatch(/USING (COVERING )?INDEX log_messages_subscriber_/);
-        expect(details, sql).not.toContain("TEMP B-TREE");
+        const plan = await queryPlan(query);
+        expect(plan, query.toSQL().sql).toMatch(/USING (COVERING )?INDEX log_messages_subscriber_/);
+        expect(plan, query.toSQL().sql).not.toContain("TEMP B-TREE");
       }
     }
   });
