@@ -55,7 +55,8 @@ export class SftpDestination implements Destination {
 
   private connection(): Promise<SftpClient> {
     this.client ??= (async () => {
-      const client = new SftpClient("datasync-agent");
+      // Quiet global listeners: the library would print every connection end; failures reach us as rejections.
+      const client = new SftpClient("datasync-agent", { error: () => {}, end: () => {}, close: () => {} });
       try {
         await client.connect(this.connectOptions);
       } catch (error) {
