@@ -282,3 +282,22 @@ describe("log query cost", () => {
     }
   });
 });
+
+describe("API documentation", () => {
+  it("documents the agent, database and log endpoints", async () => {
+    const doc = await (await api("/api/openapi.json")).json<{ paths: Record<string, Record<string, { parameters?: { name: string }[] }>> }>();
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        "/api/agent",
+        "/api/agent/{id}",
+        "/api/agent/{id}/inventory-request",
+        "/api/agent/registration-token",
+        "/api/agent/register",
+        "/api/agent/connect",
+        "/api/database",
+        "/api/log",
+      ]),
+    );
+    expect(doc.paths["/api/log"].get.parameters!.map((p) => p.name).sort()).toEqual(["agentId", "from", "page", "pageSize", "severity", "to"]);
+  });
+});
