@@ -62,7 +62,10 @@ async function jobName(db: Db, run: BackupRunRow): Promise<string> {
 
 async function started(ctx: BackupReportContext, report: Report<"backup.started">): Promise<BackupReportOutcome> {
   const { db, subscriberId, agentId, now } = ctx;
-  const job = await db.query.backupJobs.findFirst({ where: eq(backupJobs.id, report.backupJobId) });
+  const [job, existing] = await Promise.all([
+    db.query.backupJobs.findFirst({ where: eq(backupJobs.id, report.backupJobId) }),
+    db.query.backupRuns.findFirst({ where: eq(backupRuns.id, report.backupRunId) }),
+  ]);
   if (!job || job.subscriberId !== subscriberId || job.agentId !== agentId) return refuse("Unknown backup job for this agent.");
   const startedUtc = new Date(report.startedUtc);
   const log = platformLogInsert(ctx, {
@@ -71,7 +74,6 @@ async function started(ctx: BackupReportContext, report: Report<"backup.started"
     agentId,
     backupJobId: job.id,
   });
-  const existing = await db.query.backupRuns.findFirst({ where: eq(backupRuns.id, report.backupRunId) });
   if (existing) {
     if (existing.subscriberId !== subscriberId || existing.agentId !== agentId || existing.backupJobId !== job.id) {
       return refuse("Backup run belongs to another job or agent.");
