@@ -113,10 +113,12 @@ export class AgentSession extends DurableObject<Env> {
     }
     const identity = JSON.parse(header) as AgentIdentity;
     const previous = this.session();
-    this.saveSession({ ...identity, online: previous?.online ?? false });
+    this.saveSession({ ...previous, ...identity, online: previous?.online ?? false });
 
     // A newer connection replaces the older one.
-    for (const old of this.ctx.getWebSockets()) old.close(CLOSE_CODES.replaced, "Replaced by a newer connection.");
+    for (const old of this.ctx.getWebSockets()) {
+      if (old.readyState === WebSocket.OPEN) old.close(CLOSE_CODES.replaced, "Replaced by a newer connection.");
+    }
 
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
