@@ -8,10 +8,10 @@ import { call } from "./seed.mjs";
 
 const CHECKSUM = `sha256:${"ab".repeat(32)}`;
 /** Reports sent before waiting for their acks: the agent's session applies them in order anyway. */
-const PIPELINE = 100;
+const PIPELINE = 10;
 
 /** Longer than any report takes to apply, even on a busy machine: past it the seeding fails loudly. */
-const ACK_TIMEOUT_MS = 60_000;
+const ACK_TIMEOUT_MS = 120_000;
 
 /** A socket that resolves each sent message when the platform acks its id (and fails on an error frame, a close or a timeout). */
 function openAgentSocket(baseUrl, agentToken) {
