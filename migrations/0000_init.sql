@@ -295,6 +295,7 @@ CREATE TABLE `webhook_deliveries` (
 	`attempts` integer NOT NULL,
 	`next_attempt_at` integer,
 	`enqueued_at` integer,
+	`queue_message_id` text,
 	`last_attempt_at` integer,
 	`response_status` integer,
 	`last_error` text,

@@ -1,4 +1,4 @@
-import { and, eq, lte, sql } from "drizzle-orm";
+import { and, eq, gte, lte, sql } from "drizzle-orm";
 import { type Db, createDb } from "../db/client";
 import { events, webhookDeliveries, webhooks } from "../db/schema";
 import { clock } from "../lib/clock";
@@ -152,10 +152,10 @@ const ACK: Verdict = { action: "ack" };
 
 /**
  * Makes the next attempt of one delivery if it is due, records the outcome in D1 and says what to do
- * with the queue message. An attempt starts only by claiming the row (attempt count and due time both
- * unchanged), so duplicate messages never cause a second request.
+ * with the queue message `messageId`. An attempt starts only by claiming the row (attempt count and due
+ * time both unchanged), so duplicate messages never cause a second request.
  */
-export async function deliverWebhook(env: Env, db: Db, deliveryId: string, fetchFn: FetchFunction): Promise<Verdict> {
+export async function deliverWebhook(env: Env, db: Db, deliveryId: string, messageId: string, fetchFn: FetchFunction): Promise<Verdict> {
   const now = clock.now();
   const row = await db
     .select({ delivery: webhookDeliveries, webhook: webhooks, event: events })
@@ -182,7 +182,12 @@ export async function deliverWebhook(env: Env, db: Db, deliveryId: string, fetch
 
   const claimed = await db
     .update(webhookDeliveries)
-    .set({ attempts: sql`${webhookDeliveries.attempts} + 1`, lastAttemptAt: now, nextAttemptAt: new Date(now.getTime() + ATTEMPT_LEASE_MS) })
+    .set({
+      attempts: sql`${webhookDeliveries.attempts} + 1`,
+      lastAttemptAt: now,
+      nextAttemptAt: new Date(now.getTime() + ATTEMPT_LEASE_MS),
+      queueMessageId: messageId,
+    })
     .where(
       and(
         eq(webhookDeliveries.id, deliveryId),
@@ -192,8 +197,12 @@ export async function deliverWebhook(env: Env, db: Db, deliveryId: string, fetch
       ),
     )
     .returning({ attempts: webhookDeliveries.attempts });
-  // Not due (a duplicate of a message scheduled for later) or another message is attempting it right now.
-  if (claimed.length === 0) return ACK;
+  if (claimed.length === 0) {
+    // Not due. The message carrying the retry may arrive early (e.g. the queue redelivers a batch whose
+    // invocation failed): keep it until the due time. Any other copy is a duplicate.
+    const dueInMs = (delivery.nextAttemptAt?.getTime() ?? 0) - now.getTime();
+    return delivery.queueMessageId === messageId && dueInMs > 0 ? { action: "retry", delaySeconds: Math.ceil(dueInMs / 1000) } : ACK;
+  }
   const attempt = claimed[0].attempts;
 
   const result = await postEvent(fetchFn, webhook.url, await openSecret(env, webhook.sealedSecret), event, now);
@@ -259,7 +268,7 @@ export async function consumeWebhookDeliveries(batch: MessageBatch<unknown>, env
         return;
       }
       try {
-        const verdict = await deliverWebhook(env, db, message.body.deliveryId, fetchFn);
+        const verdict = await deliverWebhook(env, db, message.body.deliveryId, message.id, fetchFn);
         if (verdict.action === "retry") {
           message.retry({ delaySeconds: verdict.delaySeconds });
           return;
@@ -277,8 +286,9 @@ export async function consumeWebhookDeliveries(batch: MessageBatch<unknown>, env
 }
 
 /**
- * Consumer of `datasync-webhooks-dlq`: deliveries whose last attempt failed (or whose messages the queue
- * gave up on) are marked failed; their `lastError` keeps the last reason.
+ * Consumer of `datasync-webhooks-dlq`: a delivery whose last attempt failed is marked failed (`lastError`
+ * keeps the last reason). D1 decides, not the queue: a message the queue gave up on for another reason
+ * (its own retry count ran out) leaves the delivery pending, and the sweep sends it a new message.
  */
 export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env) {
   const db = createDb(env.DB);
@@ -292,7 +302,13 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env)
         await db
           .update(webhookDeliveries)
           .set({ status: "failed", nextAttemptAt: null })
-          .where(and(eq(webhookDeliveries.id, message.body.deliveryId), eq(webhookDeliveries.status, "pending")));
+          .where(
+            and(
+              eq(webhookDeliveries.id, message.body.deliveryId),
+              eq(webhookDeliveries.status, "pending"),
+              gte(webhookDeliveries.attempts, MAX_ATTEMPTS),
+            ),
+          );
         message.ack();
       } catch (err) {
         console.error(`Dead-lettered webhook delivery ${message.body.deliveryId} could not be marked failed: ${errorText(err)}`);

@@ -63,6 +63,7 @@ export function deliveryFanOut(
         attempts: sql<number>`0`.as("attempts"),
         nextAttemptAt: sql<number>`${now.getTime()}`.as("next_attempt_at"),
         enqueuedAt: sql<null>`null`.as("enqueued_at"),
+        queueMessageId: sql<null>`null`.as("queue_message_id"),
         lastAttemptAt: sql<null>`null`.as("last_attempt_at"),
         responseStatus: sql<null>`null`.as("response_status"),
         lastError: sql<null>`null`.as("last_error"),

@@ -136,6 +136,25 @@ describe("retries", () => {
     expect(target.requests).toHaveLength(4);
   });
 
+  it("keeps the message carrying a retry when it arrives early, drops other early copies", async () => {
+    const { subscriberId } = await subscriberWithWebhook();
+    const { deliveries } = await recordEvent(subscriberId, "backup.success");
+    const id = deliveries[0].id;
+    const target = receiver((_req, n) => (n === 1 ? new Response(null, { status: 500 }) : new Response("ok")));
+    const first = await runConsumer([id], target.fetchFn, { messageIds: ["chain"] });
+    const delay = first.retryDelays[0]!;
+    advance(10);
+    // The queue hands the same message back too soon (as after a failed invocation): retried for the rest of the wait.
+    const early = await runConsumer([id], target.fetchFn, { messageIds: ["chain"] });
+    expect(early.retryDelays).toEqual([delay - 10]);
+    const copy = await runConsumer([id], target.fetchFn, { messageIds: ["copy"] });
+    expect(copy.explicitAcks).toEqual(["copy"]);
+    expect(target.requests).toHaveLength(1);
+    advance(delay - 10);
+    expect((await runConsumer([id], target.fetchFn, { messageIds: ["chain"] })).explicitAcks).toEqual(["chain"]);
+    expect(await deliveryRow(id)).toMatchObject({ status: "delivered", attempts: 2 });
+  });
+
   it("two copies of one message in a batch make one request", async () => {
     const { subscriberId } = await subscriberWithWebhook();
     const { deliveries } = await recordEvent(subscriberId, "backup.success");
@@ -216,11 +235,20 @@ describe("giving up", () => {
     expect(listed[0].status).toBe("failed");
   });
 
+  it("a message the queue dead-letters before the last attempt leaves the delivery pending for the sweep", async () => {
+    const { subscriberId } = await subscriberWithWebhook();
+    const { deliveries } = await recordEvent(subscriberId, "backup.success");
+    await runConsumer([deliveries[0].id], receiver(() => new Response(null, { status: 500 })).fetchFn);
+    expect((await runDeadLetterConsumer([deliveries[0].id])).explicitAcks).toHaveLength(1);
+    expect(await deliveryRow(deliveries[0].id)).toMatchObject({ status: "pending", attempts: 1 });
+  });
+
   it("the Worker's queue handler routes the dead-letter queue to that consumer", async () => {
     const { createExecutionContext, createMessageBatch, getQueueResult } = await import("cloudflare:test");
     const worker = (await import("../../src/index")).default;
     const { subscriberId } = await subscriberWithWebhook();
     const { deliveries } = await recordEvent(subscriberId, "backup.success");
+    await db().update(webhookDeliveries).set({ attempts: MAX_ATTEMPTS }).where(eq(webhookDeliveries.id, deliveries[0].id));
     const batch = createMessageBatch("datasync-webhooks-dlq", [{ id: "dlq-wiring", timestamp: new Date(), attempts: 1, body: { deliveryId: deliveries[0].id } }]);
     const ctx = createExecutionContext();
     await worker.queue(batch, env);
@@ -282,7 +310,7 @@ describe("giving up", () => {
     const { subscriberId } = await subscriberWithWebhook({ url: "http://localhost:9999/hook" });
     const { deliveries } = await recordEvent(subscriberId, "backup.success");
     const target = receiver();
-    const result = await runConsumer([deliveries[0].id], target.fetchFn, { ...env, ALLOW_LOCAL_WEBHOOKS: "false" });
+    const result = await runConsumer([deliveries[0].id], target.fetchFn, { workerEnv: { ...env, ALLOW_LOCAL_WEBHOOKS: "false" } });
     expect(result.explicitAcks).toHaveLength(1);
     expect(target.requests).toHaveLength(0);
     expect(await deliveryRow(deliveries[0].id)).toMatchObject({ status: "failed", attempts: 0, lastError: expect.stringContaining("https") });

@@ -64,10 +64,14 @@ let messageCounter = 0;
  * Runs the webhook consumer on one MessageBatch and returns what it did with each message. getQueueResult
  * does not report `delaySeconds`, so the retry calls are observed to read it (`retryDelays`, by message).
  */
-export async function runConsumer(deliveryIds: string[], fetchFn: Parameters<typeof consumeWebhookDeliveries>[2], workerEnv: Env = env) {
+export async function runConsumer(
+  deliveryIds: string[],
+  fetchFn: Parameters<typeof consumeWebhookDeliveries>[2],
+  { workerEnv = env, messageIds }: { workerEnv?: Env; messageIds?: string[] } = {},
+) {
   const batch = createMessageBatch(
     WEBHOOK_QUEUE_NAME,
-    deliveryIds.map((deliveryId) => ({ id: `msg-${++messageCounter}`, timestamp: clock.now(), attempts: 1, body: { deliveryId } })),
+    deliveryIds.map((deliveryId, i) => ({ id: messageIds?.[i] ?? `msg-${++messageCounter}`, timestamp: clock.now(), attempts: 1, body: { deliveryId } })),
   );
   const retryDelays: (number | undefined)[] = [];
   for (const message of batch.messages) {

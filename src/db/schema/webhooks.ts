@@ -60,6 +60,11 @@ export const webhookDeliveries = sqliteTable(
     nextAttemptAt: timestamp("next_attempt_at"),
     /** When a queue message for it was last sent; null means the publish after the event's batch never happened. */
     enqueuedAt: timestamp("enqueued_at"),
+    /**
+     * The queue message that made the last attempt and carries the retry. Only that message is kept
+     * (retried until due) when it arrives early; any other copy arriving early is a duplicate and dropped.
+     */
+    queueMessageId: text("queue_message_id"),
     lastAttemptAt: timestamp("last_attempt_at"),
     responseStatus: integer("response_status"),
     lastError: text("last_error"),
