@@ -154,6 +154,8 @@ describe("per-subscriber rate limit", { timeout: 60_000 }, () => {
     time.freezeAt(T0);
     const { subscriberId, token } = await createSubscriber({ plan: "Free" });
     await burst(token, 60);
+    // An eviction comes after ≥ 10 s of idleness; the log is written within 1 s of a change.
+    await tenantLimiter(env, subscriberId).persist();
     await evictDurableObject(tenantLimiter(env, subscriberId));
     const after = await api(PROBE, { token });
     expect(after.status).toBe(429);
