@@ -1,36 +1,40 @@
-import { eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { subscribers, users } from "../db/schema";
 import { notFound } from "../lib/errors";
 import { PLAN_LIMITS } from "./plans";
-import { subscriberUsage } from "./usage";
+import { usageColumns } from "./usage";
 
 /**
  * The caller's account: the user (null fields for an API key whose creator is gone), the subscriber,
  * its plan's limits (null = unlimited) and how much of each it uses.
  */
 export async function getAccount(db: Db, subscriberId: string, userId: string | null) {
-  const [[subscriber], [user], usage] = await Promise.all([
-    db.select().from(subscribers).where(eq(subscribers.id, subscriberId)).limit(1),
-    userId
-      ? db
-          .select({ id: users.id, forename: users.forename, email: users.email })
-          .from(users)
-          .where(eq(users.id, userId))
-          .limit(1)
-      : Promise.resolve([]),
-    subscriberUsage(db, subscriberId),
-  ]);
-  if (!subscriber) throw notFound("Account not found.");
-  const { features: _features, ...limits } = PLAN_LIMITS[subscriber.plan];
+  // One statement, so one D1 round trip: the subscriber, the calling user (if any) and every count.
+  const [row] = await db
+    .select({
+      subscriberId: subscribers.id,
+      organisationName: subscribers.organisationName,
+      plan: subscribers.plan,
+      userId: users.id,
+      forename: users.forename,
+      email: users.email,
+      usage: usageColumns(db, subscriberId),
+    })
+    .from(subscribers)
+    .leftJoin(users, and(eq(users.subscriberId, subscribers.id), userId ? eq(users.id, userId) : sql`0`))
+    .where(eq(subscribers.id, subscriberId))
+    .limit(1);
+  if (!row) throw notFound("Account not found.");
+  const { features: _features, ...limits } = PLAN_LIMITS[row.plan];
   return {
-    userId: user?.id ?? null,
-    forename: user?.forename ?? null,
-    email: user?.email ?? null,
-    subscriberId: subscriber.id,
-    organisationName: subscriber.organisationName,
-    plan: subscriber.plan,
+    userId: row.userId,
+    forename: row.forename,
+    email: row.email,
+    subscriberId: row.subscriberId,
+    organisationName: row.organisationName,
+    plan: row.plan,
     limits,
-    usage,
+    usage: row.usage,
   };
 }
