@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { fileChecksum } from "../src/pipeline/restore-pipeline.ts";
 import { dropPostgresDatabase, POSTGRES_FINGERPRINT, POSTGRES_SEED, psql, scratchName } from "./support/databases.ts";
 import { ApiClient, signUp, startPlatform, type LocalPlatform } from "../dev/local-platform.ts";
@@ -133,6 +133,11 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+// A failure shows what the agent said, which the assertion alone cannot.
+afterEach(({ task }) => {
+  if (task.result?.state === "fail") console.error(`Agent output (last 4000 characters):\n${agentLog.slice(-4000)}\nPlatform output:\n${platform.output().slice(-4000)}`);
+});
+
 async function discoveredDatabases(): Promise<DatabaseRow[]> {
   return eventually(async () => {
     const rows = await user.ok<DatabaseRow[]>("GET", `/api/database?agentId=${agentId}`);
@@ -200,7 +205,10 @@ describe("agent end to end against wrangler dev", () => {
   it("comes online and reports its engines and databases", async () => {
     const databases = await discoveredDatabases();
     expect(databases.map((d) => [d.name, d.dbmsType]).sort()).toEqual([[pgSource, "PostgreSql"], ["shop", "Sqlite"]].sort());
-    const agent = await user.ok<{ isOnline: boolean; displayName: string; engines: unknown[] }>("GET", `/api/agent/${agentId}`);
+    const agent = await eventually(async () => {
+      const detail = await user.ok<{ isOnline: boolean; displayName: string; engines: unknown[] }>("GET", `/api/agent/${agentId}`);
+      return detail.isOnline ? detail : undefined;
+    }, "the agent to be online", 30_000);
     expect(agent).toMatchObject({ isOnline: true, displayName: "E2E box" });
     expect(agent.engines).toHaveLength(2);
   });
