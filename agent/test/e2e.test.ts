@@ -160,8 +160,22 @@ async function createJob(name: string, encryption: { enabled: boolean; passphras
   return { backupJobId: job.backupJobId, destinationId: destination.destinationId, databases };
 }
 
+/**
+ * Triggers a run. `wrangler dev` reloads the Worker when files of the tree change (others edit it
+ * while these tests run during development), which drops the agent's socket for a moment: a trigger
+ * refused because the agent is offline is retried until it has reconnected.
+ */
+async function trigger(backupJobId: string, backupMode = "Full"): Promise<string> {
+  return eventually(async () => {
+    const response = await user.call<{ backupRunId?: string; error?: string }>("POST", `/api/backupjob/${backupJobId}/run`, { backupMode });
+    if (response.status === 200) return response.body.backupRunId!;
+    if (response.status === 400 && /offline/i.test(response.body.error ?? "")) return undefined;
+    throw new Error(`POST /api/backupjob/${backupJobId}/run → ${response.status} ${JSON.stringify(response.body)}`);
+  }, "the agent to accept a trigger", 60_000);
+}
+
 async function runAndWait(backupJobId: string, backupMode = "Full"): Promise<HistoryRow> {
-  const { backupRunId } = await user.ok<{ backupRunId: string }>("POST", `/api/backupjob/${backupJobId}/run`, { backupMode });
+  const backupRunId = await trigger(backupJobId, backupMode);
   return eventually(async () => {
     const history = await user.ok<HistoryRow[]>("GET", `/api/backupjob/${backupJobId}/history`);
     const row = history.find((r) => r.backupRunId === backupRunId);
@@ -313,7 +327,7 @@ describe("agent end to end against wrangler dev", () => {
       child.kill("SIGKILL");
       reportSeen();
     };
-    const { backupRunId } = await user.ok<{ backupRunId: string }>("POST", `/api/backupjob/${job.backupJobId}/run`, {});
+    const backupRunId = await trigger(job.backupJobId);
     await seen;
     await new Promise((done) => child.once("exit", done));
     proxy.onAgentFrame = () => {};
