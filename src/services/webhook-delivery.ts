@@ -11,8 +11,8 @@ import type { DeliveryMessage } from "./webhook-queue";
 
 /**
  * Sending one delivery per Standard Webhooks (https://www.standardwebhooks.com): signing, the retry
- * schedule, and the queue consumers. D1's `attempts` is the truth about how often a delivery was tried;
- * the queue's own counter only guards against a consumer that keeps failing before it reaches D1.
+ * schedule, and the queue consumers. D1's `attempts` is the truth about how often a delivery was tried
+ * and when it is spent; the queue's own count of tries only paces retries after the platform itself failed.
  */
 
 const SECRET_PREFIX = "whsec_";
