@@ -176,6 +176,8 @@ try {
   const rssMany = workerdRssMiB(port);
   const healthMany = await measureHealth(baseUrl, SAMPLES);
   const rttMany = await measureRoundTrip(baseUrl, open, SAMPLES);
+  // The same agent every time: its Durable Object stays awake, which isolates the cost of waking one.
+  const rttWarm = await measureRoundTrip(baseUrl, open.slice(-1), SAMPLES);
   const stillOpen = connected.filter((a) => !a.closed).length;
 
   console.log("");
@@ -185,6 +187,7 @@ try {
   console.log(`API call → command at the agent      ${few.length} agents: ${fmt(rttFew)}  (p50 ${(rttFew.p50 / healthFew.p50).toFixed(1)}× health)`);
   console.log(`GET /api/health (baseline)         ${open.length} agents: ${fmt(healthMany)}`);
   console.log(`API call → command at the agent   ${open.length} agents: ${fmt(rttMany)}  (p50 ${(rttMany.p50 / healthMany.p50).toFixed(1)}× health)`);
+  console.log(`  …always the same agent (awake)   ${open.length} agents: ${fmt(rttWarm)}  (p50 ${(rttWarm.p50 / healthMany.p50).toFixed(1)}× health)`);
   console.log(`round trip p99 with ${open.length} agents vs ${few.length}: ${(rttMany.p99 / rttFew.p99).toFixed(2)}×; target p99 ≤ 50 ms: ${rttMany.p99 <= 50 ? "met" : "missed"}`);
   for (const agent of connected) agent.ws.close();
 } finally {
