@@ -3,6 +3,7 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it, vi } from "vitest";
 import { events, webhookDeliveries, webhooks } from "../../src/db/schema";
 import { openSecret } from "../../src/services/secrets";
+import { signWebhook } from "../../src/services/webhook-delivery";
 import { api, createSubscriber, db } from "../helpers";
 import { recordEvent, subscriberWithWebhook } from "./support";
 
@@ -39,10 +40,25 @@ describe("POST /api/webhook", () => {
     expect(await res.json()).toMatchObject({ secret });
   });
 
+  it("accepts the seed's example body verbatim and signs with that secret's bytes", async () => {
+    const { token, subscriberId } = await createSubscriber({ plan: "Professional" });
+    const seedExample = { ...VALID, secret: "whsec_your-signing-secret" };
+    const res = await api("/api/webhook", { token, json: seedExample });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ secret: "whsec_your-signing-secret", isEnabled: true });
+    expect(await storedWebhooks(subscriberId)).toHaveLength(1);
+
+    // Not base64, so the key is the text after whsec_ itself; checked with Web Crypto, not our signer's code path.
+    const signature = await signWebhook("whsec_your-signing-secret", "msg_1", 1700000000, '{"a":1}');
+    const key = await crypto.subtle.importKey("raw", new TextEncoder().encode("your-signing-secret"), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
+    const mac = Uint8Array.from(atob(signature.slice(3)), (ch) => ch.charCodeAt(0));
+    expect(await crypto.subtle.verify("HMAC", key, mac, new TextEncoder().encode('msg_1.1700000000.{"a":1}'))).toBe(true);
+  });
+
   it.each([
     ["a secret without the whsec_ prefix", { ...VALID, secret: btoa("0123456789abcdef01234567") }, "secret"],
     ["a secret shorter than 24 bytes", { ...VALID, secret: `whsec_${btoa("too short")}` }, "secret"],
-    ["a secret that is not base64", { ...VALID, secret: "whsec_your-signing-secret" }, "secret"],
+    ["a secret that is neither base64 nor 16 visible characters", { ...VALID, secret: "whsec_short secret" }, "secret"],
     ["no url", { events: VALID.events }, "url"],
     ["an http url", { ...VALID, url: "http://hooks.example.com/x" }, "https"],
     ["no events", { url: VALID.url, events: [] }, "events"],
