@@ -47,7 +47,15 @@ export const LoginResponseSchema = z
   })
   .openapi("LoginResponse");
 
-export const ForgotPasswordBodySchema = z.object({ email: EmailSchema }).openapi("ForgotPasswordRequest");
+/**
+ * Any address string is accepted: the seed says forgot-password always answers 200, so even a malformed
+ * address gets the same answer as an unknown one (it simply matches no user).
+ */
+export const ForgotPasswordBodySchema = z
+  .object({
+    email: z.string({ error: "email is required." }).max(254, "Email address is too long.").openapi({ example: "jane@example.com" }),
+  })
+  .openapi("ForgotPasswordRequest");
 
 export const ResetPasswordBodySchema = z
   .object({ token: EmailTokenSchema, password: NewPasswordSchema })
