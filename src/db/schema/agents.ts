@@ -1,15 +1,13 @@
 import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { id, timestamp } from "./columns";
-import { subscribers } from "./identity";
+import { subscriberIdColumn } from "./identity";
 
 /** One-time tokens for installing an agent (24 h), stored as SHA-256 only. */
 export const agentRegistrationTokens = sqliteTable(
   "agent_registration_tokens",
   {
     id: id(),
-    subscriberId: text("subscriber_id")
-      .notNull()
-      .references(() => subscribers.id, { onDelete: "cascade" }),
+    subscriberId: subscriberIdColumn(),
     tokenHash: text("token_hash").notNull(),
     expiresAt: timestamp("expires_at").notNull(),
     usedAt: timestamp("used_at"),
@@ -24,9 +22,7 @@ export const agents = sqliteTable(
   "agents",
   {
     id: id(),
-    subscriberId: text("subscriber_id")
-      .notNull()
-      .references(() => subscribers.id, { onDelete: "cascade" }),
+    subscriberId: subscriberIdColumn(),
     hostname: text("hostname").notNull(),
     displayName: text("display_name"),
     operatingSystem: text("operating_system").notNull(),

@@ -1,7 +1,7 @@
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import { agents, databases } from "./agents";
 import { id, timestamp } from "./columns";
-import { subscribers } from "./identity";
+import { subscriberIdColumn } from "./identity";
 
 export const DESTINATION_TYPES = ["LocalStorage", "S3Storage", "AzureBlobStorage", "SftpStorage", "GoogleCloudStorage"] as const;
 export type DestinationType = (typeof DESTINATION_TYPES)[number];
@@ -38,9 +38,7 @@ export const credentials = sqliteTable(
   "credentials",
   {
     id: id(),
-    subscriberId: text("subscriber_id")
-      .notNull()
-      .references(() => subscribers.id, { onDelete: "cascade" }),
+    subscriberId: subscriberIdColumn(),
     // The agent that stores it; deleting the agent leaves the reference without an owner.
     agentId: text("agent_id").references(() => agents.id, { onDelete: "set null" }),
     name: text("name").notNull(),
@@ -55,9 +53,7 @@ export const destinations = sqliteTable(
   "destinations",
   {
     id: id(),
-    subscriberId: text("subscriber_id")
-      .notNull()
-      .references(() => subscribers.id, { onDelete: "cascade" }),
+    subscriberId: subscriberIdColumn(),
     agentId: text("agent_id").references(() => agents.id, { onDelete: "set null" }),
     name: text("name").notNull(),
     type: text("type", { enum: DESTINATION_TYPES }).notNull(),
@@ -79,9 +75,7 @@ export const backupJobs = sqliteTable(
   "backup_jobs",
   {
     id: id(),
-    subscriberId: text("subscriber_id")
-      .notNull()
-      .references(() => subscribers.id, { onDelete: "cascade" }),
+    subscriberId: subscriberIdColumn(),
     /** Null once its agent is deleted: the job is then orphaned and disabled. */
     agentId: text("agent_id").references(() => agents.id, { onDelete: "set null" }),
     name: text("name").notNull(),

@@ -1,6 +1,6 @@
 import { type AnySQLiteColumn, index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { id, timestamp } from "./columns";
-import { subscribers, users } from "./identity";
+import { subscriberIdColumn, users } from "./identity";
 
 export const BUG_CATEGORIES = ["backup", "restore", "agent", "billing", "ui", "api", "other"] as const;
 export type BugCategory = (typeof BUG_CATEGORIES)[number];
@@ -17,9 +17,7 @@ export const bugReports = sqliteTable(
   "bug_reports",
   {
     id: id(),
-    subscriberId: text("subscriber_id")
-      .notNull()
-      .references(() => subscribers.id, { onDelete: "cascade" }),
+    subscriberId: subscriberIdColumn(),
     /** The reporter, emailed on status changes; null when the report came through an API key without a user. */
     userId: text("user_id").references(() => users.id, { onDelete: "set null" }),
     title: text("title").notNull(),

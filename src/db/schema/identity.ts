@@ -12,13 +12,17 @@ export const subscribers = sqliteTable("subscribers", {
   createdAt: timestamp("created_at").notNull(),
 });
 
+/** The owning subscriber of a row: every resource belongs to one, and goes with it. */
+export const subscriberIdColumn = () =>
+  text("subscriber_id")
+    .notNull()
+    .references(() => subscribers.id, { onDelete: "cascade" });
+
 export const users = sqliteTable(
   "users",
   {
     id: id(),
-    subscriberId: text("subscriber_id")
-      .notNull()
-      .references(() => subscribers.id, { onDelete: "cascade" }),
+    subscriberId: subscriberIdColumn(),
     forename: text("forename").notNull(),
     /** Stored lower-cased: emails compare case-insensitively. */
     email: text("email").notNull(),
@@ -55,9 +59,7 @@ export const apiKeys = sqliteTable(
   "api_keys",
   {
     id: id(),
-    subscriberId: text("subscriber_id")
-      .notNull()
-      .references(() => subscribers.id, { onDelete: "cascade" }),
+    subscriberId: subscriberIdColumn(),
     createdByUserId: text("created_by_user_id").references(() => users.id, { onDelete: "set null" }),
     name: text("name").notNull(),
     /** First characters of the key, shown in lists so a user can tell keys apart. */

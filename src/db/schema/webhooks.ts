@@ -1,7 +1,7 @@
 import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import { EVENT_TYPES, type EventType, events } from "./activity";
 import { id, timestamp } from "./columns";
-import { subscribers } from "./identity";
+import { subscriberIdColumn } from "./identity";
 
 /** The events a webhook may subscribe to. `webhook.test` is internal: only the test endpoint sends it. */
 export const SUBSCRIBABLE_EVENT_TYPES = [
@@ -17,9 +17,7 @@ export const webhooks = sqliteTable(
   "webhooks",
   {
     id: id(),
-    subscriberId: text("subscriber_id")
-      .notNull()
-      .references(() => subscribers.id, { onDelete: "cascade" }),
+    subscriberId: subscriberIdColumn(),
     url: text("url").notNull(),
     /** JSON array of subscribed event types; the event fan-out matches it with `json_each`. */
     events: text("events", { mode: "json" }).notNull().$type<SubscribableEventType[]>(),
