@@ -1,5 +1,5 @@
 import { scrypt, timingSafeEqual } from "node:crypto";
-import { base64url, randomBytes } from "../lib/crypto";
+import { base64url, fromBase64, randomBytes } from "../lib/crypto";
 
 /**
  * scrypt is memory-hard and native in workerd (production Workers cap PBKDF2 at 100,000 iterations).
@@ -23,15 +23,11 @@ export async function hashPassword(password: string): Promise<string> {
   return `scrypt$${N}$${r}$${p}$${base64url(salt)}$${base64url(key)}`;
 }
 
-function fromBase64url(value: string): Buffer {
-  return Buffer.from(value, "base64url");
-}
-
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const [scheme, n, r, p, salt, hash] = stored.split("$");
   if (scheme !== "scrypt" || !hash) return false;
-  const expected = fromBase64url(hash);
-  const actual = await derive(password, fromBase64url(salt), Number(n), Number(r), Number(p), expected.length);
+  const expected = fromBase64(hash);
+  const actual = await derive(password, fromBase64(salt), Number(n), Number(r), Number(p), expected.length);
   return timingSafeEqual(actual, expected);
 }
 

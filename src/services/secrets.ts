@@ -1,4 +1,4 @@
-import { base64url, sha256Hex } from "../lib/crypto";
+import { base64url, fromBase64, sha256Hex } from "../lib/crypto";
 
 /**
  * Secrets the platform must read back (credential fields, encryption passphrases, webhook signing
@@ -17,7 +17,7 @@ function sealingKey(base64Key: string): Promise<SealingKey> {
   let cached = keyCache.get(base64Key);
   if (!cached) {
     cached = (async () => {
-      const raw = Uint8Array.from(atob(base64Key), (ch) => ch.charCodeAt(0));
+      const raw = fromBase64(base64Key);
       if (raw.length !== 32) throw new Error("ENCRYPTION_KEY must be base64 of exactly 32 bytes");
       const key = await crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]);
       return { keyId: (await sha256Hex(`datasync-key-id:${base64Key}`)).slice(0, 12), key };
@@ -25,11 +25,6 @@ function sealingKey(base64Key: string): Promise<SealingKey> {
     keyCache.set(base64Key, cached);
   }
   return cached;
-}
-
-function fromBase64url(value: string): Uint8Array {
-  const b64 = value.replace(/-/g, "+").replace(/_/g, "/");
-  return Uint8Array.from(atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4)), (ch) => ch.charCodeAt(0));
 }
 
 /** Encrypts a string (e.g. JSON of a credential's secret fields) for storage. */
@@ -48,7 +43,7 @@ export async function openSecret(env: Env, sealed: string): Promise<string> {
   for (const candidate of candidates) {
     const { keyId: id, key } = await sealingKey(candidate);
     if (id !== keyId) continue;
-    const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: fromBase64url(iv) }, key, fromBase64url(ciphertext));
+    const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: fromBase64(iv) }, key, fromBase64(ciphertext));
     return new TextDecoder().decode(plain);
   }
   throw new Error("Sealed with a key that is no longer configured");

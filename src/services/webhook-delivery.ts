@@ -2,7 +2,7 @@ import { and, eq, gte, lte, sql } from "drizzle-orm";
 import { type Db, createDb } from "../db/client";
 import { events, webhookDeliveries, webhooks } from "../db/schema";
 import { clock } from "../lib/clock";
-import { randomBytes } from "../lib/crypto";
+import { base64, fromBase64, randomBytes } from "../lib/crypto";
 import { isoUtc } from "../lib/time";
 import { platformLogInsert } from "./activity";
 import { openSecret } from "./secrets";
@@ -32,12 +32,6 @@ const ATTEMPT_LEASE_MS = 60_000;
 const EARLY_ARRIVAL_MS = 2_000;
 export const DISABLE_AFTER_FAILING_MS = 5 * 24 * 3600_000;
 
-function base64(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary);
-}
-
 /** A new signing secret: `whsec_` + base64 of 32 random bytes. */
 export function generateWebhookSecret(): string {
   return SECRET_PREFIX + base64(randomBytes(32));
@@ -53,7 +47,7 @@ export function webhookSigningKey(secret: string): Uint8Array | null {
   if (!secret.startsWith(SECRET_PREFIX)) return null;
   const encoded = secret.slice(SECRET_PREFIX.length);
   if (/^[A-Za-z0-9+/]+={0,2}$/.test(encoded) && encoded.length % 4 === 0) {
-    const key = Uint8Array.from(atob(encoded), (ch) => ch.charCodeAt(0));
+    const key = fromBase64(encoded);
     return key.length >= MIN_SECRET_BYTES && key.length <= MAX_SECRET_BYTES ? key : null;
   }
   return /^[\x21-\x7e]{16,256}$/.test(encoded) ? new TextEncoder().encode(encoded) : null;
