@@ -235,8 +235,9 @@ export async function updateJob(ctx: BackupServiceContext, jobId: string, change
   if (job.agentId && job.agentId !== agentId) {
     await sendAgentCommand(ctx.env, job.agentId, { type: "job.delete", backupJobId: jobId });
   }
-  await resyncJobs(ctx, [jobId]);
-  return getJobDetail(ctx, jobId);
+  const after = await getJobDetail(ctx, jobId);
+  await syncJob(ctx, after);
+  return after;
 }
 
 /** Deletes the job and its links; its runs and files stay in the history. The agent drops it from its schedule. */
@@ -265,13 +266,15 @@ async function agentJob(env: Env, detail: BackupJobDetail): Promise<AgentJob> {
   };
 }
 
-/** Sends each job's current state to its agent as `job.upsert` (queued until the agent acknowledges it). */
+/** Sends a job's state to its agent as `job.upsert` (queued until the agent acknowledges it). */
+async function syncJob(ctx: BackupServiceContext, detail: BackupJobDetail): Promise<void> {
+  if (!detail.job.agentId) return;
+  await sendAgentCommand(ctx.env, detail.job.agentId, { type: "job.upsert", job: await agentJob(ctx.env, detail) });
+}
+
+/** Sends each job's current state to its agent as `job.upsert`. */
 export async function resyncJobs(ctx: BackupServiceContext, jobIds: string[]): Promise<void> {
-  for (const jobId of jobIds) {
-    const detail = await getJobDetail(ctx, jobId);
-    if (!detail.job.agentId) continue;
-    await sendAgentCommand(ctx.env, detail.job.agentId, { type: "job.upsert", job: await agentJob(ctx.env, detail) });
-  }
+  for (const jobId of jobIds) await syncJob(ctx, await getJobDetail(ctx, jobId));
 }
 
 /** `POST /api/backupjob/{id}/run`: a Queued run and a `backup.run` command, only for an enabled job whose agent is online. */
