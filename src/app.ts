@@ -1,5 +1,6 @@
 import { requestId } from "hono/request-id";
 import { createDb } from "./db/client";
+import { clock } from "./lib/clock";
 import { createRouter } from "./lib/router";
 import { createNotFoundHandler, handleError } from "./middleware/errors";
 import { limitPerClientIp } from "./middleware/rate-limit";
@@ -26,7 +27,8 @@ export function createApp() {
 
   app.use("*", requestId({ headerName: "X-Request-Id" }));
   app.use("*", async (c, next) => {
-    c.set("db", createDb(c.env.DB));
+    // One instant per request; `waitUntil` is looked up only when used (app.request() in tests has no execution context).
+    c.set("publicCtx", { db: createDb(c.env.DB), env: c.env, now: clock.now(), waitUntil: (p) => c.executionCtx.waitUntil(p) });
     await next();
   });
   app.use("/api/*", limitBodySize, requireJsonContentType);

@@ -17,6 +17,7 @@ import {
 import { publishEvents } from "../services/activity";
 import { type AgentIdentity, recordPresence, touchAgent, updateAgentFacts } from "../services/agents";
 import { type BackupReportOutcome, applyBackupReport } from "../services/backup-reports";
+import type { ServiceContext } from "../services/context";
 import { applyInventory } from "../services/inventory";
 import { recordAgentLog } from "../services/logs";
 
@@ -274,7 +275,7 @@ export class AgentSession extends DurableObject<Env> {
           await recordAgentLog(ctx, session.agentId, frame);
           return { ok: true } as const;
         default:
-          return applyBackupReport({ ...ctx, env: this.env, agentId: session.agentId }, frame);
+          return applyBackupReport(ctx, session.agentId, frame);
       }
     });
     return outcome ?? { ok: false, error: "This agent was deleted." };
@@ -293,13 +294,22 @@ export class AgentSession extends DurableObject<Env> {
     await this.presenceWrites;
   }
 
-  /** Runs `fn` with the session's agent and a service context; nothing when the agent was never connected or was deleted. */
-  private async withSession<T>(
-    fn: (session: SessionState, ctx: { db: ReturnType<typeof createDb>; subscriberId: string; now: Date }) => Promise<T>,
-  ): Promise<T | undefined> {
+  /**
+   * Runs `fn` with the session's agent and the message's service context (the agent acting for its
+   * subscriber; agent messages are not plan-limited, so no plan); nothing when the agent was never
+   * connected or was deleted.
+   */
+  private async withSession<T>(fn: (session: SessionState, ctx: Omit<ServiceContext, "plan">) => Promise<T>): Promise<T | undefined> {
     const session = this.session();
     if (!session) return undefined;
-    return fn(session, { db: createDb(this.env.DB), subscriberId: session.subscriberId, now: clock.now() });
+    return fn(session, {
+      db: createDb(this.env.DB),
+      env: this.env,
+      now: clock.now(),
+      waitUntil: (promise) => this.ctx.waitUntil(promise),
+      subscriberId: session.subscriberId,
+      principal: { kind: "agent", agentId: session.agentId },
+    });
   }
 
   private session(): SessionState | null {

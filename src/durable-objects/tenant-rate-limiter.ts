@@ -2,18 +2,20 @@ import { DurableObject } from "cloudflare:workers";
 import { and, eq, isNull } from "drizzle-orm";
 import { createDb } from "../db/client";
 import { type PlanName, apiKeys, subscribers, users } from "../db/schema";
-import { LAST_USED_GRANULARITY_MS } from "../services/authentication";
 import { PLAN_LIMITS, isProfessionalOrAbove } from "../services/plans";
 import { MAX_LOG_LENGTH, PLAN_WINDOW_MS, type RateDecision, type RateWindow, decide } from "../services/rate-limits";
 
 /** Who the Worker says is calling, after checking the token's signature or the key's hash. */
-export type Principal = { kind: "session"; userId: string; generation: number } | { kind: "apikey"; apiKeyId: string };
+export type PresentedToken = { kind: "session"; userId: string; generation: number } | { kind: "apikey"; apiKeyId: string };
+
+/** `lastUsedAt` is written at most this often per key, not on every request. */
+export const LAST_USED_GRANULARITY_MS = 60_000;
 
 export interface AdmitRequest {
   subscriberId: string;
   /** The Worker's injected clock, so tests drive the window without sleeping. */
   now: number;
-  principal: Principal;
+  principal: PresentedToken;
 }
 
 export type AdmitResult =

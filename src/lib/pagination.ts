@@ -16,7 +16,11 @@ export const PaginationQuerySchema = z.object({
     .openapi({ param: { name: "pageSize", in: "query" }, example: DEFAULT_PAGE_SIZE }),
 });
 
-export type Pagination = z.infer<typeof PaginationQuerySchema>;
+/** The one page request every paginated service takes. */
+export interface Pagination {
+  page: number;
+  pageSize: number;
+}
 
 /** For `.limit(pageSize).offset(pageOffset(p))`. */
 export const pageOffset = ({ page, pageSize }: Pagination) => (page - 1) * pageSize;

@@ -1,23 +1,14 @@
 import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
-import type { Db } from "../db/client";
-import type { PlanName } from "../db/schema";
-
-/** Who is calling: set by `requireAuth` on every authenticated route. */
-export interface AuthContext {
-  subscriberId: string;
-  plan: PlanName;
-  /** The user behind a JWT session, or the user who created the API key. */
-  userId: string | null;
-  via: "jwt" | "apikey";
-  apiKeyId: string | null;
-}
+import type { PublicContext, ServiceContext } from "../services/context";
 
 export interface AppBindings {
   Bindings: Env;
   Variables: {
     requestId: string;
-    db: Db;
-    auth: AuthContext;
+    /** Every request: the database, bindings, clock and `waitUntil`. */
+    publicCtx: PublicContext;
+    /** Authenticated routes: the same plus the subscriber, its plan and the principal (set by `requireAuth`). */
+    ctx: ServiceContext;
   };
 }
 

@@ -1,13 +1,8 @@
-import { type Db, createDb } from "../db/client";
+import { createDb } from "../db/client";
 import { type EventType, type LogSeverity, events, logMessages } from "../db/schema";
 import { clock } from "../lib/clock";
+import type { TenantScope } from "./context";
 import { deliveryFanOut, enqueueEventDeliveries } from "./webhook-queue";
-
-export interface ServiceContext {
-  db: Db;
-  subscriberId: string;
-  now: Date;
-}
 
 /**
  * The writes that record one event, to spread into the same `db.batch([...])` as the change that caused
@@ -15,7 +10,7 @@ export interface ServiceContext {
  * webhook (`onlyWebhookId`: the test endpoint's single target). Returns the new event id and the
  * queries; after the batch commits, pass the id to `publishEvents` so the deliveries start at once.
  */
-export function eventInsert(ctx: ServiceContext, type: EventType, data: Record<string, unknown>, onlyWebhookId?: string) {
+export function eventInsert(ctx: TenantScope, type: EventType, data: Record<string, unknown>, onlyWebhookId?: string) {
   const { db, subscriberId, now } = ctx;
   const id = crypto.randomUUID();
   return {
@@ -38,7 +33,7 @@ export async function publishEvents(env: Env, eventIds: string[]): Promise<void>
 
 /** The insert of one platform log entry (job created, backup failed, agent went offline …), for a batch. */
 export function platformLogInsert(
-  { db, subscriberId, now }: ServiceContext,
+  { db, subscriberId, now }: TenantScope,
   entry: { severity: LogSeverity; message: string; agentId?: string | null; backupJobId?: string | null },
 ) {
   return db.insert(logMessages).values({

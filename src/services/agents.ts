@@ -2,9 +2,10 @@ import { and, asc, eq, isNull, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { agentRegistrationTokens, agents, backupJobs, databases, engines, subscribers } from "../db/schema";
 import { randomToken, sha256Hex } from "../lib/crypto";
-import { ApiError, notFound } from "../lib/errors";
+import { ApiError, badRequest, notFound } from "../lib/errors";
 import { type AgentCommand, AgentCommandSchema } from "../protocol/agent-protocol";
-import { type ServiceContext, eventInsert, platformLogInsert } from "./activity";
+import { eventInsert, platformLogInsert } from "./activity";
+import type { PublicContext, ServiceContext, TenantScope } from "./context";
 import { PLAN_LIMITS, assertWithinPlanLimit } from "./plans";
 import { countResource } from "./usage";
 
@@ -22,6 +23,13 @@ export interface AgentIdentity {
   displayName: string | null;
 }
 
+/** An `agentId` given in a request body: it must be one of the caller's agents, else a 400 naming the field. */
+export async function requireOwnAgent({ db, subscriberId }: ServiceContext, agentId: string) {
+  const agent = await db.query.agents.findFirst({ where: and(eq(agents.id, agentId), eq(agents.subscriberId, subscriberId)) });
+  if (!agent) throw badRequest("agentId: Agent not found.", [{ path: "agentId", message: "Agent not found." }]);
+  return agent;
+}
+
 /** The agent's Durable Object: its socket and its command queue. */
 export function agentSession(env: Env, agentId: string) {
   return env.AGENT_SESSION.getByName(agentId);
@@ -37,7 +45,7 @@ export async function sendAgentCommand(env: Env, agentId: string, command: Agent
 }
 
 /** A one-time token (24 h) for installing one agent; 403 when the plan's agents are all in use. */
-export async function createRegistrationToken(ctx: ServiceContext & { plan: keyof typeof PLAN_LIMITS }) {
+export async function createRegistrationToken(ctx: ServiceContext) {
   const { db, subscriberId, now, plan } = ctx;
   assertWithinPlanLimit(plan, "agents", await countResource(db, subscriberId, "agents"));
   const registrationToken = randomToken(REGISTRATION_TOKEN_PREFIX);
@@ -64,7 +72,7 @@ const INVALID_REGISTRATION_TOKEN = "Invalid, expired or already used registratio
  * claim, so when two registrations race for one token the loser's insert hits NOT NULL and its whole
  * batch (agent and log entry) rolls back. The plan's agent limit is part of the claim's condition.
  */
-export async function registerAgent({ db, now }: { db: Db; now: Date }, input: AgentRegistration) {
+export async function registerAgent({ db, now }: PublicContext, input: AgentRegistration) {
   const tokenHash = await sha256Hex(input.registrationToken);
   const token = await findUsableRegistrationToken(db, tokenHash, now);
   if (!token) throw new ApiError("bad_request", INVALID_REGISTRATION_TOKEN);
@@ -142,12 +150,12 @@ const agentColumns = {
   operatingSystem: agents.operatingSystem,
 };
 
-export function listAgents({ db, subscriberId }: Pick<ServiceContext, "db" | "subscriberId">) {
+export function listAgents({ db, subscriberId }: ServiceContext) {
   return db.select(agentColumns).from(agents).where(eq(agents.subscriberId, subscriberId)).orderBy(asc(agents.createdAt), asc(agents.id));
 }
 
 /** One agent with its engines, each with its databases; 404 when it is not this subscriber's. */
-export async function getAgentDetail({ db, subscriberId }: Pick<ServiceContext, "db" | "subscriberId">, agentId: string) {
+export async function getAgentDetail({ db, subscriberId }: ServiceContext, agentId: string) {
   const agent = await findAgent(db, subscriberId, agentId);
   const [engineRows, databaseRows] = await Promise.all([
     db
@@ -181,12 +189,12 @@ async function findAgent(db: Db, subscriberId: string, agentId: string) {
 }
 
 /** 404 unless the agent exists and is this subscriber's. */
-export async function assertAgentExists({ db, subscriberId }: Pick<ServiceContext, "db" | "subscriberId">, agentId: string) {
+export async function assertAgentExists({ db, subscriberId }: ServiceContext, agentId: string) {
   await findAgent(db, subscriberId, agentId);
 }
 
 /** Asks the agent for a fresh inventory (delivered now, or when it next connects). */
-export async function requestInventory(ctx: Pick<ServiceContext, "db" | "subscriberId"> & { env: Env }, agentId: string) {
+export async function requestInventory(ctx: ServiceContext, agentId: string) {
   await findAgent(ctx.db, ctx.subscriberId, agentId);
   await sendAgentCommand(ctx.env, agentId, { type: "inventory.request" });
 }
@@ -196,7 +204,7 @@ export async function requestInventory(ctx: Pick<ServiceContext, "db" | "subscri
  * log entry; its backup jobs stay, orphaned. Then its session tells a connected agent `agent.revoked`,
  * closes the socket with 4001 and drops the queue. The row goes first, so a reconnect after this is 401.
  */
-export async function deleteAgent(ctx: ServiceContext & { env: Env }, agentId: string) {
+export async function deleteAgent(ctx: ServiceContext, agentId: string) {
   const { db, subscriberId } = ctx;
   const agent = await findAgent(db, subscriberId, agentId);
   const owned = and(eq(agents.subscriberId, subscriberId), eq(agents.id, agentId));
@@ -218,7 +226,7 @@ export async function deleteAgent(ctx: ServiceContext & { env: Env }, agentId: s
  * `isOnline`/`lastSeenUtc` follow the socket; each change records its event and log entry in the same batch.
  * Returns the event id, for `publishEvents` once the batch has committed.
  */
-export async function recordPresence(ctx: ServiceContext, agent: AgentIdentity, online: boolean): Promise<string> {
+export async function recordPresence(ctx: TenantScope, agent: AgentIdentity, online: boolean): Promise<string> {
   const { db, now } = ctx;
   const event = eventInsert(ctx, online ? "agent.connected" : "agent.disconnected", {
     agentId: agent.agentId,
@@ -241,7 +249,7 @@ export async function recordPresence(ctx: ServiceContext, agent: AgentIdentity, 
 }
 
 /** Keeps `lastSeenUtc` of a connected agent close to the truth without a write per frame. */
-export async function touchAgent({ db, subscriberId, now }: ServiceContext, agentId: string) {
+export async function touchAgent({ db, subscriberId, now }: TenantScope, agentId: string) {
   await db
     .update(agents)
     .set({ lastSeenUtc: now })
@@ -250,7 +258,7 @@ export async function touchAgent({ db, subscriberId, now }: ServiceContext, agen
 
 /** The host facts of a `hello` frame. */
 export async function updateAgentFacts(
-  { db, subscriberId }: ServiceContext,
+  { db, subscriberId }: TenantScope,
   agentId: string,
   facts: { hostname: string; displayName?: string | null; operatingSystem: string; version: string },
 ) {

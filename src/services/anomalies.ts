@@ -4,7 +4,8 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { type Db, createDb } from "../db/client";
 import { type BackupMode, backupJobs, backupRuns, missedScheduleReports } from "../db/schema";
 import { isoUtc } from "../lib/time";
-import { type ServiceContext, eventInsert, platformLogInsert, publishEvents } from "./activity";
+import { eventInsert, platformLogInsert, publishEvents } from "./activity";
+import type { TenantScope } from "./context";
 
 /**
  * `backup.anomaly` events (with a Warning log entry each) for backups that look wrong: a size or a
@@ -41,7 +42,7 @@ interface Anomaly {
 }
 
 /** The event, its webhook deliveries and the log entry of one anomaly, for a batch. */
-function anomalyWrites(ctx: ServiceContext, anomaly: Anomaly, agentId: string | null) {
+function anomalyWrites(ctx: TenantScope, anomaly: Anomaly, agentId: string | null) {
   const { backupJobId, name, kind, expected, actual, details } = anomaly;
   const event = eventInsert(ctx, "backup.anomaly", { backupJobId, name, kind, expected, actual, ...details });
   return {
@@ -59,7 +60,7 @@ const percent = (actual: number, expected: number) => `${Math.round((actual / ex
  * and the event ids to publish after it.
  */
 export async function completedRunAnomalies(
-  ctx: ServiceContext,
+  ctx: TenantScope,
   run: { backupJobId: string; backupRunId: string; agentId: string; name: string; backupMode: BackupMode; totalSize: number; durationMs: number },
 ): Promise<{ eventIds: string[]; queries: BatchItem<"sqlite">[] }> {
   const history = await ctx.db

@@ -1,18 +1,13 @@
 import { and, desc, eq, isNull, sql } from "drizzle-orm";
-import type { Db } from "../db/client";
-import { type PlanName, apiKeys } from "../db/schema";
+import { apiKeys } from "../db/schema";
 import { randomToken, sha256Hex } from "../lib/crypto";
-import { notFound } from "../lib/errors";
+import { forbidden, notFound } from "../lib/errors";
 import { API_KEY_PREFIX } from "./authentication";
+import type { ServiceContext } from "./context";
 import { assertPlanFeature, assertWithinPlanLimit } from "./plans";
 import { refreshTenant } from "./rate-limits";
 import { countResource } from "./usage";
 
-interface ApiKeyContext {
-  db: Db;
-  subscriberId: string;
-  now: Date;
-}
 
 /** Characters of the key kept in clear to tell keys apart: `ds_live_` and 4 of its 43 random ones. */
 const VISIBLE_PREFIX_LENGTH = API_KEY_PREFIX.length + 4;
@@ -26,7 +21,7 @@ const listedColumns = {
 };
 
 /** The subscriber's keys that still work, newest first. */
-export function listApiKeys({ db, subscriberId }: Omit<ApiKeyContext, "now">) {
+export function listApiKeys({ db, subscriberId }: ServiceContext) {
   return db
     .select(listedColumns)
     .from(apiKeys)
@@ -38,19 +33,18 @@ export function listApiKeys({ db, subscriberId }: Omit<ApiKeyContext, "now">) {
  * A new key (Professional+, within the plan's count). The full key is returned only here; D1 keeps its
  * SHA-256, which is what authentication looks up.
  */
-export async function createApiKey(
-  { db, subscriberId, now }: ApiKeyContext,
-  input: { plan: PlanName; userId: string | null; name: string },
-) {
-  assertPlanFeature(input.plan, "apiKeys");
-  assertWithinPlanLimit(input.plan, "apiKeys", await countResource(db, subscriberId, "apiKeys"));
+export async function createApiKey({ db, subscriberId, now, plan, principal }: ServiceContext, name: string) {
+  // A leaked key must not be able to mint more keys that outlive its revocation.
+  if (principal.kind !== "session") throw forbidden("API keys can only be created from a login session, not with an API key.");
+  assertPlanFeature(plan, "apiKeys");
+  assertWithinPlanLimit(plan, "apiKeys", await countResource(db, subscriberId, "apiKeys"));
   const key = randomToken(API_KEY_PREFIX);
   const [created] = await db
     .insert(apiKeys)
     .values({
       subscriberId,
-      createdByUserId: input.userId,
-      name: input.name,
+      createdByUserId: principal.userId,
+      name,
       prefix: key.slice(0, VISIBLE_PREFIX_LENGTH),
       keyHash: await sha256Hex(key),
       createdAt: now,
@@ -60,7 +54,7 @@ export async function createApiKey(
 }
 
 /** Revokes a key of this subscriber; authentication refuses it from the next request on. 404 otherwise. */
-export async function revokeApiKey({ db, env, subscriberId, now }: ApiKeyContext & { env: Env }, apiKeyId: string): Promise<void> {
+export async function revokeApiKey({ db, env, subscriberId, now }: ServiceContext, apiKeyId: string): Promise<void> {
   const revoked = await db
     .update(apiKeys)
     .set({ revokedAt: now })

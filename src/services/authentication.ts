@@ -1,28 +1,24 @@
 import { and, eq, isNull } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { apiKeys } from "../db/schema";
-import type { Principal } from "../durable-objects/tenant-rate-limiter";
+import type { PresentedToken } from "../durable-objects/tenant-rate-limiter";
 import { sha256Hex } from "../lib/crypto";
 import { forbidden, unauthorized } from "../lib/errors";
-import type { AuthContext } from "../lib/types";
 import { verifyAccessToken } from "./access-tokens";
+import type { Principal, PublicContext, ServiceContext } from "./context";
 import { type RateDecision, rateLimited, tenantLimiter } from "./rate-limits";
 
 export const API_KEY_PREFIX = "ds_live_";
-/** `lastUsedAt` is written at most this often per key, not on every request. */
-export const LAST_USED_GRANULARITY_MS = 60_000;
 
-interface AuthenticateInput {
-  db: Db;
-  env: Env;
-  token: string;
-  now: Date;
-  /** Runs the `lastUsedAt` write (at most once a minute per key) beside the request. */
-  waitUntil: (promise: Promise<unknown>) => void;
+/** The token of an `Authorization: Bearer …` header, or null. */
+export function bearerToken(header: string | undefined): string | null {
+  const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
+  return match ? match[1] : null;
 }
 
 export interface Authenticated {
-  auth: AuthContext;
+  /** What the request's service context adds for authenticated work. */
+  tenant: Pick<ServiceContext, "subscriberId" | "plan" | "principal">;
   /** The subscriber's rate budget after this request: the `RateLimit-*` headers. */
   rateLimit: RateDecision;
 }
@@ -66,22 +62,29 @@ async function identifyApiKey(db: Db, token: string, now: number): Promise<KeyId
  * A JWT costs no D1 read: its signature is checked here, and the session generation and plan come from
  * the subscriber's limiter, which caches them, in the same call that counts the request.
  */
-export async function authenticateBearer({ db, env, token, now, waitUntil }: AuthenticateInput): Promise<Authenticated> {
+export async function authenticateBearer(
+  { db, env, now }: Pick<PublicContext, "db" | "env" | "now">,
+  token: string,
+  /** Runs the `lastUsedAt` write (at most once a minute per key) beside the request. */
+  waitUntil: (promise: Promise<unknown>) => void,
+): Promise<Authenticated> {
   let subscriberId: string;
-  let userId: string | null;
+  let presented: PresentedToken;
   let principal: Principal;
   if (token.startsWith(API_KEY_PREFIX)) {
     const key = await identifyApiKey(db, token, now.getTime());
-    ({ subscriberId, userId } = key);
-    principal = { kind: "apikey", apiKeyId: key.apiKeyId };
+    subscriberId = key.subscriberId;
+    presented = { kind: "apikey", apiKeyId: key.apiKeyId };
+    principal = { kind: "apikey", apiKeyId: key.apiKeyId, userId: key.userId };
   } else {
     const claims = await verifyAccessToken(env, token, now);
     if (!claims) throw unauthorized("Invalid or expired token.");
-    ({ subscriberId, userId } = claims);
-    principal = { kind: "session", userId: claims.userId, generation: claims.generation };
+    subscriberId = claims.subscriberId;
+    presented = { kind: "session", userId: claims.userId, generation: claims.generation };
+    principal = { kind: "session", userId: claims.userId };
   }
 
-  const verdict = await tenantLimiter(env, subscriberId).admit({ subscriberId, now: now.getTime(), principal });
+  const verdict = await tenantLimiter(env, subscriberId).admit({ subscriberId, now: now.getTime(), principal: presented });
   switch (verdict.status) {
     case "invalid_session":
       throw unauthorized("Invalid or expired token.");
@@ -92,12 +95,11 @@ export async function authenticateBearer({ db, env, token, now, waitUntil }: Aut
     case "rate_limited":
       throw rateLimited(verdict.decision);
   }
-  const apiKeyId = principal.kind === "apikey" ? principal.apiKeyId : null;
-  if (apiKeyId && verdict.touchKey) {
-    waitUntil(db.update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, apiKeyId)));
+  if (principal.kind === "apikey" && verdict.touchKey) {
+    waitUntil(db.update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, principal.apiKeyId)));
   }
   return {
-    auth: { subscriberId, plan: verdict.plan, userId, via: principal.kind === "apikey" ? "apikey" : "jwt", apiKeyId },
+    tenant: { subscriberId, plan: verdict.plan, principal },
     rateLimit: verdict.decision,
   };
 }

@@ -16,10 +16,11 @@ import {
   engines,
 } from "../db/schema";
 import { badRequest, notFound } from "../lib/errors";
+import { type Pagination, pageOffset } from "../lib/pagination";
 import type { AgentJob } from "../protocol/agent-protocol";
-import { type ServiceContext, platformLogInsert } from "./activity";
-import { sendAgentCommand } from "./agents";
-import { type BackupServiceContext, requireOwnAgent } from "./credentials";
+import { platformLogInsert } from "./activity";
+import type { ServiceContext } from "./context";
+import { requireOwnAgent, sendAgentCommand } from "./agents";
 import { assertWithinPlanLimit } from "./plans";
 import { openSecret, sealSecret } from "./secrets";
 import { countResource } from "./usage";
@@ -51,10 +52,10 @@ export interface BackupJobDetail {
   }[];
 }
 
-export async function listJobs({ db, subscriberId }: ServiceContext, page: { limit: number; offset: number }) {
+export async function listJobs({ db, subscriberId }: ServiceContext, page: Pagination) {
   const where = eq(backupJobs.subscriberId, subscriberId);
   const [rows, [{ total }]] = await Promise.all([
-    db.select().from(backupJobs).where(where).orderBy(desc(backupJobs.createdAt), desc(backupJobs.id)).limit(page.limit).offset(page.offset),
+    db.select().from(backupJobs).where(where).orderBy(desc(backupJobs.createdAt), desc(backupJobs.id)).limit(page.pageSize).offset(pageOffset(page)),
     db.select({ total: count() }).from(backupJobs).where(where),
   ]);
   return { rows, total };
@@ -149,7 +150,7 @@ const destinationLinks = (db: Db, jobId: string, destinationIds: string[]) =>
 
 const unique = (ids: string[]) => [...new Set(ids)];
 
-export async function createJob(ctx: BackupServiceContext & { plan: PlanName }, input: BackupJobInput): Promise<BackupJobRow> {
+export async function createJob(ctx: ServiceContext, input: BackupJobInput): Promise<BackupJobRow> {
   assertWithinPlanLimit(ctx.plan, "backupJobs", await countResource(ctx.db, ctx.subscriberId, "backupJobs"));
   const agent = await requireOwnAgent(ctx, input.agentId);
   const databaseIds = unique(input.databaseIds);
@@ -181,7 +182,7 @@ export async function createJob(ctx: BackupServiceContext & { plan: PlanName }, 
 }
 
 /** The encryption columns after a change: a new passphrase is sealed; enabling without one keeps the stored one. */
-async function encryptionColumns(ctx: BackupServiceContext, job: BackupJobRow, encryption: BackupJobChanges["encryption"]) {
+async function encryptionColumns(ctx: ServiceContext, job: BackupJobRow, encryption: BackupJobChanges["encryption"]) {
   if (!encryption) return {};
   if (!encryption.enabled) return { encryptionEnabled: false, sealedPassphrase: null };
   if (encryption.passphrase) return { encryptionEnabled: true, sealedPassphrase: await sealSecret(ctx.env, encryption.passphrase) };
@@ -194,7 +195,7 @@ async function encryptionColumns(ctx: BackupServiceContext, job: BackupJobRow, e
 }
 
 /** Partial update: only the fields sent change, checked against the job's (possibly new) agent; then re-synced. */
-export async function updateJob(ctx: BackupServiceContext, jobId: string, changes: BackupJobChanges): Promise<BackupJobDetail> {
+export async function updateJob(ctx: ServiceContext, jobId: string, changes: BackupJobChanges): Promise<BackupJobDetail> {
   const before = await getJobDetail(ctx, jobId);
   const job = before.job;
   const agentId = changes.agentId ?? job.agentId;
@@ -241,7 +242,7 @@ export async function updateJob(ctx: BackupServiceContext, jobId: string, change
 }
 
 /** Deletes the job and its links; its runs and files stay in the history. The agent drops it from its schedule. */
-export async function deleteJob(ctx: BackupServiceContext, jobId: string): Promise<void> {
+export async function deleteJob(ctx: ServiceContext, jobId: string): Promise<void> {
   const job = await findJob(ctx.db, ctx.subscriberId, jobId);
   await ctx.db.batch([
     ctx.db.delete(backupJobs).where(eq(backupJobs.id, jobId)),
@@ -267,18 +268,18 @@ async function agentJob(env: Env, detail: BackupJobDetail): Promise<AgentJob> {
 }
 
 /** Sends a job's state to its agent as `job.upsert` (queued until the agent acknowledges it). */
-async function syncJob(ctx: BackupServiceContext, detail: BackupJobDetail): Promise<void> {
+async function syncJob(ctx: ServiceContext, detail: BackupJobDetail): Promise<void> {
   if (!detail.job.agentId) return;
   await sendAgentCommand(ctx.env, detail.job.agentId, { type: "job.upsert", job: await agentJob(ctx.env, detail) });
 }
 
 /** Sends each job's current state to its agent as `job.upsert`. */
-export async function resyncJobs(ctx: BackupServiceContext, jobIds: string[]): Promise<void> {
+export async function resyncJobs(ctx: ServiceContext, jobIds: string[]): Promise<void> {
   for (const jobId of jobIds) await syncJob(ctx, await getJobDetail(ctx, jobId));
 }
 
 /** `POST /api/backupjob/{id}/run`: a Queued run and a `backup.run` command, only for an enabled job whose agent is online. */
-export async function triggerRun(ctx: BackupServiceContext, jobId: string, backupMode: BackupMode = "Full"): Promise<string> {
+export async function triggerRun(ctx: ServiceContext, jobId: string, backupMode: BackupMode = "Full"): Promise<string> {
   const job = await findJob(ctx.db, ctx.subscriberId, jobId);
   if (!job.agentId) throw badRequest("Backup job has no agent (its agent was deleted); assign an agent first.");
   if (!job.isEnabled) throw badRequest("Backup job is disabled.");

@@ -3,17 +3,13 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../db/client";
 import { backupFiles, backupJobs, backupRuns, databases, destinations } from "../db/schema";
 import type { BackupReport } from "../protocol/agent-protocol";
-import { type ServiceContext, eventInsert, platformLogInsert, publishEvents } from "./activity";
+import { eventInsert, platformLogInsert, publishEvents } from "./activity";
+import type { ServiceContext } from "./context";
 import { completedRunAnomalies } from "./anomalies";
 import { type BackupRunRow, failRunQueries, recordLastRun } from "./backup-runs";
 
-export interface BackupReportContext {
-  db: Db;
-  env: Env;
-  subscriberId: string;
-  agentId: string;
-  now: Date;
-}
+/** The reporting agent's tenant, and the agent itself: a report may only touch that agent's jobs and runs. */
+type ReportScope = Pick<ServiceContext, "db" | "env" | "subscriberId" | "now"> & { agentId: string };
 
 export type BackupReportOutcome = { ok: true } | { ok: false; error: string };
 
@@ -33,7 +29,12 @@ const FILES_PER_INSERT = 9;
  * A report about another subscriber's or another agent's job or run, or naming an unknown database or
  * destination, is refused and changes nothing.
  */
-export async function applyBackupReport(ctx: BackupReportContext, report: BackupReport): Promise<BackupReportOutcome> {
+export async function applyBackupReport(
+  agentCtx: Pick<ServiceContext, "db" | "env" | "subscriberId" | "now">,
+  agentId: string,
+  report: BackupReport,
+): Promise<BackupReportOutcome> {
+  const ctx: ReportScope = { ...agentCtx, agentId };
   switch (report.type) {
     case "backup.started":
       return started(ctx, report);
@@ -50,7 +51,7 @@ const UNKNOWN_RUN = "Unknown backup run for this agent.";
 const FINISHED = new Set<BackupRunRow["status"]>(["Success", "Failed"]);
 
 /** The run, if it is this agent's (another agent's or subscriber's run is as unknown as a missing one). */
-async function findOwnRun({ db, subscriberId, agentId }: BackupReportContext, backupRunId: string) {
+async function findOwnRun({ db, subscriberId, agentId }: ReportScope, backupRunId: string) {
   const run = await db.query.backupRuns.findFirst({ where: eq(backupRuns.id, backupRunId) });
   return run && run.subscriberId === subscriberId && run.agentId === agentId ? run : null;
 }
@@ -60,7 +61,7 @@ async function jobName(db: Db, run: BackupRunRow): Promise<string> {
   return job?.name ?? `deleted job ${run.backupJobId}`;
 }
 
-async function started(ctx: BackupReportContext, report: Report<"backup.started">): Promise<BackupReportOutcome> {
+async function started(ctx: ReportScope, report: Report<"backup.started">): Promise<BackupReportOutcome> {
   const { db, subscriberId, agentId, now } = ctx;
   const [job, existing] = await Promise.all([
     db.query.backupJobs.findFirst({ where: eq(backupJobs.id, report.backupJobId) }),
@@ -115,7 +116,7 @@ const firstMissing = (wanted: string[], found: { id: string }[]) => {
   return wanted.find((id) => !known.has(id));
 };
 
-async function completed(ctx: BackupReportContext, report: Report<"backup.completed">): Promise<BackupReportOutcome> {
+async function completed(ctx: ReportScope, report: Report<"backup.completed">): Promise<BackupReportOutcome> {
   const { db, subscriberId, agentId } = ctx;
   const run = await findOwnRun(ctx, report.backupRunId);
   if (!run) return refuse(UNKNOWN_RUN);
@@ -194,12 +195,11 @@ async function completed(ctx: BackupReportContext, report: Report<"backup.comple
   return OK;
 }
 
-async function failed(ctx: BackupReportContext, report: Report<"backup.failed">): Promise<BackupReportOutcome> {
+async function failed(ctx: ReportScope, report: Report<"backup.failed">): Promise<BackupReportOutcome> {
   const run = await findOwnRun(ctx, report.backupRunId);
   if (!run) return refuse(UNKNOWN_RUN);
   if (FINISHED.has(run.status)) return OK;
-  const serviceContext: ServiceContext = { db: ctx.db, subscriberId: ctx.subscriberId, now: ctx.now };
-  const failure = failRunQueries(serviceContext, run, await jobName(ctx.db, run), { finishedUtc: new Date(report.finishedUtc), error: report.error });
+  const failure = failRunQueries(ctx, run, await jobName(ctx.db, run), { finishedUtc: new Date(report.finishedUtc), error: report.error });
   await ctx.db.batch(failure.queries);
   await publishEvents(ctx.env, [failure.eventId]);
   return OK;

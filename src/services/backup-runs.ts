@@ -2,21 +2,18 @@ import { type SQL, and, asc, count, desc, eq, gte, isNull, lt, lte, or } from "d
 import { type Db, createDb } from "../db/client";
 import { backupFiles, backupJobs, backupRuns } from "../db/schema";
 import { notFound } from "../lib/errors";
-import { type ServiceContext, eventInsert, platformLogInsert, publishEvents } from "./activity";
+import { type Pagination, pageOffset } from "../lib/pagination";
+import { eventInsert, platformLogInsert, publishEvents } from "./activity";
+import type { ServiceContext, TenantScope } from "./context";
 
 export type BackupRunRow = typeof backupRuns.$inferSelect;
 export type BackupFileRow = typeof backupFiles.$inferSelect;
 
-interface Page {
-  limit: number;
-  offset: number;
-}
-
 /** The two queries of a history page (exported so tests can check their plans read an index only). */
-export function runListQueries({ db, subscriberId }: ServiceContext, jobId: string, page: Page) {
+export function runListQueries({ db, subscriberId }: Pick<ServiceContext, "db" | "subscriberId">, jobId: string, page: Pagination) {
   const where = and(eq(backupRuns.subscriberId, subscriberId), eq(backupRuns.backupJobId, jobId));
   return {
-    rows: db.select().from(backupRuns).where(where).orderBy(desc(backupRuns.createdAt), desc(backupRuns.id)).limit(page.limit).offset(page.offset),
+    rows: db.select().from(backupRuns).where(where).orderBy(desc(backupRuns.createdAt), desc(backupRuns.id)).limit(page.pageSize).offset(pageOffset(page)),
     total: db.select({ total: count() }).from(backupRuns).where(where),
   };
 }
@@ -25,7 +22,7 @@ export function runListQueries({ db, subscriberId }: ServiceContext, jobId: stri
  * A job's runs, newest first. The history outlives a deleted job: a job id is known (not 404) while the
  * job or any of its runs exists. Both queries read the (subscriber, job, created) index only.
  */
-export async function listRuns(ctx: ServiceContext, jobId: string, page: Page) {
+export async function listRuns(ctx: ServiceContext, jobId: string, page: Pagination) {
   const queries = runListQueries(ctx, jobId, page);
   const [rows, [{ total }], job] = await Promise.all([
     queries.rows,
@@ -43,20 +40,20 @@ export interface BackupFileFilters {
 }
 
 /** The two queries of a backup file page, served from a subscriber-first index (exported for plan tests). */
-export function fileListQueries({ db, subscriberId }: ServiceContext, filters: BackupFileFilters, page: Page) {
+export function fileListQueries({ db, subscriberId }: Pick<ServiceContext, "db" | "subscriberId">, filters: BackupFileFilters, page: Pagination) {
   const conditions: SQL[] = [eq(backupFiles.subscriberId, subscriberId)];
   if (filters.backupJobId) conditions.push(eq(backupFiles.backupJobId, filters.backupJobId));
   if (filters.from) conditions.push(gte(backupFiles.dateCreated, filters.from));
   if (filters.to) conditions.push(lte(backupFiles.dateCreated, filters.to));
   const where = and(...conditions);
   return {
-    rows: db.select().from(backupFiles).where(where).orderBy(desc(backupFiles.dateCreated), desc(backupFiles.id)).limit(page.limit).offset(page.offset),
+    rows: db.select().from(backupFiles).where(where).orderBy(desc(backupFiles.dateCreated), desc(backupFiles.id)).limit(page.pageSize).offset(pageOffset(page)),
     total: db.select({ total: count() }).from(backupFiles).where(where),
   };
 }
 
 /** Backup files newest first, optionally of one job and within [from, to]. */
-export async function listFiles(ctx: ServiceContext, filters: BackupFileFilters, page: Page) {
+export async function listFiles(ctx: ServiceContext, filters: BackupFileFilters, page: Pagination) {
   const queries = fileListQueries(ctx, filters, page);
   const [rows, [{ total }]] = await Promise.all([queries.rows, queries.total]);
   return { rows, total };
@@ -112,7 +109,7 @@ export async function failStaleTriggeredRuns(env: Env, now: Date): Promise<numbe
  * Error log entry, for one batch; publish `eventId` once it commits. Only a run still in the status it
  * was read in changes (idempotent by `backupRunId`).
  */
-export function failRunQueries(ctx: ServiceContext, run: BackupRunRow, jobName: string, outcome: { finishedUtc: Date; error: string }) {
+export function failRunQueries(ctx: TenantScope, run: BackupRunRow, jobName: string, outcome: { finishedUtc: Date; error: string }) {
   const { db } = ctx;
   const durationMs = run.startedUtc ? Math.max(0, outcome.finishedUtc.getTime() - run.startedUtc.getTime()) : null;
   const event = eventInsert(ctx, "backup.failure", {

@@ -3,7 +3,8 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../db/client";
 import { type BugCategory, type BugSeverity, type BugStatus, bugReports, knownIssues, users } from "../db/schema";
 import { notFound } from "../lib/errors";
-import type { ServiceContext } from "./activity";
+import { type Pagination, pageOffset } from "../lib/pagination";
+import { type PublicContext, type ServiceContext, actingUserId } from "./context";
 import { sendEmail } from "./email";
 
 /** A resolved known issue stays on the public list this long after it was resolved. */
@@ -47,13 +48,14 @@ const publishedKnownIssueColumns = {
 /** Reports of the same instant still list in the order they were filed. */
 const newestReportFirst = [desc(bugReports.createdAt), desc(sql`${bugReports}.rowid`)];
 
-export async function submitBugReport({ db, subscriberId, now }: ServiceContext, userId: string | null, input: BugReportInput) {
+export async function submitBugReport({ db, subscriberId, now, principal }: ServiceContext, input: BugReportInput) {
+  const userId = actingUserId(principal);
   const id = crypto.randomUUID();
   await db.insert(bugReports).values({ id, subscriberId, userId, ...input, status: "open", createdAt: now, updatedAt: now });
   return id;
 }
 
-export function listOwnBugReports({ db, subscriberId }: Pick<ServiceContext, "db" | "subscriberId">) {
+export function listOwnBugReports({ db, subscriberId }: ServiceContext) {
   return db
     .select(reportColumns)
     .from(bugReports)
@@ -62,7 +64,7 @@ export function listOwnBugReports({ db, subscriberId }: Pick<ServiceContext, "db
 }
 
 /** The public list: only the columns the operator published, resolved issues dropping off after 30 days. */
-export function listPublicKnownIssues({ db, now }: { db: Db; now: Date }) {
+export function listPublicKnownIssues({ db, now }: PublicContext) {
   const hideResolvedBefore = new Date(now.getTime() - RESOLVED_KNOWN_ISSUE_VISIBLE_MS);
   return db
     .select(publishedKnownIssueColumns)
@@ -98,16 +100,16 @@ export type TriageRow = Awaited<ReturnType<typeof selectTriageRows>>[number];
 
 /** The operator's view: every subscriber's reports, with who filed them and the published known issue, one page at a time. */
 export async function listAllBugReports(
-  db: Db,
+  { db }: PublicContext,
   filters: { status?: BugStatus; category?: BugCategory },
-  page: { limit: number; offset: number },
+  page: Pagination,
 ) {
   const where = and(
     filters.status ? eq(bugReports.status, filters.status) : undefined,
     filters.category ? eq(bugReports.category, filters.category) : undefined,
   );
   const [rows, total] = await Promise.all([
-    selectTriageRows(db, where).limit(page.limit).offset(page.offset),
+    selectTriageRows(db, where).limit(page.pageSize).offset(pageOffset(page)),
     db.$count(bugReports, where),
   ]);
   return { rows, total };
@@ -126,7 +128,7 @@ const STATUS_WORDS: Record<BugStatus, string> = { open: "open", in_progress: "in
  * always follows the report's. The reporter is emailed when, and only when, the status changes.
  */
 export async function triageBugReport(
-  { db, env, now }: { db: Db; env: Env; now: Date },
+  { db, env, now }: PublicContext,
   bugReportId: string,
   update: { status: BugStatus; knownIssue?: KnownIssueInput },
 ): Promise<TriageRow> {

@@ -3,9 +3,10 @@ import { and, desc, eq } from "drizzle-orm";
 import { type DestinationType, type PlanName, backupJobDestinations, backupJobs, destinations } from "../db/schema";
 import { badRequest, notFound } from "../lib/errors";
 import { validationHook } from "../lib/router";
-import type { ServiceContext } from "./activity";
+import type { ServiceContext } from "./context";
 import { resyncJobs } from "./backup-jobs";
-import { type BackupServiceContext, findCredential, requireOwnAgent } from "./credentials";
+import { requireOwnAgent } from "./agents";
+import { findCredential } from "./credentials";
 import { assertWithinPlanLimit } from "./plans";
 import { countResource } from "./usage";
 
@@ -138,7 +139,7 @@ function jobsUsing({ db }: ServiceContext, destinationId: string) {
 }
 
 /** Partial update (a job of another agent must not lose it); the jobs that write to it are re-sent to their agents with the new settings. */
-export async function updateDestination(ctx: BackupServiceContext, destinationId: string, changes: DestinationChanges) {
+export async function updateDestination(ctx: ServiceContext, destinationId: string, changes: DestinationChanges) {
   const current = await getDestination(ctx, destinationId);
   const type = changes.type ?? current.type;
   if (changes.type && changes.type !== current.type && changes.settings === undefined) {

@@ -3,6 +3,7 @@ import type { Db } from "../db/client";
 import { outboxEmails } from "../db/schema";
 import { clock } from "../lib/clock";
 import { type Pagination, pageOffset } from "../lib/pagination";
+import type { PublicContext } from "./context";
 
 export interface EmailMessage {
   to: string;
@@ -59,7 +60,7 @@ export async function sendEmail(
 }
 
 /** The outbox for the operator, newest first, optionally only the emails to one address. */
-export async function listOutboxEmails(db: Db, filter: { to?: string }, pagination: Pagination) {
+export async function listOutboxEmails({ db }: PublicContext, filter: { to?: string }, pagination: Pagination) {
   const where = filter.to ? sql`lower(${outboxEmails.to}) = ${filter.to.trim().toLowerCase()}` : undefined;
   const [emails, [{ total }]] = await Promise.all([
     db

@@ -2,7 +2,7 @@ import { and, desc, eq, inArray } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { databases, engines } from "../db/schema";
 import type { InventoryEngine } from "../protocol/agent-protocol";
-import type { ServiceContext } from "./activity";
+import type { ServiceContext, TenantScope } from "./context";
 
 /** D1 binds at most 100 parameters per statement: rows per multi-row insert, ids per `IN (…)`. */
 const ENGINE_ROWS_PER_INSERT = 12; // 8 columns
@@ -20,7 +20,7 @@ function chunks<T>(items: T[], size: number): T[][] {
  * the agent no longer lists is kept (jobs may point at it) with `missingSince` set, cleared if it returns.
  * Idempotent: the same frame twice leaves the same rows.
  */
-export async function applyInventory(ctx: ServiceContext, agentId: string, reported: InventoryEngine[]) {
+export async function applyInventory(ctx: TenantScope, agentId: string, reported: InventoryEngine[]) {
   const { db, subscriberId, now } = ctx;
   const [knownEngines, knownDatabases] = await Promise.all([
     db.select().from(engines).where(and(eq(engines.subscriberId, subscriberId), eq(engines.agentId, agentId))),
@@ -65,7 +65,7 @@ export async function applyInventory(ctx: ServiceContext, agentId: string, repor
 }
 
 /** The subscriber's discovered databases, optionally of one agent, newest first. */
-export function listDatabases({ db, subscriberId }: Pick<ServiceContext, "db" | "subscriberId">, agentId?: string) {
+export function listDatabases({ db, subscriberId }: ServiceContext, agentId?: string) {
   return db
     .select({
       databaseId: databases.id,

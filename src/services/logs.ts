@@ -2,7 +2,7 @@ import { and, count, desc, eq, gte, inArray, lt, lte } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { type LogSeverity, PLANS, logMessages, subscribers } from "../db/schema";
 import { type Pagination, pageOffset } from "../lib/pagination";
-import type { ServiceContext } from "./activity";
+import type { ServiceContext, TenantScope } from "./context";
 import { PLAN_LIMITS } from "./plans";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -16,7 +16,7 @@ const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
  * between this write and the session's record of it) is still one entry.
  */
 export async function recordAgentLog(
-  { db, subscriberId, now }: ServiceContext,
+  { db, subscriberId, now }: TenantScope,
   agentId: string,
   entry: { id: string; severity: LogSeverity; message: string; timestamp: string; backupJobId?: string | null },
 ) {
@@ -74,7 +74,7 @@ export function logPageQueries({ db, subscriberId }: Pick<ServiceContext, "db" |
 }
 
 /** One page of the subscriber's log, newest first, and the total over all pages. */
-export async function listLogs(ctx: Pick<ServiceContext, "db" | "subscriberId">, filters: LogFilters, page: Pagination) {
+export async function listLogs(ctx: ServiceContext, filters: LogFilters, page: Pagination) {
   const queries = logPageQueries(ctx, filters, page);
   const [rows, [{ total }]] = await Promise.all([queries.rows, queries.total]);
   return { rows, total };

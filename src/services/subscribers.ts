@@ -1,15 +1,15 @@
 import { eq } from "drizzle-orm";
-import type { Db } from "../db/client";
 import { type PlanName, subscribers } from "../db/schema";
 import { notFound } from "../lib/errors";
 import { platformLogInsert } from "./activity";
 import { refreshTenant } from "./rate-limits";
+import type { PublicContext } from "./context";
 
 /**
  * The operator's plan change. Takes effect on the subscriber's next request, and its log records it.
  */
 export async function changeSubscriberPlan(
-  { db, env, now }: { db: Db; env: Env; now: Date },
+  { db, env, now }: PublicContext,
   subscriberId: string,
   plan: PlanName,
 ): Promise<{ subscriberId: string; plan: PlanName }> {

@@ -4,19 +4,12 @@ import { type EMAIL_TOKEN_PURPOSES, emailTokens, subscribers, users } from "../d
 import { randomToken, sha256Hex } from "../lib/crypto";
 import { badRequest, unauthorized } from "../lib/errors";
 import { issueAccessToken } from "./access-tokens";
+import type { PublicContext } from "./context";
 import { sendEmail } from "./email";
 import { assertStrongPassword } from "./password-policy";
 import { decoyPasswordHash, hashPassword, verifyPassword } from "./passwords";
 import { assertLoginAllowed, clearLoginFailures, recordLoginFailure, refreshTenant } from "./rate-limits";
 
-/** What the public auth flows need: no subscriber yet, the Worker's settings for links and tokens. */
-export interface AuthServiceContext {
-  db: Db;
-  env: Env;
-  now: Date;
-  /** The request's `executionCtx.waitUntil`: emails reach the provider after the response. */
-  waitUntil?: (promise: Promise<unknown>) => void;
-}
 
 type EmailTokenPurpose = (typeof EMAIL_TOKEN_PURPOSES)[number];
 
@@ -33,7 +26,7 @@ const normaliseEmail = (email: string) => email.trim().toLowerCase();
 
 /** An email whose point is one link to `PUBLIC_URL` + `path` carrying a one-time token. */
 function sendTokenLink(
-  { db, env, waitUntil }: AuthServiceContext,
+  { db, env, waitUntil }: PublicContext,
   mail: { to: string; forename: string; subject: string; lead: string; path: string; token: string; closing: string },
 ) {
   const link = new URL(mail.path, env.PUBLIC_URL);
@@ -92,7 +85,7 @@ function isUniqueViolation(err: unknown): boolean {
 
 /** Creates the subscriber (Free) and its first user in one batch, then sends the confirmation email. */
 export async function registerAccount(
-  ctx: AuthServiceContext,
+  ctx: PublicContext,
   input: { forename: string; email: string; password: string; organisationName?: string },
 ): Promise<void> {
   const { db, now } = ctx;
@@ -135,7 +128,7 @@ export async function registerAccount(
 }
 
 /** Marks the email confirmed and the token used; 400 for an unknown, expired or used token. */
-export async function confirmEmail({ db, now }: Omit<AuthServiceContext, "env">, token: string): Promise<void> {
+export async function confirmEmail({ db, now }: PublicContext, token: string): Promise<void> {
   const found = await findUsableToken(db, "confirm_email", token, now);
   if (!found) throw badRequest("Invalid or expired confirmation token.");
   const [, used] = await db.batch([
@@ -157,7 +150,7 @@ export async function confirmEmail({ db, now }: Omit<AuthServiceContext, "env">,
  * verification (a decoy hash for unknown emails) and answers the same 401; after 10 failures for an
  * email in 15 minutes it is a 429 until the window moves on, even with the right password.
  */
-export async function login({ db, env, now }: AuthServiceContext, input: { email: string; password: string }) {
+export async function login({ db, env, now }: PublicContext, input: { email: string; password: string }) {
   const email = normaliseEmail(input.email);
   await assertLoginAllowed(env, email, now.getTime());
   const [user] = await db
@@ -181,7 +174,7 @@ export async function login({ db, env, now }: AuthServiceContext, input: { email
 }
 
 /** Emails a reset link (1 hour, single use) when the address belongs to a user; silent otherwise. */
-export async function requestPasswordReset(ctx: AuthServiceContext, rawEmail: string): Promise<void> {
+export async function requestPasswordReset(ctx: PublicContext, rawEmail: string): Promise<void> {
   const { db, now } = ctx;
   const email = normaliseEmail(rawEmail);
   const [user] = await db.select({ id: users.id, forename: users.forename }).from(users).where(eq(users.email, email)).limit(1);
@@ -204,7 +197,7 @@ export async function requestPasswordReset(ctx: AuthServiceContext, rawEmail: st
  * issued before stops working from the next request, and uses up all of the user's outstanding reset
  * tokens. Following the emailed link also proves the address, so an unconfirmed email becomes confirmed.
  */
-export async function resetPassword({ db, env, now }: AuthServiceContext, input: { token: string; password: string }): Promise<void> {
+export async function resetPassword({ db, env, now }: PublicContext, input: { token: string; password: string }): Promise<void> {
   const found = await findUsableToken(db, "reset_password", input.token, now);
   if (!found) throw badRequest("Invalid or expired reset token.");
   assertStrongPassword(input.password, found.email);

@@ -1,18 +1,15 @@
 import { and, count, desc, eq } from "drizzle-orm";
-import { type PlanName, type SubscribableEventType, webhookDeliveries, webhooks } from "../db/schema";
+import { type SubscribableEventType, webhookDeliveries, webhooks } from "../db/schema";
 import { badRequest, notFound } from "../lib/errors";
 import { type Pagination, pageOffset } from "../lib/pagination";
-import { type ServiceContext, eventInsert, publishEvents } from "./activity";
-import { assertWithinPlanLimit } from "./plans";
+import { eventInsert, publishEvents } from "./activity";
+import type { ServiceContext } from "./context";
+import { assertPlanFeature, assertWithinPlanLimit } from "./plans";
 import { sealSecret } from "./secrets";
 import { countResource } from "./usage";
 import { generateWebhookSecret } from "./webhook-delivery";
 import { webhookUrlProblem } from "./url-policy";
 
-/** Webhook services seal secrets and publish events, so they also need the Worker's bindings. */
-export interface WebhookServiceContext extends ServiceContext {
-  env: Env;
-}
 
 export type WebhookRow = typeof webhooks.$inferSelect;
 
@@ -22,12 +19,14 @@ function assertWebhookUrl(env: Env, url: string): void {
   if (problem) throw badRequest(problem, [{ path: "url", message: problem }]);
 }
 
-export function listWebhooks({ db, subscriberId }: ServiceContext) {
+export function listWebhooks({ db, subscriberId, plan }: ServiceContext) {
+  assertPlanFeature(plan, "webhooks");
   return db.select().from(webhooks).where(eq(webhooks.subscriberId, subscriberId)).orderBy(desc(webhooks.createdAt), desc(webhooks.id));
 }
 
 /** The caller's webhook; another subscriber's id is answered like an unknown one. */
-export async function findWebhook({ db, subscriberId }: ServiceContext, webhookId: string): Promise<WebhookRow> {
+export async function findWebhook({ db, subscriberId, plan }: ServiceContext, webhookId: string): Promise<WebhookRow> {
+  assertPlanFeature(plan, "webhooks");
   const row = await db.query.webhooks.findFirst({ where: and(eq(webhooks.id, webhookId), eq(webhooks.subscriberId, subscriberId)) });
   if (!row) throw notFound("Webhook not found.");
   return row;
@@ -35,11 +34,11 @@ export async function findWebhook({ db, subscriberId }: ServiceContext, webhookI
 
 /** Stores a webhook with its secret sealed; the plaintext secret is returned once, to this caller only. */
 export async function createWebhook(
-  ctx: WebhookServiceContext,
-  plan: PlanName,
+  ctx: ServiceContext,
   input: { url: string; events: SubscribableEventType[]; secret?: string },
 ): Promise<{ webhook: WebhookRow; secret: string }> {
-  const { db, subscriberId, now, env } = ctx;
+  const { db, subscriberId, now, env, plan } = ctx;
+  assertPlanFeature(plan, "webhooks");
   assertWebhookUrl(env, input.url);
   assertWithinPlanLimit(plan, "webhooks", await countResource(db, subscriberId, "webhooks"));
   const secret = input.secret ?? generateWebhookSecret();
@@ -60,7 +59,7 @@ export async function createWebhook(
 
 /** Changes what is given. Re-enabling starts the count of failing days afresh. */
 export async function updateWebhook(
-  ctx: WebhookServiceContext,
+  ctx: ServiceContext,
   webhookId: string,
   input: { url?: string; events?: SubscribableEventType[]; isEnabled?: boolean },
 ): Promise<WebhookRow> {
@@ -82,6 +81,7 @@ export async function updateWebhook(
 
 /** Deletes the webhook and its delivery history; messages still queued for it find nothing and are dropped. */
 export async function deleteWebhook(ctx: ServiceContext, webhookId: string): Promise<void> {
+  assertPlanFeature(ctx.plan, "webhooks");
   const deleted = await ctx.db
     .delete(webhooks)
     .where(and(eq(webhooks.id, webhookId), eq(webhooks.subscriberId, ctx.subscriberId)))
@@ -90,7 +90,7 @@ export async function deleteWebhook(ctx: ServiceContext, webhookId: string): Pro
 }
 
 /** Records a `webhook.test` event delivered to this one webhook only, and queues it. */
-export async function sendTestEvent(ctx: WebhookServiceContext, webhookId: string): Promise<void> {
+export async function sendTestEvent(ctx: ServiceContext, webhookId: string): Promise<void> {
   const webhook = await findWebhook(ctx, webhookId);
   const event = eventInsert(
     ctx,

@@ -93,7 +93,7 @@ describe("backup files", () => {
   it("serves every list page and count from an index, without sorting the subscriber's rows", async () => {
     // The cost of a first page must not grow with the number of rows: no full scan, no temp b-tree sort.
     const ctx = { db: db(), subscriberId: crypto.randomUUID(), now: new Date() };
-    const page = { limit: 50, offset: 0 };
+    const page = { page: 1, pageSize: 50 };
     const day = new Date(START);
     const queries = [
       fileListQueries(ctx, {}, page),

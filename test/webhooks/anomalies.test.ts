@@ -70,7 +70,7 @@ async function history(subscriberId: string, job: Job, runs: { totalSize: number
 
 /** An agent reporting one run from start to completion through the real report path. */
 async function completeRun(subscriberId: string, job: Job, run: { totalSize: number; durationMs: number; backupMode?: BackupMode }) {
-  const ctx = { db: db(), env, subscriberId, agentId: job.agentId, now: new Date("2026-11-27T03:00:00Z") };
+  const ctx = { db: db(), env, subscriberId, now: new Date("2026-11-27T03:00:00Z") };
   const backupRunId = crypto.randomUUID();
   const startedUtc = new Date("2026-11-27T02:00:00Z");
   const completed = {
@@ -82,10 +82,10 @@ async function completeRun(subscriberId: string, job: Job, run: { totalSize: num
   };
   const backupMode = run.backupMode ?? "Full";
   const started = { type: "backup.started" as const, id: crypto.randomUUID(), backupRunId, backupJobId: job.backupJobId, backupMode, trigger: "Schedule" as const, startedUtc: startedUtc.toISOString() };
-  expect(await applyBackupReport(ctx, started)).toEqual({ ok: true });
-  expect(await applyBackupReport(ctx, completed)).toEqual({ ok: true });
+  expect(await applyBackupReport(ctx, job.agentId, started)).toEqual({ ok: true });
+  expect(await applyBackupReport(ctx, job.agentId, completed)).toEqual({ ok: true });
   // The agent resends the completion (it never saw the ack): nothing is reported twice.
-  expect(await applyBackupReport(ctx, { ...completed, id: crypto.randomUUID() })).toEqual({ ok: true });
+  expect(await applyBackupReport(ctx, job.agentId, { ...completed, id: crypto.randomUUID() })).toEqual({ ok: true });
   return backupRunId;
 }
 
@@ -194,10 +194,10 @@ describe("missed scheduled runs", () => {
   it("a run started in time (even a minute early by the agent's clock) is not missed", async () => {
     const { subscriberId } = await createSubscriber();
     const job = await jobWithAgent(subscriberId, { schedules: [{ backupMode: "Full", cronExpression: "0 * * * *" }], at: created });
-    const ctx = { db: db(), env, subscriberId, agentId: job.agentId, now: at("2026-11-27T10:00:10Z") };
+    const ctx = { db: db(), env, subscriberId, now: at("2026-11-27T10:00:10Z") };
     for (const startedUtc of ["2026-11-27T09:59:30Z", "2026-11-27T11:20:00Z"]) {
       const started = { type: "backup.started" as const, id: crypto.randomUUID(), backupRunId: crypto.randomUUID(), backupJobId: job.backupJobId, backupMode: "Full" as const, trigger: "Schedule" as const, startedUtc };
-      expect(await applyBackupReport({ ...ctx, now: new Date(startedUtc) }, started)).toEqual({ ok: true });
+      expect(await applyBackupReport({ ...ctx, now: new Date(startedUtc) }, job.agentId, started)).toEqual({ ok: true });
     }
     expect(await detectMissedSchedules(env, at("2026-11-27T11:40:00Z"))).toBe(0);
     expect(await anomalies(subscriberId)).toEqual([]);

@@ -3,6 +3,5 @@ import * as account from "../../services/account";
 import type * as routes from "./routes";
 
 export const getAccount: AppRouteHandler<typeof routes.getAccount> = async (c) => {
-  const { subscriberId, userId } = c.var.auth;
-  return c.json(await account.getAccount(c.var.db, subscriberId, userId), 200);
+  return c.json(await account.getAccount(c.var.ctx), 200);
 };

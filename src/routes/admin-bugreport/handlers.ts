@@ -1,5 +1,4 @@
-import { clock } from "../../lib/clock";
-import { pageOffset, setPaginationHeaders } from "../../lib/pagination";
+import { setPaginationHeaders } from "../../lib/pagination";
 import type { AppRouteHandler } from "../../lib/types";
 import { type TriageRow, listAllBugReports as listAll, triageBugReport as triage } from "../../services/bug-reports";
 import { toBugReport, toKnownIssue } from "../bugreport/handlers";
@@ -16,12 +15,12 @@ function toAdminBugReport(row: TriageRow) {
 
 export const listAllBugReportsHandler: AppRouteHandler<typeof listAllBugReports> = async (c) => {
   const { page, pageSize, ...filters } = c.req.valid("query");
-  const { rows, total } = await listAll(c.var.db, filters, { limit: pageSize, offset: pageOffset({ page, pageSize }) });
+  const { rows, total } = await listAll(c.var.publicCtx, filters, { page, pageSize });
   setPaginationHeaders(c, { page, pageSize }, total);
   return c.json(rows.map(toAdminBugReport), 200);
 };
 
 export const triageBugReportHandler: AppRouteHandler<typeof triageBugReport> = async (c) => {
-  const row = await triage({ db: c.var.db, env: c.env, now: clock.now() }, c.req.valid("param").id, c.req.valid("json"));
+  const row = await triage(c.var.publicCtx, c.req.valid("param").id, c.req.valid("json"));
   return c.json(toAdminBugReport(row), 200);
 };

@@ -1,4 +1,3 @@
-import { clock } from "../../lib/clock";
 import { setPaginationHeaders } from "../../lib/pagination";
 import { isoUtc } from "../../lib/time";
 import type { AppRouteHandler } from "../../lib/types";
@@ -8,7 +7,7 @@ import type * as routes from "./routes";
 
 export const changeSubscriberPlan: AppRouteHandler<typeof routes.changeSubscriberPlan> = async (c) => {
   const result = await subscribers.changeSubscriberPlan(
-    { db: c.var.db, env: c.env, now: clock.now() },
+    c.var.publicCtx,
     c.req.valid("param").id,
     c.req.valid("json").plan,
   );
@@ -17,7 +16,7 @@ export const changeSubscriberPlan: AppRouteHandler<typeof routes.changeSubscribe
 
 export const listOutbox: AppRouteHandler<typeof routes.listOutbox> = async (c) => {
   const { to, ...pagination } = c.req.valid("query");
-  const { emails, total } = await listOutboxEmails(c.var.db, { to }, pagination);
+  const { emails, total } = await listOutboxEmails(c.var.publicCtx, { to }, pagination);
   setPaginationHeaders(c, pagination, total);
   return c.json(
     emails.map((e) => ({ ...e, createdAt: isoUtc(e.createdAt) })),

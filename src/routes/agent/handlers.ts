@@ -1,29 +1,28 @@
 import { AGENT_IDENTITY_HEADER } from "../../durable-objects/agent-session";
-import { clock } from "../../lib/clock";
 import { ApiError, unauthorized } from "../../lib/errors";
 import { isoUtc } from "../../lib/time";
 import type { AppRouteHandler } from "../../lib/types";
 import * as agentService from "../../services/agents";
+import { bearerToken } from "../../services/authentication";
 import type { connectAgent, createRegistrationToken, deleteAgent, getAgent, listAgents, registerAgent, requestAgentInventory } from "./routes";
 
 type AgentRow = Awaited<ReturnType<typeof agentService.listAgents>>[number];
 const agentJson = (agent: AgentRow) => ({ ...agent, lastSeenUtc: isoUtc(agent.lastSeenUtc) });
 
 export const createRegistrationTokenHandler: AppRouteHandler<typeof createRegistrationToken> = async (c) => {
-  const { subscriberId, plan } = c.var.auth;
-  const { registrationToken, expiresAt } = await agentService.createRegistrationToken({ db: c.var.db, subscriberId, plan, now: clock.now() });
+  const { registrationToken, expiresAt } = await agentService.createRegistrationToken(c.var.ctx);
   return c.json({ registrationToken, expiresAt: isoUtc(expiresAt) }, 200);
 };
 
 export const registerAgentHandler: AppRouteHandler<typeof registerAgent> = async (c) => {
-  const registered = await agentService.registerAgent({ db: c.var.db, now: clock.now() }, c.req.valid("json"));
+  const registered = await agentService.registerAgent(c.var.publicCtx, c.req.valid("json"));
   return c.json(registered, 200);
 };
 
 /** The Worker checks the agent token, then hands the upgrade to the agent's session with who it is. */
 export const connectAgentHandler: AppRouteHandler<typeof connectAgent> = async (c) => {
-  const token = c.req.header("authorization")?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
-  const agent = token ? await agentService.authenticateAgentToken(c.var.db, token) : null;
+  const token = bearerToken(c.req.header("authorization"));
+  const agent = token ? await agentService.authenticateAgentToken(c.var.publicCtx.db, token) : null;
   if (!agent) throw unauthorized("Invalid or revoked agent token.");
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     throw new ApiError("upgrade_required", "Expected a WebSocket upgrade.", { headers: { Upgrade: "websocket" } });
@@ -35,12 +34,12 @@ export const connectAgentHandler: AppRouteHandler<typeof connectAgent> = async (
 };
 
 export const listAgentsHandler: AppRouteHandler<typeof listAgents> = async (c) => {
-  const rows = await agentService.listAgents({ db: c.var.db, subscriberId: c.var.auth.subscriberId });
+  const rows = await agentService.listAgents(c.var.ctx);
   return c.json(rows.map(agentJson), 200);
 };
 
 export const getAgentHandler: AppRouteHandler<typeof getAgent> = async (c) => {
-  const detail = await agentService.getAgentDetail({ db: c.var.db, subscriberId: c.var.auth.subscriberId }, c.req.valid("param").id);
+  const detail = await agentService.getAgentDetail(c.var.ctx, c.req.valid("param").id);
   return c.json(
     {
       ...agentJson(detail),
@@ -54,11 +53,11 @@ export const getAgentHandler: AppRouteHandler<typeof getAgent> = async (c) => {
 };
 
 export const deleteAgentHandler: AppRouteHandler<typeof deleteAgent> = async (c) => {
-  await agentService.deleteAgent({ db: c.var.db, env: c.env, subscriberId: c.var.auth.subscriberId, now: clock.now() }, c.req.valid("param").id);
+  await agentService.deleteAgent(c.var.ctx, c.req.valid("param").id);
   return c.json({ message: "Agent deleted." }, 200);
 };
 
 export const requestAgentInventoryHandler: AppRouteHandler<typeof requestAgentInventory> = async (c) => {
-  await agentService.requestInventory({ db: c.var.db, env: c.env, subscriberId: c.var.auth.subscriberId }, c.req.valid("param").id);
+  await agentService.requestInventory(c.var.ctx, c.req.valid("param").id);
   return c.json({ message: "Inventory requested." }, 200);
 };

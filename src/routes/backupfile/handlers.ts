@@ -1,8 +1,7 @@
-import { pageOffset, setPaginationHeaders } from "../../lib/pagination";
+import { setPaginationHeaders } from "../../lib/pagination";
 import { isoUtc } from "../../lib/time";
 import type { AppRouteHandler } from "../../lib/types";
 import * as runs from "../../services/backup-runs";
-import { requestContext } from "../../services/credentials";
 import type * as routes from "./routes";
 
 const toSummary = (file: runs.BackupFileRow) => ({
@@ -16,12 +15,12 @@ const toSummary = (file: runs.BackupFileRow) => ({
 
 export const listBackupFiles: AppRouteHandler<typeof routes.listBackupFiles> = async (c) => {
   const { page, pageSize, ...filters } = c.req.valid("query");
-  const { rows, total } = await runs.listFiles(requestContext(c), filters, { limit: pageSize, offset: pageOffset({ page, pageSize }) });
+  const { rows, total } = await runs.listFiles(c.var.ctx, filters, { page, pageSize });
   setPaginationHeaders(c, { page, pageSize }, total);
   return c.json(rows.map(toSummary), 200);
 };
 
 export const getBackupFile: AppRouteHandler<typeof routes.getBackupFile> = async (c) => {
-  const file = await runs.getFile(requestContext(c), c.req.valid("param").id);
+  const file = await runs.getFile(c.var.ctx, c.req.valid("param").id);
   return c.json({ ...toSummary(file), backupRunId: file.backupRunId, databaseId: file.databaseId, destinationId: file.destinationId }, 200);
 };

@@ -1,9 +1,8 @@
-import { pageOffset, setPaginationHeaders } from "../../lib/pagination";
+import { setPaginationHeaders } from "../../lib/pagination";
 import { isoUtc } from "../../lib/time";
 import type { AppRouteHandler } from "../../lib/types";
 import * as jobs from "../../services/backup-jobs";
 import * as runs from "../../services/backup-runs";
-import { requestContext } from "../../services/credentials";
 import type * as routes from "./routes";
 
 const toSummary = (job: jobs.BackupJobRow) => ({
@@ -42,40 +41,40 @@ const toRun = (run: runs.BackupRunRow) => ({
 
 export const listBackupJobs: AppRouteHandler<typeof routes.listBackupJobs> = async (c) => {
   const page = c.req.valid("query");
-  const { rows, total } = await jobs.listJobs(requestContext(c), { limit: page.pageSize, offset: pageOffset(page) });
+  const { rows, total } = await jobs.listJobs(c.var.ctx, page);
   setPaginationHeaders(c, page, total);
   return c.json(rows.map(toSummary), 200);
 };
 
 export const getBackupJob: AppRouteHandler<typeof routes.getBackupJob> = async (c) => {
-  const detail = await jobs.getJobDetail(requestContext(c), c.req.valid("param").id);
+  const detail = await jobs.getJobDetail(c.var.ctx, c.req.valid("param").id);
   return c.json(toDetail(detail), 200);
 };
 
 export const createBackupJob: AppRouteHandler<typeof routes.createBackupJob> = async (c) => {
-  const job = await jobs.createJob({ ...requestContext(c), plan: c.var.auth.plan }, c.req.valid("json"));
+  const job = await jobs.createJob(c.var.ctx, c.req.valid("json"));
   return c.json({ backupJobId: job.id, name: job.name, isEnabled: job.isEnabled }, 200);
 };
 
 export const updateBackupJob: AppRouteHandler<typeof routes.updateBackupJob> = async (c) => {
-  const detail = await jobs.updateJob(requestContext(c), c.req.valid("param").id, c.req.valid("json"));
+  const detail = await jobs.updateJob(c.var.ctx, c.req.valid("param").id, c.req.valid("json"));
   return c.json(toDetail(detail), 200);
 };
 
 export const deleteBackupJob: AppRouteHandler<typeof routes.deleteBackupJob> = async (c) => {
-  await jobs.deleteJob(requestContext(c), c.req.valid("param").id);
+  await jobs.deleteJob(c.var.ctx, c.req.valid("param").id);
   return c.json({ message: "Backup job deleted." }, 200);
 };
 
 export const runBackupJob: AppRouteHandler<typeof routes.runBackupJob> = async (c) => {
   const body = c.req.valid("json") ?? {};
-  const backupRunId = await jobs.triggerRun(requestContext(c), c.req.valid("param").id, body.backupMode);
+  const backupRunId = await jobs.triggerRun(c.var.ctx, c.req.valid("param").id, body.backupMode);
   return c.json({ message: "Backup triggered.", backupRunId }, 200);
 };
 
 export const backupJobHistory: AppRouteHandler<typeof routes.backupJobHistory> = async (c) => {
   const page = c.req.valid("query");
-  const { rows, total } = await runs.listRuns(requestContext(c), c.req.valid("param").id, { limit: page.pageSize, offset: pageOffset(page) });
+  const { rows, total } = await runs.listRuns(c.var.ctx, c.req.valid("param").id, page);
   setPaginationHeaders(c, page, total);
   return c.json(rows.map(toRun), 200);
 };

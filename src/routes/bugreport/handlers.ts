@@ -1,4 +1,3 @@
-import { clock } from "../../lib/clock";
 import { isoUtc } from "../../lib/time";
 import type { AppRouteHandler } from "../../lib/types";
 import { listOwnBugReports, listPublicKnownIssues, submitBugReport as submit } from "../../services/bug-reports";
@@ -21,18 +20,17 @@ export function toKnownIssue({ id, title, category, severity, status, createdAt 
 export const KNOWN_ISSUES_CACHE_CONTROL = "public, max-age=60";
 
 export const submitBugReportHandler: AppRouteHandler<typeof submitBugReport> = async (c) => {
-  const { subscriberId, userId } = c.var.auth;
-  const bugReportId = await submit({ db: c.var.db, subscriberId, now: clock.now() }, userId, c.req.valid("json"));
+  const bugReportId = await submit(c.var.ctx, c.req.valid("json"));
   return c.json({ bugReportId, message: "Bug report submitted." as const }, 200);
 };
 
 export const listBugReportsHandler: AppRouteHandler<typeof listBugReports> = async (c) => {
-  const rows = await listOwnBugReports({ db: c.var.db, subscriberId: c.var.auth.subscriberId });
+  const rows = await listOwnBugReports(c.var.ctx);
   return c.json(rows.map(toBugReport), 200);
 };
 
 export const listKnownIssuesHandler: AppRouteHandler<typeof listKnownIssues> = async (c) => {
-  const rows = await listPublicKnownIssues({ db: c.var.db, now: clock.now() });
+  const rows = await listPublicKnownIssues(c.var.publicCtx);
   c.header("Cache-Control", KNOWN_ISSUES_CACHE_CONTROL);
   return c.json(rows.map(toKnownIssue), 200);
 };

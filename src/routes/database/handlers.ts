@@ -4,7 +4,7 @@ import { listDatabases as listDiscovered } from "../../services/inventory";
 import type { listDatabases } from "./routes";
 
 export const listDatabasesHandler: AppRouteHandler<typeof listDatabases> = async (c) => {
-  const rows = await listDiscovered({ db: c.var.db, subscriberId: c.var.auth.subscriberId }, c.req.valid("query").agentId);
+  const rows = await listDiscovered(c.var.ctx, c.req.valid("query").agentId);
   return c.json(
     rows.map((row) => ({ ...row, missingSince: isoUtc(row.missingSince) })),
     200,

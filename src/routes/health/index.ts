@@ -14,7 +14,7 @@ export const health = createRoute({
 });
 
 const healthHandler: AppRouteHandler<typeof health> = async (c) => {
-  await c.var.db.run(sql`select 1`);
+  await c.var.publicCtx.db.run(sql`select 1`);
   return c.json({ status: "ok" as const }, 200);
 };
 

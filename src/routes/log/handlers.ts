@@ -6,7 +6,7 @@ import type { listLogs } from "./routes";
 
 export const listLogsHandler: AppRouteHandler<typeof listLogs> = async (c) => {
   const { page, pageSize, ...filters } = c.req.valid("query");
-  const { rows, total } = await listLogPage({ db: c.var.db, subscriberId: c.var.auth.subscriberId }, filters, { page, pageSize });
+  const { rows, total } = await listLogPage(c.var.ctx, filters, { page, pageSize });
   setPaginationHeaders(c, { page, pageSize }, total);
   return c.json(
     rows.map((row) => ({ ...row, timestamp: isoUtc(row.timestamp) })),
