@@ -15,14 +15,11 @@ import {
   parseAgentFrame,
 } from "../protocol/agent-protocol";
 import { publishEvents } from "../services/activity";
-import { type AgentIdentity, recordPresence, touchAgent, updateAgentFacts } from "../services/agents";
+import { AGENT_IDENTITY_HEADER, type AgentIdentity, recordPresence, touchAgent, updateAgentFacts } from "../services/agents";
 import { type BackupReportOutcome, applyBackupReport } from "../services/backup-reports";
 import type { ServiceContext } from "../services/context";
 import { applyInventory } from "../services/inventory";
 import { recordAgentLog } from "../services/logs";
-
-/** Header through which the Worker hands the authenticated agent to its session with the upgrade. */
-export const AGENT_IDENTITY_HEADER = "x-datasync-agent";
 
 /** How long applied message ids are remembered: far longer than an agent keeps an unacknowledged message. */
 const APPLIED_ID_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;

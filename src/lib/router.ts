@@ -1,22 +1,12 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ZodType } from "zod";
-import { ApiError, type ErrorDetail } from "./errors";
+import { validationFailed } from "./errors";
 import type { AppBindings } from "./types";
-import { requireAdmin, requireAuth } from "../middleware/auth";
 
 /** The one zod hook: any request that fails its schema becomes a 400 `validation_failed` with `details`. */
 export function validationHook(result: { success: boolean; error?: z.ZodError; target?: string }) {
   if (result.success || !result.error) return;
-  const details: ErrorDetail[] = result.error.issues.map((issue) => ({
-    path: issue.path.map(String).join("."),
-    message: issue.message,
-  }));
-  const first = details[0];
-  const where = result.target === "json" ? "body" : result.target;
-  const message = first
-    ? `Invalid request ${where}: ${first.path ? `${first.path}: ` : ""}${first.message}`
-    : `Invalid request ${where}.`;
-  throw new ApiError("validation_failed", message, { details });
+  throw validationFailed(result.error.issues, result.target === "json" ? "body" : String(result.target));
 }
 
 export function createRouter() {
@@ -64,9 +54,3 @@ export function errorResponses<S extends 400 | 401 | 403 | 404 | 409 | 413 | 415
 }
 
 export const MessageSchema = z.object({ message: z.string() }).openapi("Message");
-
-/** Spread into `createRoute` for routes that need a token: runs `requireAuth` and documents the scheme. */
-export const authenticated = { middleware: [requireAuth], security: [{ Bearer: [] }] };
-
-/** Spread into `createRoute` for the operator API. */
-export const operatorOnly = { middleware: [requireAdmin], security: [{ OperatorToken: [] }] };

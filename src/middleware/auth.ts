@@ -30,3 +30,9 @@ export const requireAdmin = createMiddleware<AppBindings>(async (c, next) => {
   }
   await next();
 });
+
+/** Spread into `createRoute` for routes that need a token: runs `requireAuth` and documents the scheme. */
+export const authenticated = { middleware: [requireAuth], security: [{ Bearer: [] }] };
+
+/** Spread into `createRoute` for the operator API. */
+export const operatorOnly = { middleware: [requireAdmin], security: [{ OperatorToken: [] }] };

@@ -35,6 +35,17 @@ export function agentSession(env: Env, agentId: string) {
   return env.AGENT_SESSION.getByName(agentId);
 }
 
+/** Header through which the Worker hands the authenticated agent to its session with the upgrade. */
+export const AGENT_IDENTITY_HEADER = "x-datasync-agent";
+
+/** Hands an agent's WebSocket upgrade to its session, saying who the agent is (its token was checked here). */
+export function openAgentSocket(env: Env, agent: AgentIdentity, request: Request): Promise<Response> {
+  const headers = new Headers(request.headers);
+  headers.delete("authorization");
+  headers.set(AGENT_IDENTITY_HEADER, JSON.stringify(agent));
+  return agentSession(env, agent.agentId).fetch(new Request(request.url, { headers }));
+}
+
 /**
  * The only way the platform talks to an agent: stores the command durably in the agent's queue (it is
  * stored when this resolves) and pushes it at once if the agent is connected, else on its next connect.

@@ -1,8 +1,7 @@
-import { z } from "@hono/zod-openapi";
+import { z } from "zod";
 import { and, desc, eq } from "drizzle-orm";
-import { type DestinationType, type PlanName, backupJobDestinations, backupJobs, destinations } from "../db/schema";
-import { badRequest, notFound } from "../lib/errors";
-import { validationHook } from "../lib/router";
+import { type DestinationType, backupJobDestinations, backupJobs, destinations } from "../db/schema";
+import { badRequest, notFound, validationFailed } from "../lib/errors";
 import type { ServiceContext } from "./context";
 import { resyncJobs } from "./backup-jobs";
 import { requireOwnAgent } from "./agents";
@@ -12,9 +11,12 @@ import { countResource } from "./usage";
 
 const prefix = z.string().max(1024).optional();
 
-/** The settings each destination type needs (secrets go in the referenced credential, never here). */
+/**
+ * The settings each destination type needs (secrets go in the referenced credential, never here). Domain
+ * rules: an update is checked against the stored type, so they live here; the route names them for OpenAPI.
+ */
 export const DESTINATION_SETTINGS = {
-  LocalStorage: z.strictObject({ path: z.string().trim().min(1, "path is required.").max(1024) }).openapi("LocalStorageSettings"),
+  LocalStorage: z.strictObject({ path: z.string().trim().min(1, "path is required.").max(1024) }),
   S3Storage: z
     .strictObject({
       bucket: z
@@ -26,22 +28,22 @@ export const DESTINATION_SETTINGS = {
         .url({ protocol: /^https?$/, error: "endpoint must be an http(s) URL." })
         .max(1024)
         .optional()
-        .openapi({ description: "For S3-compatible stores (MinIO, R2 …)." }),
+        .describe("For S3-compatible stores (MinIO, R2 …)."),
     })
-    .openapi("S3StorageSettings"),
+    ,
   AzureBlobStorage: z
     .strictObject({
       container: z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, "container must be 3-63 lower-case letters, digits or single hyphens."),
       prefix,
     })
-    .openapi("AzureBlobStorageSettings"),
+    ,
   SftpStorage: z
     .strictObject({
       host: z.string().regex(/^[A-Za-z0-9.:[\]-]{1,255}$/, "host must be a host name or IP address."),
       port: z.number().int("port must be a whole number.").min(1).max(65535),
       path: z.string().trim().min(1, "path is required.").max(1024),
     })
-    .openapi("SftpStorageSettings"),
+    ,
   GoogleCloudStorage: z
     .strictObject({
       bucket: z
@@ -49,7 +51,7 @@ export const DESTINATION_SETTINGS = {
         .regex(/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/, "bucket must be 3-222 lower-case letters, digits, dots, underscores or hyphens."),
       prefix,
     })
-    .openapi("GoogleCloudStorageSettings"),
+    ,
 } satisfies Record<DestinationType, z.ZodType>;
 
 export type DestinationRow = typeof destinations.$inferSelect;
@@ -82,9 +84,10 @@ export async function getDestination({ db, subscriberId }: ServiceContext, desti
 function parseSettings(type: DestinationType, settings: unknown): Record<string, unknown> {
   const result = DESTINATION_SETTINGS[type].safeParse(settings);
   if (result.success) return result.data;
-  const issues = result.error.issues.map((issue) => ({ ...issue, path: ["settings", ...issue.path] }));
-  validationHook({ success: false, error: new z.ZodError(issues), target: "json" });
-  throw result.error; // not reached: the hook throws the 400
+  throw validationFailed(
+    result.error.issues.map((issue) => ({ ...issue, path: ["settings", ...issue.path] })),
+    "body",
+  );
 }
 
 /**
@@ -107,7 +110,7 @@ async function checkReferences(ctx: ServiceContext, agentId: string | null, cred
 }
 
 export async function createDestination(
-  ctx: ServiceContext & { plan: PlanName },
+  ctx: ServiceContext,
   input: { name: string; type: DestinationType; agentId?: string; settings: Record<string, unknown>; credentialReferenceId?: string },
 ): Promise<DestinationRow> {
   assertWithinPlanLimit(ctx.plan, "destinations", await countResource(ctx.db, ctx.subscriberId, "destinations"));

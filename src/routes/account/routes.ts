@@ -1,5 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
-import { authenticated, errorResponses, jsonResponse } from "../../lib/router";
+import { errorResponses, jsonResponse } from "../../lib/router";
+import { authenticated } from "../../middleware/auth";
 import { AccountSchema } from "./schemas";
 
 export const getAccount = createRoute({

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { PAGINATION_HEADERS } from "../../lib/pagination";
-import { errorResponses, jsonBody, jsonResponse, operatorOnly } from "../../lib/router";
+import { errorResponses, jsonBody, jsonResponse } from "../../lib/router";
+import { operatorOnly } from "../../middleware/auth";
 import { ChangePlanBodySchema, OutboxEmailSchema, OutboxQuerySchema, SubscriberIdParams, SubscriberPlanSchema } from "./schemas";
 
 const tags = ["Operator"];

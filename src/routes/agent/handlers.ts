@@ -1,4 +1,3 @@
-import { AGENT_IDENTITY_HEADER } from "../../durable-objects/agent-session";
 import { ApiError, unauthorized } from "../../lib/errors";
 import { isoUtc } from "../../lib/time";
 import type { AppRouteHandler } from "../../lib/types";
@@ -27,10 +26,7 @@ export const connectAgentHandler: AppRouteHandler<typeof connectAgent> = async (
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     throw new ApiError("upgrade_required", "Expected a WebSocket upgrade.", { headers: { Upgrade: "websocket" } });
   }
-  const headers = new Headers(c.req.raw.headers);
-  headers.delete("authorization");
-  headers.set(AGENT_IDENTITY_HEADER, JSON.stringify(agent));
-  return agentService.agentSession(c.env, agent.agentId).fetch(new Request(c.req.url, { headers }));
+  return agentService.openAgentSocket(c.env, agent, c.req.raw);
 };
 
 export const listAgentsHandler: AppRouteHandler<typeof listAgents> = async (c) => {

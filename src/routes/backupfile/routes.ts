@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { PAGINATION_HEADERS } from "../../lib/pagination";
-import { authenticated, errorResponses, jsonResponse } from "../../lib/router";
+import { errorResponses, jsonResponse } from "../../lib/router";
+import { authenticated } from "../../middleware/auth";
 import { BackupFileIdParams, BackupFileQuerySchema, BackupFileSchema, BackupFileSummarySchema } from "./schemas";
 
 const tags = ["Backup Files"];

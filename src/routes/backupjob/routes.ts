@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { PAGINATION_HEADERS, PaginationQuerySchema } from "../../lib/pagination";
-import { MessageSchema, authenticated, errorResponses, jsonBody, jsonResponse } from "../../lib/router";
+import { MessageSchema, errorResponses, jsonBody, jsonResponse } from "../../lib/router";
+import { authenticated } from "../../middleware/auth";
 import {
   BackupJobCreatedSchema,
   BackupJobIdParams,

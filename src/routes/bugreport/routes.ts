@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { RETAINED_304_HEADERS, etag } from "hono/etag";
-import { authenticated, errorResponses, jsonBody, jsonResponse } from "../../lib/router";
+import { errorResponses, jsonBody, jsonResponse } from "../../lib/router";
+import { authenticated } from "../../middleware/auth";
 import { BugReportCreateSchema, BugReportCreatedSchema, BugReportSchema, KnownIssueSchema } from "./schemas";
 
 export const submitBugReport = createRoute({

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { MessageSchema, authenticated, errorResponses, jsonBody, jsonResponse } from "../../lib/router";
+import { MessageSchema, errorResponses, jsonBody, jsonResponse } from "../../lib/router";
+import { authenticated } from "../../middleware/auth";
 import { CreateCredentialSchema, CredentialIdParams, CredentialSchema } from "./schemas";
 
 const tags = ["Credentials"];

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { authenticated, errorResponses, jsonResponse } from "../../lib/router";
+import { errorResponses, jsonResponse } from "../../lib/router";
+import { authenticated } from "../../middleware/auth";
 import { DatabaseQuerySchema, DatabaseSchema } from "./schemas";
 
 export const listDatabases = createRoute({

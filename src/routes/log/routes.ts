@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { PAGINATION_HEADERS } from "../../lib/pagination";
-import { authenticated, errorResponses } from "../../lib/router";
+import { errorResponses } from "../../lib/router";
+import { authenticated } from "../../middleware/auth";
 import { LogMessageSchema, LogQuerySchema } from "./schemas";
 
 export const listLogs = createRoute({
