@@ -1,8 +1,8 @@
 import { createDb } from "./db/client";
 import { clock } from "./lib/clock";
-import { failStaleTriggeredRuns } from "./services/backup-runs";
-import { purgeExpiredLogs } from "./services/logs";
-import { detectMissedSchedules } from "./services/anomalies";
+import { failStaleTriggeredRuns } from "./services/backup-run";
+import { purgeExpiredLogs } from "./services/log";
+import { detectMissedSchedules } from "./services/anomaly";
 import { sweepWebhookDeliveries } from "./services/webhook-queue";
 
 /** One periodic job, run by the cron trigger whose expression it names (see `[triggers]` in wrangler.toml). */

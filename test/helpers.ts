@@ -2,8 +2,8 @@ import { env, exports } from "cloudflare:workers";
 import { createDb } from "../src/db/client";
 import { type PlanName, subscribers, users } from "../src/db/schema";
 import { clock } from "../src/lib/clock";
-import { issueAccessToken } from "../src/services/access-tokens";
-import { hashPassword } from "../src/services/passwords";
+import { issueAccessToken } from "../src/services/access-token";
+import { hashPassword } from "../src/services/password";
 
 export const BASE = "http://localhost";
 export const db = () => createDb(env.DB);

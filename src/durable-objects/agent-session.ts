@@ -14,12 +14,12 @@ import {
   type ServerFrame,
   parseAgentFrame,
 } from "../protocol/agent-protocol";
-import { publishEvents } from "../services/activity";
-import { AGENT_IDENTITY_HEADER, type AgentIdentity, recordPresence, touchAgent, updateAgentFacts } from "../services/agents";
-import { type BackupReportOutcome, applyBackupReport } from "../services/backup-reports";
+import { publishEvents } from "../services/event";
+import { AGENT_IDENTITY_HEADER, type AgentIdentity, recordPresence, touchAgent, updateAgentFacts } from "../services/agent";
+import { type BackupReportOutcome, applyBackupReport } from "../services/backup-report";
 import type { ServiceContext } from "../services/context";
-import { applyInventory } from "../services/inventory";
-import { recordAgentLog } from "../services/logs";
+import { applyInventory } from "../services/database";
+import { recordAgentLog } from "../services/log";
 
 /** How long applied message ids are remembered: far longer than an agent keeps an unacknowledged message. */
 const APPLIED_ID_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;

@@ -2,8 +2,8 @@ import { createMiddleware } from "hono/factory";
 import { timingSafeEqual } from "../lib/crypto";
 import { unauthorized } from "../lib/errors";
 import type { AppBindings } from "../lib/types";
-import { authenticateBearer, bearerToken } from "../services/authentication";
-import { rateLimitHeaders } from "../services/rate-limits";
+import { authenticateBearer, bearerToken } from "../services/bearer-auth";
+import { rateLimitHeaders } from "../services/rate-limit";
 
 /**
  * Every non-public route: a JWT session or an API key, resolved to the request's service context

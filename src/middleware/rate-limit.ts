@@ -1,7 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import { clock } from "../lib/clock";
 import type { AppBindings } from "../lib/types";
-import { type PublicScope, rateLimitHeaders, takePublicRequest } from "../services/rate-limits";
+import { type PublicScope, rateLimitHeaders, takePublicRequest } from "../services/rate-limit";
 
 /**
  * A public endpoint's budget per client IP (`CF-Connecting-IP`), e.g.

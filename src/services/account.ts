@@ -2,7 +2,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { subscribers, users } from "../db/schema";
 import { notFound } from "../lib/errors";
 import { type ServiceContext, actingUserId } from "./context";
-import { PLAN_LIMITS } from "./plans";
+import { PLAN_LIMITS } from "./plan";
 import { usageColumns } from "./usage";
 
 /**

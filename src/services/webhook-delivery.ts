@@ -4,8 +4,8 @@ import { events, webhookDeliveries, webhooks } from "../db/schema";
 import { clock } from "../lib/clock";
 import { base64, fromBase64, randomBytes } from "../lib/crypto";
 import { isoUtc } from "../lib/time";
-import { platformLogInsert } from "./activity";
-import { openSecret } from "./secrets";
+import { platformLogInsert } from "./log";
+import { openSecret } from "./secret";
 import { webhookUrlProblem } from "./url-policy";
 import type { DeliveryMessage } from "./webhook-queue";
 

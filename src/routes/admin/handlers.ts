@@ -2,7 +2,7 @@ import { setPaginationHeaders } from "../../lib/pagination";
 import { isoUtc } from "../../lib/time";
 import type { AppRouteHandler } from "../../lib/types";
 import { listOutboxEmails } from "../../services/email";
-import * as subscribers from "../../services/subscribers";
+import * as subscribers from "../../services/subscriber";
 import type * as routes from "./routes";
 
 export const changeSubscriberPlan: AppRouteHandler<typeof routes.changeSubscriberPlan> = async (c) => {

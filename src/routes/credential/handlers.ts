@@ -1,5 +1,5 @@
 import type { AppRouteHandler } from "../../lib/types";
-import * as credentials from "../../services/credentials";
+import * as credentials from "../../services/credential";
 import type * as routes from "./routes";
 
 const toResponse = (row: credentials.CredentialRow) => ({

@@ -1,6 +1,6 @@
 import { isoUtc } from "../../lib/time";
 import type { AppRouteHandler } from "../../lib/types";
-import * as destinations from "../../services/destinations";
+import * as destinations from "../../services/destination";
 import type * as routes from "./routes";
 
 const toSummary = (row: destinations.DestinationRow) => ({

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { DESTINATION_TYPES } from "../../db/schema";
-import { DESTINATION_SETTINGS } from "../../services/destinations";
+import { DESTINATION_SETTINGS } from "../../services/destination";
 
 /** The service's settings rules, each named as an OpenAPI component. */
 const SETTINGS_SCHEMAS = {

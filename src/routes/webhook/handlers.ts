@@ -1,7 +1,7 @@
 import { setPaginationHeaders } from "../../lib/pagination";
 import { isoUtc } from "../../lib/time";
 import type { AppRouteHandler } from "../../lib/types";
-import * as webhooks from "../../services/webhooks";
+import * as webhooks from "../../services/webhook";
 import type * as routes from "./routes";
 
 const toResponse = (row: webhooks.WebhookRow) => ({
