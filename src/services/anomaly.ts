@@ -142,6 +142,16 @@ export async function detectMissedSchedules(env: Env, now: Date): Promise<number
   const db = createDb(env.DB);
   const windowEnd = new Date(now.getTime() - MISSED_GRACE_MS);
   const windowStart = new Date(windowEnd.getTime() - MISSED_LOOKBACK_MS);
+  const due = await dueScheduledTimes(db, windowStart, windowEnd);
+  let reported = 0;
+  for (const [subscriberId, items] of groupBy(due, (d) => d.job.subscriberId)) {
+    reported += await reportMissedOfSubscriber(env, db, now, windowStart, subscriberId, items);
+  }
+  return reported;
+}
+
+/** Every scheduled time of an enabled job in [windowStart, windowEnd), with the end of its grace. */
+async function dueScheduledTimes(db: Db, windowStart: Date, windowEnd: Date) {
   const jobs = await db
     .select({
       id: backupJobs.id,
@@ -153,8 +163,7 @@ export async function detectMissedSchedules(env: Env, now: Date): Promise<number
     })
     .from(backupJobs)
     .where(eq(backupJobs.isEnabled, true));
-
-  const due = jobs.flatMap((job) => {
+  return jobs.flatMap((job) => {
     // Times before the job's last change are not held against it (it may just have been enabled or rescheduled).
     const from = new Date(Math.max(windowStart.getTime(), job.updatedAt.getTime()));
     return job.schedules.flatMap((schedule) => {
@@ -165,40 +174,42 @@ export async function detectMissedSchedules(env: Env, now: Date): Promise<number
       });
     });
   });
-  if (due.length === 0) return 0;
+}
 
-  let reported = 0;
-  for (const [subscriberId, items] of groupBy(due, (d) => d.job.subscriberId)) {
-    const jobIds = [...new Set(items.map((d) => d.job.id))];
-    const [runs, already] = await db.batch([
-      db
-        .select({ backupJobId: backupRuns.backupJobId, startedUtc: backupRuns.startedUtc, createdAt: backupRuns.createdAt })
-        .from(backupRuns)
-        .where(
-          and(
-            eq(backupRuns.subscriberId, subscriberId),
-            inArray(backupRuns.backupJobId, jobIds),
-            gte(backupRuns.createdAt, new Date(windowStart.getTime() - EARLY_START_MS)),
-            ne(backupRuns.status, "Queued"),
-          ),
+type DueTime = Awaited<ReturnType<typeof dueScheduledTimes>>[number];
+
+/** One subscriber's due times: those with no run started in their window and not reported yet are reported. */
+async function reportMissedOfSubscriber(env: Env, db: Db, now: Date, windowStart: Date, subscriberId: string, items: DueTime[]): Promise<number> {
+  const jobIds = [...new Set(items.map((d) => d.job.id))];
+  const [runs, already] = await db.batch([
+    db
+      .select({ backupJobId: backupRuns.backupJobId, startedUtc: backupRuns.startedUtc, createdAt: backupRuns.createdAt })
+      .from(backupRuns)
+      .where(
+        and(
+          eq(backupRuns.subscriberId, subscriberId),
+          inArray(backupRuns.backupJobId, jobIds),
+          gte(backupRuns.createdAt, new Date(windowStart.getTime() - EARLY_START_MS)),
+          ne(backupRuns.status, "Queued"),
         ),
-      db
-        .select({ backupJobId: missedScheduleReports.backupJobId, scheduledFor: missedScheduleReports.scheduledFor })
-        .from(missedScheduleReports)
-        .where(and(inArray(missedScheduleReports.backupJobId, jobIds), gte(missedScheduleReports.scheduledFor, windowStart))),
-    ]);
-    const reportedKeys = new Set(already.map((r) => `${r.backupJobId}@${r.scheduledFor.getTime()}`));
-    for (const { job, schedule, time, until } of items) {
-      if (reportedKeys.has(`${job.id}@${time.getTime()}`)) continue;
-      const started = runs.some((r) => {
-        const at = (r.startedUtc ?? r.createdAt).getTime();
-        return r.backupJobId === job.id && at >= time.getTime() - EARLY_START_MS && at < until.getTime();
-      });
-      if (started) continue;
-      if (await reportMissedRun(env, db, now, job, schedule, time)) {
-        reportedKeys.add(`${job.id}@${time.getTime()}`);
-        reported++;
-      }
+      ),
+    db
+      .select({ backupJobId: missedScheduleReports.backupJobId, scheduledFor: missedScheduleReports.scheduledFor })
+      .from(missedScheduleReports)
+      .where(and(inArray(missedScheduleReports.backupJobId, jobIds), gte(missedScheduleReports.scheduledFor, windowStart))),
+  ]);
+  const reportedKeys = new Set(already.map((r) => `${r.backupJobId}@${r.scheduledFor.getTime()}`));
+  let reported = 0;
+  for (const { job, schedule, time, until } of items) {
+    if (reportedKeys.has(`${job.id}@${time.getTime()}`)) continue;
+    const started = runs.some((r) => {
+      const at = (r.startedUtc ?? r.createdAt).getTime();
+      return r.backupJobId === job.id && at >= time.getTime() - EARLY_START_MS && at < until.getTime();
+    });
+    if (started) continue;
+    if (await reportMissedRun(env, db, now, job, schedule, time)) {
+      reportedKeys.add(`${job.id}@${time.getTime()}`);
+      reported++;
     }
   }
   return reported;

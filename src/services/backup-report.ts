@@ -117,15 +117,11 @@ const firstMissing = (wanted: string[], found: { id: string }[]) => {
   return wanted.find((id) => !known.has(id));
 };
 
-async function completed(ctx: ReportScope, report: Report<"backup.completed">): Promise<BackupReportOutcome> {
-  const { db, subscriberId, agentId } = ctx;
-  const run = await findOwnRun(ctx, report.backupRunId);
-  if (!run) return refuse(UNKNOWN_RUN);
-  if (FINISHED.has(run.status)) return OK;
-
+/** A refusal when a reported file names a database of another agent or an unknown destination, else null. */
+async function unknownFileReference({ db, subscriberId, agentId }: ReportScope, report: Report<"backup.completed">): Promise<string | null> {
   const databaseIds = [...new Set(report.files.map((f) => f.databaseId))];
   const destinationIds = [...new Set(report.files.map((f) => f.destinationId))];
-  const [knownDatabases, knownDestinations, name] = await Promise.all([
+  const [knownDatabases, knownDestinations] = await Promise.all([
     databaseIds.length === 0
       ? []
       : db
@@ -138,17 +134,16 @@ async function completed(ctx: ReportScope, report: Report<"backup.completed">): 
           .select({ id: destinations.id })
           .from(destinations)
           .where(and(eq(destinations.subscriberId, subscriberId), inArray(destinations.id, destinationIds))),
-    jobName(db, run),
   ]);
   const unknownDatabase = firstMissing(databaseIds, knownDatabases);
-  if (unknownDatabase) return refuse(`Unknown database ${unknownDatabase} for this agent.`);
+  if (unknownDatabase) return `Unknown database ${unknownDatabase} for this agent.`;
   const unknownDestination = firstMissing(destinationIds, knownDestinations);
-  if (unknownDestination) return refuse(`Unknown destination ${unknownDestination}.`);
+  return unknownDestination ? `Unknown destination ${unknownDestination}.` : null;
+}
 
-  const finishedUtc = new Date(report.finishedUtc);
-  const startedUtc = run.startedUtc ?? finishedUtc;
-  const durationMs = Math.max(0, finishedUtc.getTime() - startedUtc.getTime());
-  const files = report.files.map((f) => ({
+/** The reported files as rows, dated when the run finished. */
+function fileRows(subscriberId: string, run: BackupRunRow, report: Report<"backup.completed">, finishedUtc: Date) {
+  return report.files.map((f) => ({
     id: crypto.randomUUID(),
     subscriberId,
     backupJobId: run.backupJobId,
@@ -160,6 +155,27 @@ async function completed(ctx: ReportScope, report: Report<"backup.completed">): 
     checksum: f.checksum,
     dateCreated: finishedUtc,
   }));
+}
+
+/** The inserts of the files, chunked under D1's bound-parameter limit. */
+function fileInserts(db: ReportScope["db"], files: ReturnType<typeof fileRows>): BatchItem<"sqlite">[] {
+  const inserts: BatchItem<"sqlite">[] = [];
+  for (let i = 0; i < files.length; i += FILES_PER_INSERT) inserts.push(db.insert(backupFiles).values(files.slice(i, i + FILES_PER_INSERT)));
+  return inserts;
+}
+
+async function completed(ctx: ReportScope, report: Report<"backup.completed">): Promise<BackupReportOutcome> {
+  const { db, subscriberId, agentId } = ctx;
+  const run = await findOwnRun(ctx, report.backupRunId);
+  if (!run) return refuse(UNKNOWN_RUN);
+  if (FINISHED.has(run.status)) return OK;
+  const [problem, name] = await Promise.all([unknownFileReference(ctx, report), jobName(db, run)]);
+  if (problem) return refuse(problem);
+
+  const finishedUtc = new Date(report.finishedUtc);
+  const startedUtc = run.startedUtc ?? finishedUtc;
+  const durationMs = Math.max(0, finishedUtc.getTime() - startedUtc.getTime());
+  const files = fileRows(subscriberId, run, report, finishedUtc);
   const totalSize = files.reduce((sum, f) => sum + f.fileSize, 0);
   const event = eventInsert(ctx, "backup.success", {
     backupJobId: run.backupJobId,
@@ -172,16 +188,12 @@ async function completed(ctx: ReportScope, report: Report<"backup.completed">): 
   });
   // Compared with the job's history before this run joins it; the anomalies are written with the success.
   const anomalies = await completedRunAnomalies(ctx, { backupJobId: run.backupJobId, backupRunId: run.id, agentId, name, backupMode: run.backupMode, totalSize, durationMs });
-  const fileInserts: BatchItem<"sqlite">[] = [];
-  for (let i = 0; i < files.length; i += FILES_PER_INSERT) {
-    fileInserts.push(db.insert(backupFiles).values(files.slice(i, i + FILES_PER_INSERT)));
-  }
   await db.batch([
     db
       .update(backupRuns)
       .set({ status: "Success", startedUtc, finishedUtc, durationMs, totalSize, error: null })
       .where(and(eq(backupRuns.id, run.id), eq(backupRuns.status, run.status))),
-    ...fileInserts,
+    ...fileInserts(db, files),
     recordLastRun(db, run.backupJobId, "Success", startedUtc),
     ...event.queries,
     platformLogInsert(ctx, {

@@ -7,7 +7,7 @@ import type { ServiceContext } from "./context";
 import { assertPlanFeature, assertWithinPlanLimit } from "./plan";
 import { sealSecret } from "./secret";
 import { countResource } from "./usage";
-import { generateWebhookSecret } from "./webhook-delivery";
+import { generateWebhookSecret } from "./webhook-signature";
 import { webhookUrlProblem } from "./url-policy";
 
 

@@ -3,13 +3,8 @@ import { and, eq } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
 import { logMessages, webhookDeliveries, webhooks } from "../../src/db/schema";
 import { clock, setClock } from "../../src/lib/clock";
-import {
-  DISABLE_AFTER_FAILING_MS,
-  MAX_ATTEMPTS,
-  MAX_QUEUE_DELAY_SECONDS,
-  parseRetryAfter,
-  retryDelaySeconds,
-} from "../../src/services/webhook-delivery";
+import { DISABLE_AFTER_FAILING_MS } from "../../src/services/webhook-delivery";
+import { MAX_ATTEMPTS, MAX_QUEUE_DELAY_SECONDS, parseRetryAfter, retryDelaySeconds } from "../../src/services/webhook-retry";
 import { api, db } from "../helpers";
 import {
   deliveryRow,
@@ -325,7 +320,7 @@ describe("giving up", () => {
     expect(result.explicitAcks).toHaveLength(1);
     expect(target.requests).toHaveLength(0);
     const { createExecutionContext, createMessageBatch, getQueueResult } = await import("cloudflare:test");
-    const { consumeWebhookDeliveries } = await import("../../src/services/webhook-delivery");
+    const { consumeWebhookDeliveries } = await import("../../src/services/webhook-consumers");
     const batch = createMessageBatch("datasync-webhooks", [{ id: "junk", timestamp: new Date(), attempts: 1, body: { nothing: true } }]);
     const ctx = createExecutionContext();
     await consumeWebhookDeliveries(batch, env, target.fetchFn);

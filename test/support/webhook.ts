@@ -6,7 +6,7 @@ import { vi } from "vitest";
 import { type EventType, webhookDeliveries } from "../../src/db/schema";
 import { clock } from "../../src/lib/clock";
 import { eventInsert } from "../../src/services/event";
-import { consumeDeadLetters, consumeWebhookDeliveries } from "../../src/services/webhook-delivery";
+import { consumeDeadLetters, consumeWebhookDeliveries } from "../../src/services/webhook-consumers";
 import { WEBHOOK_DEAD_LETTER_QUEUE_NAME, WEBHOOK_QUEUE_NAME } from "../../src/services/webhook-queue";
 import { api, createSubscriber, db } from "../helpers";
 

@@ -3,7 +3,7 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it, vi } from "vitest";
 import { events, webhookDeliveries, webhooks } from "../../../src/db/schema";
 import { openSecret } from "../../../src/services/secret";
-import { signWebhook } from "../../../src/services/webhook-delivery";
+import { signWebhook } from "../../../src/services/webhook-signature";
 import { api, createSubscriber, db } from "../../helpers";
 import { recordEvent, subscriberWithWebhook } from "../../support/webhook";
 
