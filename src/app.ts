@@ -1,7 +1,7 @@
 import { requestId } from "hono/request-id";
 import { createDb } from "./db/client";
 import { clock } from "./lib/clock";
-import { createRouter } from "./lib/router";
+import { createRouter } from "./http/router";
 import { createNotFoundHandler, handleError } from "./middleware/errors";
 import { limitPerClientIp } from "./middleware/rate-limit";
 import { limitBodySize, requireJsonContentType } from "./middleware/request-guards";

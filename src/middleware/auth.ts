@@ -1,7 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import { timingSafeEqual } from "../lib/crypto";
 import { unauthorized } from "../lib/errors";
-import type { AppBindings } from "../lib/types";
+import type { AppBindings } from "../http/types";
 import { authenticateBearer, bearerToken } from "../services/bearer-auth";
 import { rateLimitHeaders } from "../services/rate-limit";
 

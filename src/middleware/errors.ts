@@ -1,7 +1,7 @@
 import type { ErrorHandler, Hono, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ApiError, type ErrorCode } from "../lib/errors";
-import type { AppBindings } from "../lib/types";
+import type { AppBindings } from "../http/types";
 
 function errorResponse(c: Parameters<ErrorHandler<AppBindings>>[1], err: ApiError) {
   const body: Record<string, unknown> = { error: err.message, code: err.code, requestId: c.get("requestId") };

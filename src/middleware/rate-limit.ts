@@ -1,6 +1,6 @@
 import { createMiddleware } from "hono/factory";
 import { clock } from "../lib/clock";
-import type { AppBindings } from "../lib/types";
+import type { AppBindings } from "../http/types";
 import { type PublicScope, rateLimitHeaders, takePublicRequest } from "../services/rate-limit";
 
 /**

@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { errorResponses, jsonResponse } from "../../lib/router";
+import { errorResponses, jsonResponse } from "../../http/router";
 import { authenticated } from "../../middleware/auth";
 import { AccountSchema } from "./schemas";
 

@@ -1,5 +1,5 @@
-import { setPaginationHeaders } from "../../lib/pagination";
-import type { AppRouteHandler } from "../../lib/types";
+import { setPaginationHeaders } from "../../http/pagination";
+import type { AppRouteHandler } from "../../http/types";
 import * as bugReports from "../../services/bug-report";
 import { toBugReport, toKnownIssue } from "../bug-report/handlers";
 import type * as routes from "./routes";

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { PaginationQuerySchema } from "../../lib/pagination";
+import { PaginationQuerySchema } from "../../http/pagination";
 import { BugReportSchema, KnownIssueSchema, bugCategory, bugSeverity, bugStatus, bugTitle } from "../bug-report/schemas";
 
 export const AdminBugReportQuerySchema = PaginationQuerySchema.extend({

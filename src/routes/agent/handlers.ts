@@ -1,6 +1,6 @@
 import { ApiError, unauthorized } from "../../lib/errors";
 import { isoUtc } from "../../lib/time";
-import type { AppRouteHandler } from "../../lib/types";
+import type { AppRouteHandler } from "../../http/types";
 import * as agents from "../../services/agent";
 import { bearerToken } from "../../services/bearer-auth";
 import type * as routes from "./routes";

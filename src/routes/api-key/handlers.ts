@@ -1,5 +1,5 @@
 import { isoUtc } from "../../lib/time";
-import type { AppRouteHandler } from "../../lib/types";
+import type { AppRouteHandler } from "../../http/types";
 import * as apiKeys from "../../services/api-key";
 import type * as routes from "./routes";
 

@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { MessageSchema, errorResponses, jsonBody, jsonResponse } from "../../lib/router";
+import { MessageSchema, errorResponses, jsonBody, jsonResponse } from "../../http/router";
 import {
   ConfirmEmailBodySchema,
   ForgotPasswordBodySchema,

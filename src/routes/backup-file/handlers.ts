@@ -1,6 +1,6 @@
-import { setPaginationHeaders } from "../../lib/pagination";
+import { setPaginationHeaders } from "../../http/pagination";
 import { isoUtc } from "../../lib/time";
-import type { AppRouteHandler } from "../../lib/types";
+import type { AppRouteHandler } from "../../http/types";
 import * as files from "../../services/backup-file";
 import type * as routes from "./routes";
 

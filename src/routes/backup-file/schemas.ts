@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { PaginationQuerySchema } from "../../lib/pagination";
+import { PaginationQuerySchema } from "../../http/pagination";
 
 const instant = (name: string, description: string) =>
   z.iso

@@ -1,5 +1,5 @@
 import { isoUtc } from "../../lib/time";
-import type { AppRouteHandler } from "../../lib/types";
+import type { AppRouteHandler } from "../../http/types";
 import * as bugReports from "../../services/bug-report";
 import type * as routes from "./routes";
 

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { RETAINED_304_HEADERS, etag } from "hono/etag";
-import { errorResponses, jsonBody, jsonResponse } from "../../lib/router";
+import { errorResponses, jsonBody, jsonResponse } from "../../http/router";
 import { authenticated } from "../../middleware/auth";
 import { BugReportCreateSchema, BugReportCreatedSchema, BugReportSchema, KnownIssueSchema } from "./schemas";
 

@@ -1,4 +1,4 @@
-import type { AppRouteHandler } from "../../lib/types";
+import type { AppRouteHandler } from "../../http/types";
 import * as credentials from "../../services/credential";
 import type * as routes from "./routes";
 

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { MessageSchema, errorResponses, jsonBody, jsonResponse } from "../../lib/router";
+import { MessageSchema, errorResponses, jsonBody, jsonResponse } from "../../http/router";
 import { authenticated } from "../../middleware/auth";
 import { CreateCredentialSchema, CredentialIdParams, CredentialSchema } from "./schemas";
 

@@ -1,5 +1,5 @@
 import { isoUtc } from "../../lib/time";
-import type { AppRouteHandler } from "../../lib/types";
+import type { AppRouteHandler } from "../../http/types";
 import * as databases from "../../services/database";
 import type * as routes from "./routes";
 

@@ -1,5 +1,5 @@
 import { isoUtc } from "../../lib/time";
-import type { AppRouteHandler } from "../../lib/types";
+import type { AppRouteHandler } from "../../http/types";
 import * as destinations from "../../services/destination";
 import type * as routes from "./routes";
 

@@ -1,6 +1,6 @@
 import { Scalar } from "@scalar/hono-api-reference";
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import type { AppBindings } from "../../lib/types";
+import type { AppBindings } from "../../http/types";
 
 /** `GET /api/openapi.json` (generated from the same zod schemas that validate requests) and `GET /docs`. */
 export function mountApiDocs(app: OpenAPIHono<AppBindings>) {

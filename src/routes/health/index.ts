@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
-import { createRouter, jsonResponse } from "../../lib/router";
-import type { AppRouteHandler } from "../../lib/types";
+import { createRouter, jsonResponse } from "../../http/router";
+import type { AppRouteHandler } from "../../http/types";
 
 const HealthSchema = z.object({ status: z.literal("ok") }).openapi("Health");
 

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { PAGINATION_HEADERS } from "../../lib/pagination";
-import { errorResponses } from "../../lib/router";
+import { PAGINATION_HEADERS } from "../../http/pagination";
+import { errorResponses } from "../../http/router";
 import { authenticated } from "../../middleware/auth";
 import { LogMessageSchema, LogQuerySchema } from "./schemas";
 

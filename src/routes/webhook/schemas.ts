@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { DELIVERY_STATUSES, EVENT_TYPES, SUBSCRIBABLE_EVENT_TYPES } from "../../db/schema";
-import { PaginationQuerySchema } from "../../lib/pagination";
+import { PaginationQuerySchema } from "../../http/pagination";
 import { WEBHOOK_SECRET_RULE, webhookSigningKey } from "../../services/webhook-signature";
 
 const eventsField = z

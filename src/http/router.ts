@@ -1,6 +1,6 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ZodType } from "zod";
-import { validationFailed } from "./errors";
+import { validationFailed } from "../lib/errors";
 import type { AppBindings } from "./types";
 
 /** The one zod hook: any request that fails its schema becomes a 400 `validation_failed` with `details`. */
