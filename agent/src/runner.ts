@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+import type { RunTrigger } from "../../src/domain/backup.ts";
+import type { LogSeverity } from "../../src/domain/log.ts";
 import type { AgentJob } from "../../src/protocol/agent-protocol.ts";
 import { backupDatabase } from "./backup.ts";
 import { createDestination } from "./destinations/index.ts";
@@ -9,8 +11,6 @@ import type { EncryptOptions } from "./pipeline/encryption.ts";
 import type { AgentStore } from "./state.ts";
 import type { BackupMode } from "./types.ts";
 
-export type Severity = "Information" | "Warning" | "Error" | "Critical";
-export type Trigger = "Manual" | "Schedule";
 
 export interface RunnerContext {
   store: AgentStore;
@@ -20,7 +20,7 @@ export interface RunnerContext {
   /** Puts a frame in the outbox and sends it when connected. */
   send: (frame: { id: string; type: string } & Record<string, unknown>) => void;
   /** A log line for the platform (and the local console). */
-  report: (severity: Severity, message: string, backupJobId?: string) => void;
+  report: (severity: LogSeverity, message: string, backupJobId?: string) => void;
   encryptOptions?: EncryptOptions;
   progressIntervalMs?: number;
 }
@@ -64,7 +64,7 @@ export class JobRunner {
   }
 
   /** Starts a run in the background. A job already running is not started twice. */
-  trigger(args: { backupJobId: string; mode: BackupMode; trigger: Trigger; backupRunId?: string }): void {
+  trigger(args: { backupJobId: string; mode: BackupMode; trigger: RunTrigger; backupRunId?: string }): void {
     const { store } = this.context;
     const job = store.job(args.backupJobId);
     const backupRunId = args.backupRunId ?? randomUUID();
@@ -84,7 +84,7 @@ export class JobRunner {
     this.running.set(job.backupJobId, run);
   }
 
-  private async run(job: AgentJob, mode: BackupMode, trigger: Trigger, backupRunId: string): Promise<void> {
+  private async run(job: AgentJob, mode: BackupMode, trigger: RunTrigger, backupRunId: string): Promise<void> {
     const { store, now, send, report } = this.context;
     const startedAt = now();
     store.transaction(() => {

@@ -1,9 +1,13 @@
 /**
- * The agent socket protocol, version 1 (../shared/AGENT-PROTOCOL.md): every frame in both directions as
+ * The agent socket protocol, version 1 (docs/agent-protocol.md): every frame in both directions as
  * a zod schema. The one definition of the protocol: the platform (Worker and AgentSession) and the agent
- * program (Node 22) both import this module, so it depends on nothing but zod.
+ * program (Node 22) both import this module, so it depends on nothing but zod and src/domain (imported
+ * with `.ts` extensions, which Node's type stripping needs).
  */
 import { z } from "zod";
+import { BACKUP_MODES, RUN_TRIGGERS } from "../domain/backup.ts";
+import type { DestinationType } from "../domain/destination.ts";
+import { LOG_SEVERITIES } from "../domain/log.ts";
 
 export const PROTOCOL_VERSION = 1;
 /** Frames larger than this are refused with an `error` frame. */
@@ -35,10 +39,9 @@ const messageId = z.uuid();
 const utcTimestamp = z.iso.datetime({ offset: true });
 const shortText = (max = 255) => z.string().min(1).max(max);
 
-export const BACKUP_MODES = ["Full", "Differential", "TransactionLog"] as const;
 export const BackupModeSchema = z.enum(BACKUP_MODES);
-export const RunTriggerSchema = z.enum(["Manual", "Schedule"]);
-export const LogSeveritySchema = z.enum(["Information", "Warning", "Error", "Critical"]);
+export const RunTriggerSchema = z.enum(RUN_TRIGGERS);
+export const LogSeveritySchema = z.enum(LOG_SEVERITIES);
 
 // ---------------------------------------------------------------------------------------------------
 // Commands (server → agent, inside a `command` frame)
@@ -49,7 +52,7 @@ export const DestinationSettingsSchemas = {
   AzureBlobStorage: z.object({ container: shortText(), prefix: z.string().max(1024).optional() }),
   SftpStorage: z.object({ host: shortText(), port: z.number().int().min(1).max(65535), path: shortText(1024) }),
   GoogleCloudStorage: z.object({ bucket: shortText(), prefix: z.string().max(1024).optional() }),
-} as const;
+} as const satisfies Record<DestinationType, z.ZodType>;
 
 const destinationOf = <T extends keyof typeof DestinationSettingsSchemas>(type: T) =>
   z.object({
