@@ -26,7 +26,7 @@ export const connectAgent = createRoute({
   method: "get",
   path: "/api/agent/connect",
   tags,
-  summary: "The agent's WebSocket (Authorization: Bearer <agentToken>); see AGENT-PROTOCOL.md",
+  summary: "The agent's WebSocket (Authorization: Bearer <agentToken>); see docs/agent-protocol.md",
   security: [{ Bearer: [] }],
   responses: {
     101: { description: "Switching protocols: the agent socket is open" },

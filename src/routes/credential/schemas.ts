@@ -3,7 +3,7 @@ import { CREDENTIAL_TYPES } from "../../db/schema";
 
 const secretField = (what: string, max = 4096) => z.string().min(1, `${what} is required.`).max(max, `${what} must be at most ${max} characters.`);
 
-/** The `$type` variants of API.md; every field is secret and sealed at rest. */
+/** The `$type` variants (src/domain/destination.ts); every field is secret and sealed at rest. */
 export const CredentialSecretSchema = z
   .discriminatedUnion(
     "$type",
