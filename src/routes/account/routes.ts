@@ -3,6 +3,7 @@ import { authenticated, errorResponses, jsonResponse } from "../../lib/router";
 import { AccountSchema } from "./schemas";
 
 export const getAccount = createRoute({
+  operationId: "getAccount",
   method: "get",
   path: "/api/account",
   tags: ["Account"],

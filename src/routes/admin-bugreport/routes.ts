@@ -4,6 +4,7 @@ import { errorResponses, jsonBody, jsonResponse, operatorOnly } from "../../lib/
 import { AdminBugReportQuerySchema, AdminBugReportSchema, BugReportIdParamsSchema, BugReportTriageSchema } from "./schemas";
 
 export const listAllBugReports = createRoute({
+  operationId: "listAllBugReports",
   method: "get",
   path: "/api/admin/bugreport",
   tags: ["Operator"],
@@ -17,6 +18,7 @@ export const listAllBugReports = createRoute({
 });
 
 export const triageBugReport = createRoute({
+  operationId: "triageBugReport",
   method: "put",
   path: "/api/admin/bugreport/{id}",
   tags: ["Operator"],

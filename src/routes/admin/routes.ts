@@ -6,6 +6,7 @@ import { ChangePlanBodySchema, OutboxEmailSchema, OutboxQuerySchema, SubscriberI
 const tags = ["Operator"];
 
 export const changeSubscriberPlan = createRoute({
+  operationId: "changeSubscriberPlan",
   method: "put",
   path: "/api/admin/subscriber/{id}/plan",
   tags,
@@ -16,6 +17,7 @@ export const changeSubscriberPlan = createRoute({
 });
 
 export const listOutbox = createRoute({
+  operationId: "listOutbox",
   method: "get",
   path: "/api/admin/outbox",
   tags,

@@ -16,6 +16,7 @@ import {
 const tags = ["Backup Jobs"];
 
 export const listBackupJobs = createRoute({
+  operationId: "listBackupJobs",
   method: "get",
   path: "/api/backupjob",
   tags,
@@ -29,6 +30,7 @@ export const listBackupJobs = createRoute({
 });
 
 export const getBackupJob = createRoute({
+  operationId: "getBackupJob",
   method: "get",
   path: "/api/backupjob/{id}",
   tags,
@@ -39,6 +41,7 @@ export const getBackupJob = createRoute({
 });
 
 export const createBackupJob = createRoute({
+  operationId: "createBackupJob",
   method: "post",
   path: "/api/backupjob",
   tags,
@@ -49,6 +52,7 @@ export const createBackupJob = createRoute({
 });
 
 export const updateBackupJob = createRoute({
+  operationId: "updateBackupJob",
   method: "put",
   path: "/api/backupjob/{id}",
   tags,
@@ -59,6 +63,7 @@ export const updateBackupJob = createRoute({
 });
 
 export const deleteBackupJob = createRoute({
+  operationId: "deleteBackupJob",
   method: "delete",
   path: "/api/backupjob/{id}",
   tags,
@@ -69,6 +74,7 @@ export const deleteBackupJob = createRoute({
 });
 
 export const runBackupJob = createRoute({
+  operationId: "runBackupJob",
   method: "post",
   path: "/api/backupjob/{id}/run",
   tags,
@@ -82,6 +88,7 @@ export const runBackupJob = createRoute({
 });
 
 export const backupJobHistory = createRoute({
+  operationId: "backupJobHistory",
   method: "get",
   path: "/api/backupjob/{id}/history",
   tags,

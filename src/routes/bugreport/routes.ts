@@ -4,6 +4,7 @@ import { authenticated, errorResponses, jsonBody, jsonResponse } from "../../lib
 import { BugReportCreateSchema, BugReportCreatedSchema, BugReportSchema, KnownIssueSchema } from "./schemas";
 
 export const submitBugReport = createRoute({
+  operationId: "submitBugReport",
   method: "post",
   path: "/api/bugreport",
   tags: ["Bug reports"],
@@ -17,6 +18,7 @@ export const submitBugReport = createRoute({
 });
 
 export const listBugReports = createRoute({
+  operationId: "listBugReports",
   method: "get",
   path: "/api/bugreport",
   tags: ["Bug reports"],
@@ -29,6 +31,8 @@ export const listBugReports = createRoute({
 });
 
 export const listKnownIssues = createRoute({
+  operationId: "listKnownIssues",
+  security: [],
   method: "get",
   path: "/api/bugreport/known",
   tags: ["Bug reports"],

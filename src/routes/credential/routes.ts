@@ -5,6 +5,7 @@ import { CreateCredentialSchema, CredentialIdParams, CredentialSchema } from "./
 const tags = ["Credentials"];
 
 export const listCredentials = createRoute({
+  operationId: "listCredentials",
   method: "get",
   path: "/api/credential",
   tags,
@@ -14,6 +15,7 @@ export const listCredentials = createRoute({
 });
 
 export const createCredential = createRoute({
+  operationId: "createCredential",
   method: "post",
   path: "/api/credential",
   tags,
@@ -24,6 +26,7 @@ export const createCredential = createRoute({
 });
 
 export const deleteCredential = createRoute({
+  operationId: "deleteCredential",
   method: "delete",
   path: "/api/credential/{id}",
   tags,

@@ -3,6 +3,7 @@ import { authenticated, errorResponses, jsonResponse } from "../../lib/router";
 import { DatabaseQuerySchema, DatabaseSchema } from "./schemas";
 
 export const listDatabases = createRoute({
+  operationId: "listDatabases",
   method: "get",
   path: "/api/database",
   tags: ["Databases"],

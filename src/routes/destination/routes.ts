@@ -5,6 +5,7 @@ import { CreateDestinationSchema, DestinationIdParams, DestinationSchema, Destin
 const tags = ["Destinations"];
 
 export const listDestinations = createRoute({
+  operationId: "listDestinations",
   method: "get",
   path: "/api/destination",
   tags,
@@ -14,6 +15,7 @@ export const listDestinations = createRoute({
 });
 
 export const getDestination = createRoute({
+  operationId: "getDestination",
   method: "get",
   path: "/api/destination/{id}",
   tags,
@@ -24,6 +26,7 @@ export const getDestination = createRoute({
 });
 
 export const createDestination = createRoute({
+  operationId: "createDestination",
   method: "post",
   path: "/api/destination",
   tags,
@@ -37,6 +40,7 @@ export const createDestination = createRoute({
 });
 
 export const updateDestination = createRoute({
+  operationId: "updateDestination",
   method: "put",
   path: "/api/destination/{id}",
   tags,
@@ -47,6 +51,7 @@ export const updateDestination = createRoute({
 });
 
 export const deleteDestination = createRoute({
+  operationId: "deleteDestination",
   method: "delete",
   path: "/api/destination/{id}",
   tags,

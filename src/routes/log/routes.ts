@@ -4,6 +4,7 @@ import { authenticated, errorResponses } from "../../lib/router";
 import { LogMessageSchema, LogQuerySchema } from "./schemas";
 
 export const listLogs = createRoute({
+  operationId: "listLogs",
   method: "get",
   path: "/api/log",
   tags: ["Logs"],

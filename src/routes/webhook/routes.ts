@@ -14,6 +14,7 @@ import {
 const tags = ["Webhooks"];
 
 export const listWebhooks = createRoute({
+  operationId: "listWebhooks",
   method: "get",
   path: "/api/webhook",
   tags,
@@ -23,6 +24,7 @@ export const listWebhooks = createRoute({
 });
 
 export const createWebhook = createRoute({
+  operationId: "createWebhook",
   method: "post",
   path: "/api/webhook",
   tags,
@@ -33,6 +35,7 @@ export const createWebhook = createRoute({
 });
 
 export const updateWebhook = createRoute({
+  operationId: "updateWebhook",
   method: "put",
   path: "/api/webhook/{id}",
   tags,
@@ -43,6 +46,7 @@ export const updateWebhook = createRoute({
 });
 
 export const deleteWebhook = createRoute({
+  operationId: "deleteWebhook",
   method: "delete",
   path: "/api/webhook/{id}",
   tags,
@@ -53,6 +57,7 @@ export const deleteWebhook = createRoute({
 });
 
 export const testWebhook = createRoute({
+  operationId: "testWebhook",
   method: "post",
   path: "/api/webhook/{id}/test",
   tags,
@@ -63,6 +68,7 @@ export const testWebhook = createRoute({
 });
 
 export const listDeliveries = createRoute({
+  operationId: "listDeliveries",
   method: "get",
   path: "/api/webhook/{id}/deliveries",
   tags,
