@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { BACKUP_MODES, RUN_TRIGGERS } from "../domain/backup.ts";
-import type { DestinationType } from "../domain/destination.ts";
+import { CREDENTIAL_FIELDS, type CredentialType, DESTINATION_SETTINGS_FIELDS, type DestinationType } from "../domain/destination.ts";
 import { LOG_SEVERITIES } from "../domain/log.ts";
 
 export const PROTOCOL_VERSION = 1;
@@ -46,12 +46,13 @@ export const LogSeveritySchema = z.enum(LOG_SEVERITIES);
 // ---------------------------------------------------------------------------------------------------
 // Commands (server → agent, inside a `command` frame)
 
+/** Lenient objects: a settings field a later platform adds is ignored, not refused. */
 export const DestinationSettingsSchemas = {
-  LocalStorage: z.object({ path: shortText(1024) }),
-  S3Storage: z.object({ bucket: shortText(), region: shortText(64), prefix: z.string().max(1024).optional(), endpoint: z.url().optional() }),
-  AzureBlobStorage: z.object({ container: shortText(), prefix: z.string().max(1024).optional() }),
-  SftpStorage: z.object({ host: shortText(), port: z.number().int().min(1).max(65535), path: shortText(1024) }),
-  GoogleCloudStorage: z.object({ bucket: shortText(), prefix: z.string().max(1024).optional() }),
+  LocalStorage: z.object(DESTINATION_SETTINGS_FIELDS.LocalStorage),
+  S3Storage: z.object(DESTINATION_SETTINGS_FIELDS.S3Storage),
+  AzureBlobStorage: z.object(DESTINATION_SETTINGS_FIELDS.AzureBlobStorage),
+  SftpStorage: z.object(DESTINATION_SETTINGS_FIELDS.SftpStorage),
+  GoogleCloudStorage: z.object(DESTINATION_SETTINGS_FIELDS.GoogleCloudStorage),
 } as const satisfies Record<DestinationType, z.ZodType>;
 
 const destinationOf = <T extends keyof typeof DestinationSettingsSchemas>(type: T) =>
@@ -88,18 +89,15 @@ export const AgentJobSchema = z.object({
   }),
 });
 
+const credentialOf = <T extends CredentialType>(type: T) => z.object({ $type: z.literal(type), ...CREDENTIAL_FIELDS[type] });
+
 export const CredentialSchema = z.discriminatedUnion("$type", [
-  z.object({ $type: z.literal("BasicCredential"), username: shortText(), password: z.string().max(4096) }),
-  z.object({ $type: z.literal("S3Credential"), accessKeyId: shortText(), secretAccessKey: shortText(4096), region: shortText(64) }),
-  z.object({ $type: z.literal("AzureBlobCredential"), accountName: shortText(), accountKey: shortText(4096) }),
-  z.object({
-    $type: z.literal("SftpCredential"),
-    username: shortText(),
-    password: z.string().max(4096).optional(),
-    privateKey: z.string().max(16_384).optional(),
-  }),
-  z.object({ $type: z.literal("GoogleCloudCredential"), serviceAccountJson: shortText(65_536) }),
-  z.object({ $type: z.literal("ConnectionStringCredential"), connectionString: shortText(4096) }),
+  credentialOf("BasicCredential"),
+  credentialOf("S3Credential"),
+  credentialOf("AzureBlobCredential"),
+  credentialOf("SftpCredential"),
+  credentialOf("GoogleCloudCredential"),
+  credentialOf("ConnectionStringCredential"),
 ]);
 
 export const AgentCommandSchema = z.discriminatedUnion("type", [

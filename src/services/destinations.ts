@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { and, desc, eq } from "drizzle-orm";
 import { type DestinationType, type PlanName, backupJobDestinations, backupJobs, destinations } from "../db/schema";
+import { DESTINATION_SETTINGS_FIELDS } from "../domain/destination";
 import { badRequest, notFound } from "../lib/errors";
 import { validationHook } from "../lib/router";
 import type { ServiceContext } from "./activity";
@@ -9,46 +10,13 @@ import { type BackupServiceContext, findCredential, requireOwnAgent } from "./cr
 import { assertWithinPlanLimit } from "./plans";
 import { countResource } from "./usage";
 
-const prefix = z.string().max(1024).optional();
-
-/** The settings each destination type needs (secrets go in the referenced credential, never here). */
+/** The settings each destination type needs (src/domain/destination.ts), strict: an unknown field is a 400. */
 export const DESTINATION_SETTINGS = {
-  LocalStorage: z.strictObject({ path: z.string().trim().min(1, "path is required.").max(1024) }).openapi("LocalStorageSettings"),
-  S3Storage: z
-    .strictObject({
-      bucket: z
-        .string()
-        .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "bucket must be 3-63 lower-case letters, digits, dots or hyphens."),
-      region: z.string().regex(/^[a-z0-9-]{1,64}$/, "region must be a region name such as eu-west-2."),
-      prefix,
-      endpoint: z
-        .url({ protocol: /^https?$/, error: "endpoint must be an http(s) URL." })
-        .max(1024)
-        .optional()
-        .openapi({ description: "For S3-compatible stores (MinIO, R2 …)." }),
-    })
-    .openapi("S3StorageSettings"),
-  AzureBlobStorage: z
-    .strictObject({
-      container: z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, "container must be 3-63 lower-case letters, digits or single hyphens."),
-      prefix,
-    })
-    .openapi("AzureBlobStorageSettings"),
-  SftpStorage: z
-    .strictObject({
-      host: z.string().regex(/^[A-Za-z0-9.:[\]-]{1,255}$/, "host must be a host name or IP address."),
-      port: z.number().int("port must be a whole number.").min(1).max(65535),
-      path: z.string().trim().min(1, "path is required.").max(1024),
-    })
-    .openapi("SftpStorageSettings"),
-  GoogleCloudStorage: z
-    .strictObject({
-      bucket: z
-        .string()
-        .regex(/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/, "bucket must be 3-222 lower-case letters, digits, dots, underscores or hyphens."),
-      prefix,
-    })
-    .openapi("GoogleCloudStorageSettings"),
+  LocalStorage: z.strictObject(DESTINATION_SETTINGS_FIELDS.LocalStorage).openapi("LocalStorageSettings"),
+  S3Storage: z.strictObject(DESTINATION_SETTINGS_FIELDS.S3Storage).openapi("S3StorageSettings"),
+  AzureBlobStorage: z.strictObject(DESTINATION_SETTINGS_FIELDS.AzureBlobStorage).openapi("AzureBlobStorageSettings"),
+  SftpStorage: z.strictObject(DESTINATION_SETTINGS_FIELDS.SftpStorage).openapi("SftpStorageSettings"),
+  GoogleCloudStorage: z.strictObject(DESTINATION_SETTINGS_FIELDS.GoogleCloudStorage).openapi("GoogleCloudStorageSettings"),
 } satisfies Record<DestinationType, z.ZodType>;
 
 export type DestinationRow = typeof destinations.$inferSelect;
