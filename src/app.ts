@@ -3,7 +3,7 @@ import { createDb } from "./db/client";
 import { clock } from "./lib/clock";
 import { createRouter } from "./http/router";
 import { createNotFoundHandler, handleError } from "./middleware/errors";
-import { limitPerClientIp } from "./middleware/rate-limit";
+import { limitPublicEndpoints } from "./middleware/rate-limit";
 import { limitBodySize, requireJsonContentType } from "./middleware/request-guards";
 import { mountApiDocs } from "./routes/docs";
 import { adminBugReportRouter } from "./routes/admin-bug-report";
@@ -33,12 +33,7 @@ export function createApp() {
   });
   app.use("/api/*", limitBodySize, requireJsonContentType);
   // Public endpoints: a budget per client IP each (authenticated routes are limited per subscriber in requireAuth).
-  app.use("/api/auth/register", limitPerClientIp("register"));
-  app.use("/api/auth/confirm-email", limitPerClientIp("confirmEmail"));
-  app.use("/api/auth/forgot-password", limitPerClientIp("forgotPassword"));
-  app.use("/api/auth/reset-password", limitPerClientIp("resetPassword"));
-  app.use("/api/auth/login", limitPerClientIp("login"));
-  app.use("/api/agent/register", limitPerClientIp("agentRegister"));
+  limitPublicEndpoints(app);
 
   app.route("/", healthRouter);
   app.route("/", authRouter);

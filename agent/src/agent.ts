@@ -7,7 +7,8 @@ import { collectInventory } from "./engines/index.ts";
 import type { Engine } from "./engines/engine.ts";
 import { effectiveCompression } from "./pipeline/compression.ts";
 import type { EncryptOptions } from "./pipeline/encryption.ts";
-import { JobRunner, type Severity } from "./runner.ts";
+import type { LogSeverity } from "../../src/domain/log.ts";
+import { JobRunner } from "./runner.ts";
 import { Scheduler } from "./scheduler.ts";
 import { deleteState, type AgentStore, type Identity } from "./state.ts";
 import { AGENT_VERSION } from "./version.ts";
@@ -110,7 +111,7 @@ export class Agent {
     this.finish(exit);
   }
 
-  private report(severity: Severity, message: string, backupJobId?: string): void {
+  private report(severity: LogSeverity, message: string, backupJobId?: string): void {
     this.print(`${severity}: ${message}`);
     this.sendReliably({ type: "log", id: randomUUID(), severity, message, timestamp: this.now().toISOString(), backupJobId: backupJobId ?? null });
   }

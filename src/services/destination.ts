@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { and, desc, eq } from "drizzle-orm";
 import { type DestinationType, backupJobDestinations, backupJobs, destinations } from "../db/schema";
+import { DESTINATION_SETTINGS_FIELDS } from "../domain/destination";
 import { badRequest, notFound, validationFailed } from "../lib/errors";
 import type { ServiceContext } from "./context";
 import { resyncJobs } from "./backup-job";
@@ -9,49 +10,16 @@ import { findCredential } from "./credential";
 import { assertWithinPlanLimit } from "./plan";
 import { countResource } from "./usage";
 
-const prefix = z.string().max(1024).optional();
-
 /**
- * The settings each destination type needs (secrets go in the referenced credential, never here). Domain
- * rules: an update is checked against the stored type, so they live here; the route names them for OpenAPI.
+ * The settings each destination type needs (src/domain/destination.ts), strict: an unknown field is a 400.
+ * Domain rules: an update is checked against the stored type, so they live here; the route names them for OpenAPI.
  */
 export const DESTINATION_SETTINGS = {
-  LocalStorage: z.strictObject({ path: z.string().trim().min(1, "path is required.").max(1024) }),
-  S3Storage: z
-    .strictObject({
-      bucket: z
-        .string()
-        .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "bucket must be 3-63 lower-case letters, digits, dots or hyphens."),
-      region: z.string().regex(/^[a-z0-9-]{1,64}$/, "region must be a region name such as eu-west-2."),
-      prefix,
-      endpoint: z
-        .url({ protocol: /^https?$/, error: "endpoint must be an http(s) URL." })
-        .max(1024)
-        .optional()
-        .describe("For S3-compatible stores (MinIO, R2 …)."),
-    })
-    ,
-  AzureBlobStorage: z
-    .strictObject({
-      container: z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, "container must be 3-63 lower-case letters, digits or single hyphens."),
-      prefix,
-    })
-    ,
-  SftpStorage: z
-    .strictObject({
-      host: z.string().regex(/^[A-Za-z0-9.:[\]-]{1,255}$/, "host must be a host name or IP address."),
-      port: z.number().int("port must be a whole number.").min(1).max(65535),
-      path: z.string().trim().min(1, "path is required.").max(1024),
-    })
-    ,
-  GoogleCloudStorage: z
-    .strictObject({
-      bucket: z
-        .string()
-        .regex(/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/, "bucket must be 3-222 lower-case letters, digits, dots, underscores or hyphens."),
-      prefix,
-    })
-    ,
+  LocalStorage: z.strictObject(DESTINATION_SETTINGS_FIELDS.LocalStorage),
+  S3Storage: z.strictObject(DESTINATION_SETTINGS_FIELDS.S3Storage),
+  AzureBlobStorage: z.strictObject(DESTINATION_SETTINGS_FIELDS.AzureBlobStorage),
+  SftpStorage: z.strictObject(DESTINATION_SETTINGS_FIELDS.SftpStorage),
+  GoogleCloudStorage: z.strictObject(DESTINATION_SETTINGS_FIELDS.GoogleCloudStorage),
 } satisfies Record<DestinationType, z.ZodType>;
 
 export type DestinationRow = typeof destinations.$inferSelect;

@@ -15,7 +15,7 @@ export interface PlanLimits {
   features: { apiKeys: boolean; webhooks: boolean };
 }
 
-/** The plan table of API.md. The only place these numbers live: every check and `GET /api/account` read it. */
+/** The plan table (README, "Rate limits and plans"). The only place these numbers live: every check and `GET /api/account` read it. */
 export const PLAN_LIMITS: Record<PlanName, PlanLimits> = {
   Free: {
     requestsPerMinute: 60,

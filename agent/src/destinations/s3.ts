@@ -62,27 +62,11 @@ export class S3Destination implements Destination {
   async open(fileName: string): Promise<Upload> {
     const destination = this;
     const parts: { partNumber: number; etag: string }[] = [];
+    const buffer = new PartBuffer();
     let uploadId: string | undefined;
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
 
-    const takePending = (): Uint8Array<ArrayBuffer> => {
-      const body = new Uint8Array(pendingBytes);
-      let offset = 0;
-      for (const chunk of pending) {
-        body.set(chunk, offset);
-        offset += chunk.length;
-      }
-      pending = [];
-      pendingBytes = 0;
-      return body;
-    };
     const uploadPart = async (body: Uint8Array<ArrayBuffer>) => {
-      if (!uploadId) {
-        const created = await destination.request("starting the multipart upload", destination.objectUrl(fileName, "?uploads"), { method: "POST" });
-        uploadId = xmlValue(await created.text(), "UploadId");
-        if (!uploadId) throw new DestinationError(`Destination "${destination.spec.name}": the store did not return an UploadId.`);
-      }
+      uploadId ??= await destination.startMultipart(fileName);
       const partNumber = parts.length + 1;
       const response = await destination.request(`uploading part ${partNumber}`, destination.objectUrl(fileName, `?partNumber=${partNumber}&uploadId=${encodeURIComponent(uploadId)}`), {
         method: "PUT",
@@ -93,34 +77,22 @@ export class S3Destination implements Destination {
 
     const stream = new Writable({
       write(chunk: Buffer, _encoding, callback) {
-        pending.push(chunk);
-        pendingBytes += chunk.length;
-        if (pendingBytes < destination.partSize) return callback();
-        uploadPart(takePending()).then(() => callback(), callback);
+        buffer.add(chunk);
+        if (buffer.bytes < destination.partSize) return callback();
+        uploadPart(buffer.take()).then(() => callback(), callback);
       },
       final(callback) {
         // Small files stay in memory for one PUT at commit; otherwise the rest is the last part.
-        if (!uploadId || pendingBytes === 0) return callback();
-        uploadPart(takePending()).then(() => callback(), callback);
+        if (!uploadId || buffer.bytes === 0) return callback();
+        uploadPart(buffer.take()).then(() => callback(), callback);
       },
     });
 
     return {
       stream,
       async commit(digest: FileDigest) {
-        if (uploadId) {
-          const xml = `<CompleteMultipartUpload>${parts.map((p) => `<Part><PartNumber>${p.partNumber}</PartNumber><ETag>${xmlEscape(p.etag)}</ETag></Part>`).join("")}</CompleteMultipartUpload>`;
-          const response = await destination.request("completing the multipart upload", destination.objectUrl(fileName, `?uploadId=${encodeURIComponent(uploadId)}`), {
-            method: "POST",
-            body: xml,
-            headers: { "Content-Type": "application/xml" },
-          });
-          // S3 may answer 200 with an error document when completion fails late.
-          const text = await response.text();
-          if (text.includes("<Error>")) throw new DestinationError(`Destination "${destination.spec.name}": completing the multipart upload failed (${xmlValue(text, "Code") ?? "error"}).`);
-        } else {
-          await destination.request("uploading the file", destination.objectUrl(fileName), { method: "PUT", body: takePending() });
-        }
+        if (uploadId) await destination.completeMultipart(fileName, uploadId, parts);
+        else await destination.request("uploading the file", destination.objectUrl(fileName), { method: "PUT", body: buffer.take() });
         await destination.request("uploading the checksum file", destination.objectUrl(`${fileName}${CHECKSUM_SUFFIX}`), {
           method: "PUT",
           body: checksumFileContent(fileName, digest.checksum),
@@ -129,12 +101,31 @@ export class S3Destination implements Destination {
       },
       async abort() {
         stream.destroy();
-        pending = [];
+        buffer.take();
         if (!uploadId) return;
         // Best effort: stores without AbortMultipartUpload expire incomplete uploads themselves.
         await destination.request("aborting the multipart upload", destination.objectUrl(fileName, `?uploadId=${encodeURIComponent(uploadId)}`), { method: "DELETE" }).catch(() => {});
       },
     };
+  }
+
+  private async startMultipart(fileName: string): Promise<string> {
+    const created = await this.request("starting the multipart upload", this.objectUrl(fileName, "?uploads"), { method: "POST" });
+    const uploadId = xmlValue(await created.text(), "UploadId");
+    if (!uploadId) throw new DestinationError(`Destination "${this.spec.name}": the store did not return an UploadId.`);
+    return uploadId;
+  }
+
+  private async completeMultipart(fileName: string, uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<void> {
+    const xml = `<CompleteMultipartUpload>${parts.map((p) => `<Part><PartNumber>${p.partNumber}</PartNumber><ETag>${xmlEscape(p.etag)}</ETag></Part>`).join("")}</CompleteMultipartUpload>`;
+    const response = await this.request("completing the multipart upload", this.objectUrl(fileName, `?uploadId=${encodeURIComponent(uploadId)}`), {
+      method: "POST",
+      body: xml,
+      headers: { "Content-Type": "application/xml" },
+    });
+    // S3 may answer 200 with an error document when completion fails late.
+    const text = await response.text();
+    if (text.includes("<Error>")) throw new DestinationError(`Destination "${this.spec.name}": completing the multipart upload failed (${xmlValue(text, "Code") ?? "error"}).`);
   }
 
   async remove(fileName: string): Promise<void> {
@@ -146,4 +137,27 @@ export class S3Destination implements Destination {
   }
 
   async close(): Promise<void> {}
+}
+
+/** The bytes written since the last part went up, handed over as one body. */
+class PartBuffer {
+  private chunks: Buffer[] = [];
+  bytes = 0;
+
+  add(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.bytes += chunk.length;
+  }
+
+  take(): Uint8Array<ArrayBuffer> {
+    const body = new Uint8Array(this.bytes);
+    let offset = 0;
+    for (const chunk of this.chunks) {
+      body.set(chunk, offset);
+      offset += chunk.length;
+    }
+    this.chunks = [];
+    this.bytes = 0;
+    return body;
+  }
 }

@@ -4,6 +4,7 @@ import { authenticated } from "../../middleware/auth";
 import { AccountSchema } from "./schemas";
 
 export const getAccount = createRoute({
+  operationId: "getAccount",
   method: "get",
   path: "/api/account",
   tags: ["Account"],

@@ -5,6 +5,7 @@ import { operatorOnly } from "../../middleware/auth";
 import { AdminBugReportQuerySchema, AdminBugReportSchema, BugReportIdParamsSchema, BugReportTriageSchema } from "./schemas";
 
 export const listAllBugReports = createRoute({
+  operationId: "listAllBugReports",
   method: "get",
   path: "/api/admin/bugreport",
   tags: ["Operator"],
@@ -18,6 +19,7 @@ export const listAllBugReports = createRoute({
 });
 
 export const triageBugReport = createRoute({
+  operationId: "triageBugReport",
   method: "put",
   path: "/api/admin/bugreport/{id}",
   tags: ["Operator"],

@@ -7,6 +7,7 @@ import { ChangePlanBodySchema, OutboxEmailSchema, OutboxQuerySchema, SubscriberI
 const tags = ["Operator"];
 
 export const changeSubscriberPlan = createRoute({
+  operationId: "changeSubscriberPlan",
   method: "put",
   path: "/api/admin/subscriber/{id}/plan",
   tags,
@@ -17,6 +18,7 @@ export const changeSubscriberPlan = createRoute({
 });
 
 export const listOutbox = createRoute({
+  operationId: "listOutbox",
   method: "get",
   path: "/api/admin/outbox",
   tags,

@@ -6,6 +6,7 @@ import { ApiKeyIdParams, ApiKeySchema, CreateApiKeyBodySchema, CreatedApiKeySche
 const tags = ["API keys"];
 
 export const listApiKeys = createRoute({
+  operationId: "listApiKeys",
   method: "get",
   path: "/api/apikey",
   tags,
@@ -15,6 +16,7 @@ export const listApiKeys = createRoute({
 });
 
 export const createApiKey = createRoute({
+  operationId: "createApiKey",
   method: "post",
   path: "/api/apikey",
   tags,
@@ -25,6 +27,7 @@ export const createApiKey = createRoute({
 });
 
 export const revokeApiKey = createRoute({
+  operationId: "revokeApiKey",
   method: "delete",
   path: "/api/apikey/{id}",
   tags,

@@ -7,6 +7,7 @@ import { BackupFileIdParams, BackupFileQuerySchema, BackupFileSchema, BackupFile
 const tags = ["Backup Files"];
 
 export const listBackupFiles = createRoute({
+  operationId: "listBackupFiles",
   method: "get",
   path: "/api/backupfile",
   tags,
@@ -20,6 +21,7 @@ export const listBackupFiles = createRoute({
 });
 
 export const getBackupFile = createRoute({
+  operationId: "getBackupFile",
   method: "get",
   path: "/api/backupfile/{id}",
   tags,

@@ -17,6 +17,7 @@ import {
 const tags = ["Backup Jobs"];
 
 export const listBackupJobs = createRoute({
+  operationId: "listBackupJobs",
   method: "get",
   path: "/api/backupjob",
   tags,
@@ -30,6 +31,7 @@ export const listBackupJobs = createRoute({
 });
 
 export const getBackupJob = createRoute({
+  operationId: "getBackupJob",
   method: "get",
   path: "/api/backupjob/{id}",
   tags,
@@ -40,6 +42,7 @@ export const getBackupJob = createRoute({
 });
 
 export const createBackupJob = createRoute({
+  operationId: "createBackupJob",
   method: "post",
   path: "/api/backupjob",
   tags,
@@ -50,6 +53,7 @@ export const createBackupJob = createRoute({
 });
 
 export const updateBackupJob = createRoute({
+  operationId: "updateBackupJob",
   method: "put",
   path: "/api/backupjob/{id}",
   tags,
@@ -60,6 +64,7 @@ export const updateBackupJob = createRoute({
 });
 
 export const deleteBackupJob = createRoute({
+  operationId: "deleteBackupJob",
   method: "delete",
   path: "/api/backupjob/{id}",
   tags,
@@ -70,6 +75,7 @@ export const deleteBackupJob = createRoute({
 });
 
 export const runBackupJob = createRoute({
+  operationId: "runBackupJob",
   method: "post",
   path: "/api/backupjob/{id}/run",
   tags,
@@ -83,6 +89,7 @@ export const runBackupJob = createRoute({
 });
 
 export const backupJobHistory = createRoute({
+  operationId: "backupJobHistory",
   method: "get",
   path: "/api/backupjob/{id}/history",
   tags,

@@ -5,6 +5,7 @@ import { authenticated } from "../../middleware/auth";
 import { BugReportCreateSchema, BugReportCreatedSchema, BugReportSchema, KnownIssueSchema } from "./schemas";
 
 export const submitBugReport = createRoute({
+  operationId: "submitBugReport",
   method: "post",
   path: "/api/bugreport",
   tags: ["Bug reports"],
@@ -18,6 +19,7 @@ export const submitBugReport = createRoute({
 });
 
 export const listBugReports = createRoute({
+  operationId: "listBugReports",
   method: "get",
   path: "/api/bugreport",
   tags: ["Bug reports"],
@@ -30,6 +32,8 @@ export const listBugReports = createRoute({
 });
 
 export const listKnownIssues = createRoute({
+  operationId: "listKnownIssues",
+  security: [],
   method: "get",
   path: "/api/bugreport/known",
   tags: ["Bug reports"],

@@ -6,6 +6,7 @@ import { CreateCredentialSchema, CredentialIdParams, CredentialSchema } from "./
 const tags = ["Credentials"];
 
 export const listCredentials = createRoute({
+  operationId: "listCredentials",
   method: "get",
   path: "/api/credential",
   tags,
@@ -15,6 +16,7 @@ export const listCredentials = createRoute({
 });
 
 export const createCredential = createRoute({
+  operationId: "createCredential",
   method: "post",
   path: "/api/credential",
   tags,
@@ -25,6 +27,7 @@ export const createCredential = createRoute({
 });
 
 export const deleteCredential = createRoute({
+  operationId: "deleteCredential",
   method: "delete",
   path: "/api/credential/{id}",
   tags,

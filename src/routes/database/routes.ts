@@ -4,6 +4,7 @@ import { authenticated } from "../../middleware/auth";
 import { DatabaseQuerySchema, DatabaseSchema } from "./schemas";
 
 export const listDatabases = createRoute({
+  operationId: "listDatabases",
   method: "get",
   path: "/api/database",
   tags: ["Databases"],

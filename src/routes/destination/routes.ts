@@ -6,6 +6,7 @@ import { CreateDestinationSchema, DestinationIdParams, DestinationSchema, Destin
 const tags = ["Destinations"];
 
 export const listDestinations = createRoute({
+  operationId: "listDestinations",
   method: "get",
   path: "/api/destination",
   tags,
@@ -15,6 +16,7 @@ export const listDestinations = createRoute({
 });
 
 export const getDestination = createRoute({
+  operationId: "getDestination",
   method: "get",
   path: "/api/destination/{id}",
   tags,
@@ -25,6 +27,7 @@ export const getDestination = createRoute({
 });
 
 export const createDestination = createRoute({
+  operationId: "createDestination",
   method: "post",
   path: "/api/destination",
   tags,
@@ -38,6 +41,7 @@ export const createDestination = createRoute({
 });
 
 export const updateDestination = createRoute({
+  operationId: "updateDestination",
   method: "put",
   path: "/api/destination/{id}",
   tags,
@@ -48,6 +52,7 @@ export const updateDestination = createRoute({
 });
 
 export const deleteDestination = createRoute({
+  operationId: "deleteDestination",
   method: "delete",
   path: "/api/destination/{id}",
   tags,

@@ -6,6 +6,8 @@ import type { AppRouteHandler } from "../../http/types";
 const HealthSchema = z.object({ status: z.literal("ok") }).openapi("Health");
 
 export const health = createRoute({
+  operationId: "health",
+  security: [],
   method: "get",
   path: "/api/health",
   tags: ["Service"],

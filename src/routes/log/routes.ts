@@ -5,6 +5,7 @@ import { authenticated } from "../../middleware/auth";
 import { LogMessageSchema, LogQuerySchema } from "./schemas";
 
 export const listLogs = createRoute({
+  operationId: "listLogs",
   method: "get",
   path: "/api/log",
   tags: ["Logs"],
