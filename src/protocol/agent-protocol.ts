@@ -51,6 +51,10 @@ export const DestinationSettingsSchemas = {
   GoogleCloudStorage: z.object({ bucket: shortText(), prefix: z.string().max(1024).optional() }),
 } as const;
 
+/** The destination types (`LocalStorage`, `S3Storage`, …): the keys of the settings schemas above. */
+export const DestinationTypeSchema = z.keyof(z.object(DestinationSettingsSchemas));
+export type DestinationType = z.infer<typeof DestinationTypeSchema>;
+
 const destinationOf = <T extends keyof typeof DestinationSettingsSchemas>(type: T) =>
   z.object({
     destinationId: z.uuid(),
@@ -168,6 +172,14 @@ export const BackupFailedSchema = z.object({
   error: shortText(10_000),
 });
 
+/** 1.1: files the agent removed from a destination (by retention); the platform marks them `Deleted`. */
+export const FilesDeletedSchema = z.object({
+  type: z.literal("files.deleted"),
+  id: messageId,
+  files: z.array(z.object({ destinationId: z.uuid(), fileName: shortText(1024) })).min(1).max(1000),
+  reason: z.literal("retention"),
+});
+
 export const AgentFrameSchema = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("hello"),
@@ -176,12 +188,15 @@ export const AgentFrameSchema = z.discriminatedUnion("type", [
     displayName: z.string().max(200).nullable().optional(),
     operatingSystem: shortText(),
     version: shortText(64),
+    /** 1.1: the destination types this agent can write; absent (a 1.0 agent) means it did not say. */
+    destinationTypes: z.array(DestinationTypeSchema).max(100).optional(),
   }),
   z.object({ type: z.literal("inventory"), id: messageId, engines: z.array(InventoryEngineSchema).max(1000) }),
   BackupStartedSchema,
   BackupProgressSchema,
   BackupCompletedSchema,
   BackupFailedSchema,
+  FilesDeletedSchema,
   z.object({
     type: z.literal("log"),
     id: messageId,
@@ -200,6 +215,7 @@ export type ServerFrame = z.infer<typeof ServerFrameSchema>;
 export type AgentFrame = z.infer<typeof AgentFrameSchema>;
 export type BackupReport = z.infer<typeof BackupStartedSchema | typeof BackupProgressSchema | typeof BackupCompletedSchema | typeof BackupFailedSchema>;
 export type InventoryEngine = z.infer<typeof InventoryEngineSchema>;
+export type FilesDeleted = z.infer<typeof FilesDeletedSchema>;
 
 const AGENT_FRAME_TYPES = new Set(AgentFrameSchema.options.map((o) => o.shape.type.value));
 const SERVER_FRAME_TYPES = new Set(ServerFrameSchema.options.map((o) => o.shape.type.value));

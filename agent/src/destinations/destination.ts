@@ -1,5 +1,6 @@
-import type { Writable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 import type { FileDigest } from "../pipeline/checksum.ts";
+import type { Credential, CredentialLookup } from "../types.ts";
 
 /** A destination as `job.upsert` describes it. */
 export interface DestinationSpec {
@@ -24,6 +25,8 @@ export interface Destination {
   open(fileName: string): Promise<Upload>;
   /** Deletes a file this agent wrote (and its `.sha256`); a file already gone is not an error. */
   remove(fileName: string): Promise<void>;
+  /** Streams a file back (for restore); a missing file is a DestinationError saying so. */
+  download(fileName: string): Promise<Readable>;
   close(): Promise<void>;
 }
 
@@ -37,6 +40,26 @@ export function requiredSetting(spec: DestinationSpec, key: string): string {
     throw new DestinationError(`Destination "${spec.name}" (${spec.type}) has no "${key}" setting.`);
   }
   return value;
+}
+
+/** The text of a prefix setting as a key prefix: no leading slash, one trailing slash unless empty. */
+export function keyPrefix(spec: DestinationSpec): string {
+  const prefix = typeof spec.settings.prefix === "string" ? spec.settings.prefix.replace(/^\/+/, "") : "";
+  return prefix && !prefix.endsWith("/") ? `${prefix}/` : prefix;
+}
+
+/** The destination's credential, received from the platform and of one of the `$type`s it can use. */
+export function destinationCredential<T extends Credential["$type"]>(
+  spec: DestinationSpec,
+  credentials: CredentialLookup,
+  accepted: readonly T[],
+  hint: string,
+): Extract<Credential, { $type: T }> {
+  if (!spec.credentialReferenceId) throw new DestinationError(`Destination "${spec.name}" (${spec.type}) has no credential: give it ${hint}.`);
+  const credential = credentials.get(spec.credentialReferenceId);
+  if (!credential) throw new DestinationError(`Destination "${spec.name}": credential ${spec.credentialReferenceId} has not been received from the platform yet.`);
+  if (!(accepted as readonly string[]).includes(credential.$type)) throw new DestinationError(`Destination "${spec.name}" needs ${hint}, not a ${credential.$type}.`);
+  return credential as Extract<Credential, { $type: T }>;
 }
 
 export const CHECKSUM_SUFFIX = ".sha256";

@@ -1,14 +1,39 @@
-import { Writable } from "node:stream";
+import { Readable, Writable } from "node:stream";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { AwsClient } from "aws4fetch";
 import { checksumFileContent, type FileDigest } from "../pipeline/checksum.ts";
 import type { CredentialLookup } from "../types.ts";
-import { CHECKSUM_SUFFIX, DestinationError, requiredSetting, type Destination, type DestinationSpec, type Upload } from "./destination.ts";
+import { CHECKSUM_SUFFIX, DestinationError, destinationCredential, keyPrefix, requiredSetting, type Destination, type DestinationSpec, type Upload } from "./destination.ts";
 
 /** S3 needs parts of at least 5 MiB (but the last); 8 MiB keeps memory small and part count low (10,000 max → 80 GB). */
 export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
 
 const xmlValue = (xml: string, tag: string) => new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(xml)?.[1];
 const xmlEscape = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+
+/** Where an S3-compatible store keeps the destination's files and how its requests are signed. */
+export interface S3Store {
+  bucket: string;
+  prefix: string;
+  /** Path-style base URL; none means AWS's virtual-hosted `https://<bucket>.s3.<region>.amazonaws.com`. */
+  endpoint?: string;
+  /** Signing region (`auto` for Google Cloud Storage). */
+  region: string;
+}
+
+export interface S3Options {
+  partSize?: number;
+}
+
+/** An S3Storage destination's store, from its settings. */
+function s3Store(spec: DestinationSpec): S3Store {
+  return {
+    bucket: requiredSetting(spec, "bucket"),
+    region: requiredSetting(spec, "region"),
+    prefix: keyPrefix(spec),
+    endpoint: typeof spec.settings.endpoint === "string" ? spec.settings.endpoint.replace(/\/+$/, "") : undefined,
+  };
+}
 
 /**
  * S3 and S3-compatible stores (custom `endpoint`, path-style addressing) through aws4fetch's SigV4
@@ -18,30 +43,22 @@ const xmlEscape = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&
 export class S3Destination implements Destination {
   readonly spec: DestinationSpec;
   private readonly client: AwsClient;
-  private readonly bucket: string;
-  private readonly prefix: string;
-  private readonly endpoint: string | undefined;
-  private readonly region: string;
+  private readonly store: S3Store;
   private readonly partSize: number;
 
-  constructor(spec: DestinationSpec, credentials: CredentialLookup, options: { partSize?: number } = {}) {
+  /** `store` and `credentialHint` default to an S3Storage destination's; Google Cloud Storage passes its own. */
+  constructor(spec: DestinationSpec, credentials: CredentialLookup, options: S3Options & { store?: S3Store; credentialHint?: string } = {}) {
     this.spec = spec;
-    this.bucket = requiredSetting(spec, "bucket");
-    this.region = requiredSetting(spec, "region");
-    const prefix = typeof spec.settings.prefix === "string" ? spec.settings.prefix.replace(/^\/+/, "") : "";
-    this.prefix = prefix && !prefix.endsWith("/") ? `${prefix}/` : prefix;
-    this.endpoint = typeof spec.settings.endpoint === "string" ? spec.settings.endpoint.replace(/\/+$/, "") : undefined;
+    this.store = options.store ?? s3Store(spec);
     this.partSize = options.partSize ?? DEFAULT_PART_SIZE;
-    const credential = spec.credentialReferenceId ? credentials.get(spec.credentialReferenceId) : undefined;
-    if (!spec.credentialReferenceId) throw new DestinationError(`Destination "${spec.name}" (S3Storage) has no credential: give it an S3Credential.`);
-    if (!credential) throw new DestinationError(`Destination "${spec.name}": credential ${spec.credentialReferenceId} has not been received from the platform yet.`);
-    if (credential.$type !== "S3Credential") throw new DestinationError(`Destination "${spec.name}" needs an S3Credential, not a ${credential.$type}.`);
-    this.client = new AwsClient({ accessKeyId: credential.accessKeyId, secretAccessKey: credential.secretAccessKey, region: this.region || credential.region, service: "s3" });
+    const credential = destinationCredential(spec, credentials, ["S3Credential"], options.credentialHint ?? "an S3Credential");
+    this.client = new AwsClient({ accessKeyId: credential.accessKeyId, secretAccessKey: credential.secretAccessKey, region: this.store.region || credential.region, service: "s3" });
   }
 
   private objectUrl(fileName: string, query = ""): string {
-    const key = (this.prefix + fileName).split("/").map(encodeURIComponent).join("/");
-    const base = this.endpoint ? `${this.endpoint}/${encodeURIComponent(this.bucket)}` : `https://${this.bucket}.s3.${this.region}.amazonaws.com`;
+    const { bucket, endpoint, prefix, region } = this.store;
+    const key = (prefix + fileName).split("/").map(encodeURIComponent).join("/");
+    const base = endpoint ? `${endpoint}/${encodeURIComponent(bucket)}` : `https://${bucket}.s3.${region}.amazonaws.com`;
     return `${base}/${key}${query}`;
   }
 
@@ -143,6 +160,14 @@ export class S3Destination implements Destination {
         if (!/HTTP 404/.test(error.message)) throw error;
       });
     }
+  }
+
+  async download(fileName: string): Promise<Readable> {
+    const response = await this.request(`downloading ${fileName}`, this.objectUrl(fileName), { method: "GET" }).catch((error: DestinationError) => {
+      throw /HTTP 404/.test(error.message) ? new DestinationError(`Destination "${this.spec.name}": ${fileName} does not exist.`) : error;
+    });
+    if (!response.body) throw new DestinationError(`Destination "${this.spec.name}": downloading ${fileName} returned no body.`);
+    return Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
   }
 
   async close(): Promise<void> {}
