@@ -190,7 +190,7 @@ describe("JobRunner", () => {
     const gcs = saveJob({ destinations: [{ destinationId: randomUUID(), name: "GCS", type: "GoogleCloudStorage", settings: { bucket: "b" }, credentialReferenceId: null }] });
     await runToEnd(gcs);
     expect(frames.find((f) => f.type === "backup.failed")!.error).toBe(
-      'Destination "GCS" (GoogleCloudStorage) has no credential: give it an S3Credential holding a Cloud Storage HMAC key (access ID and secret).',
+      'Destination "GCS" (GoogleCloudStorage) has no credential: give it a GoogleCloudCredential (service account key) or an S3Credential holding a Cloud Storage HMAC key.',
     );
   });
 });

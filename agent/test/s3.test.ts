@@ -1,8 +1,10 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { generateKeyPairSync, randomBytes, randomUUID, verify, type KeyObject } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createWriteStream } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { AwsClient } from "aws4fetch";
@@ -136,10 +138,85 @@ describe("GoogleCloudStorage (the S3 implementation on Cloud Storage's XML API)"
     expect((await download(`gcs/${result.fileName}`)).status).toBe(404);
   });
 
-  it("needs an HMAC key as an S3Credential, not a service account key", () => {
-    expect(() => gcs({ $type: "GoogleCloudCredential", serviceAccountJson: "{}" })).toThrow(
-      'Destination "GCS" needs an S3Credential holding a Cloud Storage HMAC key (access ID and secret), not a GoogleCloudCredential.',
+  it("with a service account: signs a JWT for a bearer token once, then streams, downloads and removes with it", async () => {
+    const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const google = await startGoogleStandIn(publicKey, endpoint);
+    try {
+      const serviceAccountJson = JSON.stringify({
+        type: "service_account",
+        client_email: "backups@acme.iam.gserviceaccount.com",
+        private_key: privateKey.export({ type: "pkcs8", format: "pem" }),
+        private_key_id: "key-1",
+        token_uri: `${google.url}/token`,
+      });
+      const target = gcs({ $type: "GoogleCloudCredential", serviceAccountJson }, { endpoint: google.url });
+      const content = randomBytes(11 * 1024 * 1024); // three parts: several requests share the token
+      const result = await backupDatabase({ engine: fixedEngine("sa", content), database: "sa", mode: "Full", startedAt: new Date("2026-03-29T02:00:00Z"), destinations: [target], compression: "gzip" });
+      expect(google.exchanges).toEqual([{ iss: "backups@acme.iam.gserviceaccount.com", aud: `${google.url}/token`, scope: "https://www.googleapis.com/auth/devstorage.read_write", lifetime: 3600, kid: "key-1" }]);
+      expect(google.storageRequests).toBeGreaterThanOrEqual(6); // start, 3 parts, complete, checksum file
+      expect(google.refused).toBe(0);
+      const local = join(dir, `sa-${result.fileName}`);
+      await pipeline(await target.download(result.fileName), createWriteStream(local));
+      await verifyChecksum(local, result.checksum);
+      await target.remove(result.fileName);
+      expect((await download(`gcs/${result.fileName}`)).status).toBe(404);
+
+      // A key Google does not accept: the token endpoint's own reason, before any upload.
+      google.rejectKeys = true;
+      const refused = gcs({ $type: "GoogleCloudCredential", serviceAccountJson }, { endpoint: google.url });
+      await expect(backupDatabase({ engine: fixedEngine("sa", "x"), database: "sa", mode: "Full", startedAt: new Date(), destinations: [refused], compression: "gzip" })).rejects.toThrow(
+        'Destination "GCS": Google refused the service account backups@acme.iam.gserviceaccount.com (HTTP 400, invalid_grant: Invalid JWT Signature.).',
+      );
+    } finally {
+      await google.stop();
+    }
+  });
+
+  it("needs a service account key or an HMAC key", () => {
+    expect(() => gcs({ $type: "BasicCredential", username: "u", password: "p" })).toThrow(
+      'Destination "GCS" needs a GoogleCloudCredential (service account key) or an S3Credential holding a Cloud Storage HMAC key, not a BasicCredential.',
+    );
+    expect(() => gcs({ $type: "GoogleCloudCredential", serviceAccountJson: '{"type":"authorized_user"}' })).toThrow(
+      'Destination "GCS": the GoogleCloudCredential has no client_email and private_key; paste the service account\'s key file.',
     );
     expect(gcs(HMAC)).toBeInstanceOf(GoogleCloudDestination);
   });
 });
+
+/**
+ * Google's two halves as the agent sees them, on loopback: an OAuth token endpoint that checks the
+ * service account's signed JWT, and Cloud Storage's XML API, played by s3rver behind a proxy that
+ * admits only the bearer token it issued (and signs the forwarded request for s3rver).
+ */
+async function startGoogleStandIn(publicKey: KeyObject, s3rverUrl: string) {
+  const TOKEN = "ya29.local-test-token";
+  const forward = new AwsClient({ accessKeyId: "S3RVER", secretAccessKey: "S3RVER", region: "us-east-1", service: "s3" });
+  const state = { exchanges: [] as Record<string, unknown>[], storageRequests: 0, refused: 0, rejectKeys: false };
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    if (req.url === "/token") {
+      const assertion = new URLSearchParams(body.toString()).get("assertion") ?? "";
+      const [header, claims, signature] = assertion.split(".");
+      const valid = !state.rejectKeys && verify("RSA-SHA256", Buffer.from(`${header}.${claims}`), publicKey, Buffer.from(signature, "base64url"));
+      if (!valid) return res.writeHead(400, { "Content-Type": "application/json" }).end(JSON.stringify({ error: "invalid_grant", error_description: "Invalid JWT Signature." }));
+      const { iss, aud, scope, iat, exp } = JSON.parse(Buffer.from(claims, "base64url").toString());
+      state.exchanges.push({ iss, aud, scope, lifetime: exp - iat, kid: JSON.parse(Buffer.from(header, "base64url").toString()).kid });
+      return res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ access_token: TOKEN, expires_in: 3599, token_type: "Bearer" }));
+    }
+    if (req.headers.authorization !== `Bearer ${TOKEN}`) {
+      state.refused++;
+      return res.writeHead(401).end("<Error><Code>AuthenticationRequired</Code></Error>");
+    }
+    state.storageRequests++;
+    const upstream = await forward.fetch(`${s3rverUrl}${req.url}`, { method: req.method, body: body.length > 0 ? body : undefined });
+    res.writeHead(upstream.status, Object.fromEntries([...upstream.headers].filter(([name]) => name === "etag" || name === "content-type")));
+    res.end(Buffer.from(await upstream.arrayBuffer()));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return Object.assign(state, {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  });
+}

@@ -25,6 +25,15 @@ export interface S3Options {
   partSize?: number;
 }
 
+/** Sends one request to the store, authenticated (SigV4 for S3 and HMAC keys, a bearer token for a Google service account). */
+export type SignedFetch = (url: string, init: RequestInit) => Promise<Response>;
+
+/** SigV4 signing (aws4fetch) with an access key. */
+export function sigV4Fetch(accessKeyId: string, secretAccessKey: string, region: string): SignedFetch {
+  const client = new AwsClient({ accessKeyId, secretAccessKey, region, service: "s3" });
+  return (url, init) => client.fetch(url, init);
+}
+
 /** An S3Storage destination's store, from its settings. */
 function s3Store(spec: DestinationSpec): S3Store {
   return {
@@ -36,23 +45,26 @@ function s3Store(spec: DestinationSpec): S3Store {
 }
 
 /**
- * S3 and S3-compatible stores (custom `endpoint`, path-style addressing) through aws4fetch's SigV4
- * signing. Files go up as multipart uploads streamed part by part; the object appears only when the
- * upload is completed in `commit`, so a failed run never leaves a partial object.
+ * S3 and S3-compatible stores (custom `endpoint`, path-style addressing), SigV4-signed by default.
+ * Files go up as multipart uploads streamed part by part; the object appears only when the upload is
+ * completed in `commit`, so a failed run never leaves a partial object.
  */
 export class S3Destination implements Destination {
   readonly spec: DestinationSpec;
-  private readonly client: AwsClient;
+  private readonly signedFetch: SignedFetch;
   private readonly store: S3Store;
   private readonly partSize: number;
 
-  /** `store` and `credentialHint` default to an S3Storage destination's; Google Cloud Storage passes its own. */
-  constructor(spec: DestinationSpec, credentials: CredentialLookup, options: S3Options & { store?: S3Store; credentialHint?: string } = {}) {
+  /** `store` and `signedFetch` default to an S3Storage destination's (its settings, its S3Credential); Google Cloud Storage passes its own. */
+  constructor(spec: DestinationSpec, credentials: CredentialLookup, options: S3Options & { store?: S3Store; signedFetch?: SignedFetch } = {}) {
     this.spec = spec;
     this.store = options.store ?? s3Store(spec);
     this.partSize = options.partSize ?? DEFAULT_PART_SIZE;
-    const credential = destinationCredential(spec, credentials, ["S3Credential"], options.credentialHint ?? "an S3Credential");
-    this.client = new AwsClient({ accessKeyId: credential.accessKeyId, secretAccessKey: credential.secretAccessKey, region: this.store.region || credential.region, service: "s3" });
+    if (options.signedFetch) this.signedFetch = options.signedFetch;
+    else {
+      const credential = destinationCredential(spec, credentials, ["S3Credential"], "an S3Credential");
+      this.signedFetch = sigV4Fetch(credential.accessKeyId, credential.secretAccessKey, this.store.region || credential.region);
+    }
   }
 
   private objectUrl(fileName: string, query = ""): string {
@@ -65,8 +77,9 @@ export class S3Destination implements Destination {
   private async request(what: string, url: string, init: RequestInit & { body?: BodyInit }): Promise<Response> {
     let response: Response;
     try {
-      response = await this.client.fetch(url, init);
+      response = await this.signedFetch(url, init);
     } catch (error) {
+      if (error instanceof DestinationError) throw error; // already says what went wrong (a refused service account key)
       const cause = (error as { cause?: { code?: string } }).cause?.code;
       throw new DestinationError(`Destination "${this.spec.name}": ${what} failed: ${cause ?? (error as Error).message}.`);
     }
