@@ -218,6 +218,16 @@ async function checkFilesAndRestore(backupJobId: string, folder: string, passphr
   return files;
 }
 
+/** A copy of the encrypted shop backup fetched from a destination: its checksum matches and every row restores. */
+async function expectShopRestores(copyPath: string, file: FileRow, name: string) {
+  expect(await fileChecksum(copyPath)).toBe(file.checksum);
+  const restored = join(dir, `restored-${name}.db`);
+  await cli(["restore", "--file", copyPath, "--checksum", file.checksum, "--passphrase", PASSPHRASE, "--to", restored]);
+  const copy = new DatabaseSync(restored, { readOnly: true });
+  expect((copy.prepare("SELECT count(*) AS n FROM item").get() as { n: number }).n).toBe(2000);
+  copy.close();
+}
+
 describe("agent end to end against wrangler dev", () => {
   it("comes online and reports its engines and databases", async () => {
     const databases = await discoveredDatabases();
@@ -299,12 +309,7 @@ describe("agent end to end against wrangler dev", () => {
       expect(s3Object.status).toBe(200);
       const s3Copy = join(dir, `s3-${file.fileName}`);
       await writeFile(s3Copy, Buffer.from(await s3Object.arrayBuffer()));
-      expect(await fileChecksum(s3Copy)).toBe(file.checksum);
-      const restored = join(dir, "restored-offsite.db");
-      await cli(["restore", "--file", s3Copy, "--checksum", file.checksum, "--passphrase", PASSPHRASE, "--to", restored]);
-      const copy = new DatabaseSync(restored, { readOnly: true });
-      expect((copy.prepare("SELECT count(*) AS n FROM item").get() as { n: number }).n).toBe(2000);
-      copy.close();
+      await expectShopRestores(s3Copy, file, "offsite");
     } finally {
       await sshd.stop();
       await s3.close();
@@ -344,12 +349,7 @@ describe("agent end to end against wrangler dev", () => {
       const blobCopy = join(dir, `blob-${file.fileName}`);
       await container.getBlockBlobClient(`nightly/${file.fileName}`).downloadToFile(blobCopy);
       expect((await stat(blobCopy)).size).toBe(file.fileSize);
-      expect(await fileChecksum(blobCopy)).toBe(file.checksum);
-      const restored = join(dir, "restored-blob.db");
-      await cli(["restore", "--file", blobCopy, "--checksum", file.checksum, "--passphrase", PASSPHRASE, "--to", restored]);
-      const copy = new DatabaseSync(restored, { readOnly: true });
-      expect((copy.prepare("SELECT count(*) AS n FROM item").get() as { n: number }).n).toBe(2000);
-      copy.close();
+      await expectShopRestores(blobCopy, file, "blob");
     } finally {
       await azurite.stop();
     }

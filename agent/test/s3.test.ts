@@ -52,6 +52,15 @@ async function download(key: string): Promise<Response> {
   return raw.fetch(`${endpoint}/backups/${key}`);
 }
 
+/** The destination reads the file back with the checksum it was written with, then removes it from the bucket. */
+async function fetchBackAndRemove(target: S3Destination, key: string, result: { fileName: string; checksum: string }) {
+  const local = join(dir, `fetched-${randomUUID()}`);
+  await pipeline(await target.download(result.fileName), createWriteStream(local));
+  await verifyChecksum(local, result.checksum);
+  await target.remove(result.fileName);
+  expect((await download(key)).status).toBe(404);
+}
+
 describe("S3Storage", () => {
   it("uploads a large file in several parts under the prefix, with its checksum file, and it restores", async () => {
     const content = randomBytes(12 * 1024 * 1024); // incompressible: > 2 parts after gzip
@@ -77,11 +86,7 @@ describe("S3Storage", () => {
     const target = destination(GOOD);
     const result = await backupDatabase({ engine: fixedEngine("data", Buffer.from("small")), database: "data", mode: "Full", startedAt: new Date("2026-03-27T02:00:00Z"), destinations: [target], compression: "gzip" });
     expect((await download(`nightly/${result.fileName}`)).status).toBe(200);
-    const local = join(dir, `fetched-${result.fileName}`);
-    await pipeline(await target.download(result.fileName), createWriteStream(local));
-    await verifyChecksum(local, result.checksum);
-    await target.remove(result.fileName);
-    expect((await download(`nightly/${result.fileName}`)).status).toBe(404);
+    await fetchBackAndRemove(target, `nightly/${result.fileName}`, result);
     expect((await download(`nightly/${result.fileName}.sha256`)).status).toBe(404);
     await target.remove(result.fileName); // already gone: fine
     await expect(target.download(result.fileName)).rejects.toThrow(`Destination "Local S3": ${result.fileName} does not exist.`);
@@ -131,11 +136,7 @@ describe("GoogleCloudStorage (the S3 implementation on Cloud Storage's XML API)"
     const content = randomBytes(11 * 1024 * 1024);
     const result = await backupDatabase({ engine: fixedEngine("big", content), database: "big", mode: "Full", startedAt: new Date("2026-03-28T02:00:00Z"), destinations: [target], compression: "gzip" });
     expect((await download(`gcs/${result.fileName}`)).status).toBe(200);
-    const local = join(dir, `gcs-${result.fileName}`);
-    await pipeline(await target.download(result.fileName), createWriteStream(local));
-    await verifyChecksum(local, result.checksum);
-    await target.remove(result.fileName);
-    expect((await download(`gcs/${result.fileName}`)).status).toBe(404);
+    await fetchBackAndRemove(target, `gcs/${result.fileName}`, result);
   });
 
   it("with a service account: signs a JWT for a bearer token once, then streams, downloads and removes with it", async () => {
@@ -155,11 +156,7 @@ describe("GoogleCloudStorage (the S3 implementation on Cloud Storage's XML API)"
       expect(google.exchanges).toEqual([{ iss: "backups@acme.iam.gserviceaccount.com", aud: `${google.url}/token`, scope: "https://www.googleapis.com/auth/devstorage.read_write", lifetime: 3600, kid: "key-1" }]);
       expect(google.storageRequests).toBeGreaterThanOrEqual(6); // start, 3 parts, complete, checksum file
       expect(google.refused).toBe(0);
-      const local = join(dir, `sa-${result.fileName}`);
-      await pipeline(await target.download(result.fileName), createWriteStream(local));
-      await verifyChecksum(local, result.checksum);
-      await target.remove(result.fileName);
-      expect((await download(`gcs/${result.fileName}`)).status).toBe(404);
+      await fetchBackAndRemove(target, `gcs/${result.fileName}`, result);
 
       // A key Google does not accept: the token endpoint's own reason, before any upload.
       google.rejectKeys = true;

@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { Readable, Writable } from "node:stream";
+import { Readable } from "node:stream";
 import { BlobServiceClient, RestError, StorageSharedKeyCredential, type ContainerClient } from "@azure/storage-blob";
 import { checksumFileContent, type FileDigest } from "../pipeline/checksum.ts";
 import type { CredentialLookup } from "../types.ts";
-import { CHECKSUM_SUFFIX, DestinationError, destinationCredential, keyPrefix, requiredSetting, type Destination, type DestinationSpec, type Upload } from "./destination.ts";
+import { CHECKSUM_SUFFIX, DestinationError, destinationCredential, keyPrefix, requiredSetting, streamInPieces, type Destination, type DestinationSpec, type Upload } from "./destination.ts";
 
 /** Block size: memory per upload and 50,000 blocks per blob (8 MiB → 390 GiB). */
 export const DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024;
@@ -66,43 +66,20 @@ export class AzureBlobDestination implements Destination {
     // Block ids must all have the same length within a blob; the run's own prefix keeps two runs apart.
     const idPrefix = randomUUID();
     const blockIds: string[] = [];
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-
-    const takePending = (): Buffer => {
-      const body = Buffer.concat(pending, pendingBytes);
-      pending = [];
-      pendingBytes = 0;
-      return body;
-    };
-    const stageBlock = async (body: Buffer) => {
+    const stageBlock = async (body: Uint8Array<ArrayBuffer>) => {
       const blockId = Buffer.from(`${idPrefix}-${String(blockIds.length).padStart(6, "0")}`).toString("base64");
       await destination.call(`uploading block ${blockIds.length + 1}`, () => blob.stageBlock(blockId, body, body.length));
       blockIds.push(blockId);
     };
-
-    const stream = new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        pending.push(chunk);
-        pendingBytes += chunk.length;
-        if (pendingBytes < destination.blockSize) return callback();
-        stageBlock(takePending()).then(() => callback(), callback);
-      },
-      final(callback) {
-        // A small file stays in memory for one upload at commit; otherwise the rest is the last block.
-        if (blockIds.length === 0 || pendingBytes === 0) return callback();
-        stageBlock(takePending()).then(() => callback(), callback);
-      },
-    });
+    const { stream, sentPieces, takeRest } = streamInPieces(this.blockSize, stageBlock);
 
     return {
       stream,
       async commit(digest: FileDigest) {
-        const existing = `${fileName} already exists`;
-        const small = takePending();
-        const publish = blockIds.length > 0 ? () => blob.commitBlockList(blockIds, IF_NEW) : () => blob.upload(small, small.length, IF_NEW);
-        await destination.call(blockIds.length > 0 ? "committing the block list" : "uploading the file", publish).catch((error: DestinationError) => {
-          throw /HTTP 409/.test(error.message) ? new DestinationError(`Destination "${destination.spec.name}": ${existing}.`) : error;
+        const small = takeRest();
+        const publish = sentPieces() ? () => blob.commitBlockList(blockIds, IF_NEW) : () => blob.upload(small, small.length, IF_NEW);
+        await destination.call(sentPieces() ? "committing the block list" : "uploading the file", publish).catch((error: DestinationError) => {
+          throw /HTTP 409/.test(error.message) ? new DestinationError(`Destination "${destination.spec.name}": ${fileName} already exists.`) : error;
         });
         const checksum = checksumFileContent(fileName, digest.checksum);
         await destination.call("uploading the checksum file", () =>
@@ -111,7 +88,6 @@ export class AzureBlobDestination implements Destination {
       },
       async abort() {
         stream.destroy();
-        pending = [];
       },
     };
   }

@@ -1,4 +1,4 @@
-import type { Readable, Writable } from "node:stream";
+import { Writable, type Readable } from "node:stream";
 import type { FileDigest } from "../pipeline/checksum.ts";
 import type { Credential, CredentialLookup } from "../types.ts";
 
@@ -60,6 +60,51 @@ export function destinationCredential<T extends Credential["$type"]>(
   if (!credential) throw new DestinationError(`Destination "${spec.name}": credential ${spec.credentialReferenceId} has not been received from the platform yet.`);
   if (!(accepted as readonly string[]).includes(credential.$type)) throw new DestinationError(`Destination "${spec.name}" needs ${hint}, not a ${credential.$type}.`);
   return credential as Extract<Credential, { $type: T }>;
+}
+
+/**
+ * The write side of an object-store upload: what is written is gathered into pieces of `pieceSize`
+ * bytes, each handed to `send` in turn (the stream waits for it: memory stays at one piece). A file
+ * smaller than one piece is never sent: `takeRest()` gives it to the commit for a single upload.
+ */
+export function streamInPieces(pieceSize: number, send: (piece: Uint8Array<ArrayBuffer>) => Promise<void>) {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let piecesSent = 0;
+  const takeRest = (): Uint8Array<ArrayBuffer> => {
+    const body = new Uint8Array(pendingBytes);
+    let offset = 0;
+    for (const chunk of pending) {
+      body.set(chunk, offset);
+      offset += chunk.length;
+    }
+    pending = [];
+    pendingBytes = 0;
+    return body;
+  };
+  const sendPending = (callback: (error?: Error | null) => void) => {
+    piecesSent++;
+    send(takeRest()).then(() => callback(), callback);
+  };
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      if (pendingBytes < pieceSize) return callback();
+      sendPending(callback);
+    },
+    final(callback) {
+      // Once pieces went out, the rest is the last piece; a small file waits whole for the commit.
+      if (piecesSent === 0 || pendingBytes === 0) return callback();
+      sendPending(callback);
+    },
+  });
+  return {
+    stream,
+    /** Whether any piece was sent (then the commit completes a multi-piece upload). */
+    sentPieces: () => piecesSent > 0,
+    takeRest,
+  };
 }
 
 export const CHECKSUM_SUFFIX = ".sha256";

@@ -1,9 +1,9 @@
-import { Readable, Writable } from "node:stream";
+import { Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { AwsClient } from "aws4fetch";
 import { checksumFileContent, type FileDigest } from "../pipeline/checksum.ts";
 import type { CredentialLookup } from "../types.ts";
-import { CHECKSUM_SUFFIX, DestinationError, destinationCredential, keyPrefix, requiredSetting, type Destination, type DestinationSpec, type Upload } from "./destination.ts";
+import { CHECKSUM_SUFFIX, DestinationError, destinationCredential, keyPrefix, requiredSetting, streamInPieces, type Destination, type DestinationSpec, type Upload } from "./destination.ts";
 
 /** S3 needs parts of at least 5 MiB (but the last); 8 MiB keeps memory small and part count low (10,000 max → 80 GB). */
 export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
@@ -93,20 +93,6 @@ export class S3Destination implements Destination {
     const destination = this;
     const parts: { partNumber: number; etag: string }[] = [];
     let uploadId: string | undefined;
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-
-    const takePending = (): Uint8Array<ArrayBuffer> => {
-      const body = new Uint8Array(pendingBytes);
-      let offset = 0;
-      for (const chunk of pending) {
-        body.set(chunk, offset);
-        offset += chunk.length;
-      }
-      pending = [];
-      pendingBytes = 0;
-      return body;
-    };
     const uploadPart = async (body: Uint8Array<ArrayBuffer>) => {
       if (!uploadId) {
         const created = await destination.request("starting the multipart upload", destination.objectUrl(fileName, "?uploads"), { method: "POST" });
@@ -120,20 +106,7 @@ export class S3Destination implements Destination {
       });
       parts.push({ partNumber, etag: response.headers.get("etag") ?? "" });
     };
-
-    const stream = new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        pending.push(chunk);
-        pendingBytes += chunk.length;
-        if (pendingBytes < destination.partSize) return callback();
-        uploadPart(takePending()).then(() => callback(), callback);
-      },
-      final(callback) {
-        // Small files stay in memory for one PUT at commit; otherwise the rest is the last part.
-        if (!uploadId || pendingBytes === 0) return callback();
-        uploadPart(takePending()).then(() => callback(), callback);
-      },
-    });
+    const { stream, takeRest } = streamInPieces(this.partSize, uploadPart);
 
     return {
       stream,
@@ -149,7 +122,7 @@ export class S3Destination implements Destination {
           const text = await response.text();
           if (text.includes("<Error>")) throw new DestinationError(`Destination "${destination.spec.name}": completing the multipart upload failed (${xmlValue(text, "Code") ?? "error"}).`);
         } else {
-          await destination.request("uploading the file", destination.objectUrl(fileName), { method: "PUT", body: takePending() });
+          await destination.request("uploading the file", destination.objectUrl(fileName), { method: "PUT", body: takeRest() });
         }
         await destination.request("uploading the checksum file", destination.objectUrl(`${fileName}${CHECKSUM_SUFFIX}`), {
           method: "PUT",
@@ -159,7 +132,6 @@ export class S3Destination implements Destination {
       },
       async abort() {
         stream.destroy();
-        pending = [];
         if (!uploadId) return;
         // Best effort: stores without AbortMultipartUpload expire incomplete uploads themselves.
         await destination.request("aborting the multipart upload", destination.objectUrl(fileName, `?uploadId=${encodeURIComponent(uploadId)}`), { method: "DELETE" }).catch(() => {});
