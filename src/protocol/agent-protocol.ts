@@ -188,7 +188,7 @@ export const AgentFrameSchema = z.discriminatedUnion("type", [
     displayName: z.string().max(200).nullable().optional(),
     operatingSystem: shortText(),
     version: shortText(64),
-    /** 1.1: the destination types this agent can write; absent (a 1.0 agent) means it did not say. */
+    /** 1.1: the destination types this agent can write. Absent = a 1.0 agent: LocalStorage, S3Storage and SftpStorage only. */
     destinationTypes: z.array(DestinationTypeSchema).max(100).optional(),
   }),
   z.object({ type: z.literal("inventory"), id: messageId, engines: z.array(InventoryEngineSchema).max(1000) }),
@@ -215,7 +215,6 @@ export type ServerFrame = z.infer<typeof ServerFrameSchema>;
 export type AgentFrame = z.infer<typeof AgentFrameSchema>;
 export type BackupReport = z.infer<typeof BackupStartedSchema | typeof BackupProgressSchema | typeof BackupCompletedSchema | typeof BackupFailedSchema>;
 export type InventoryEngine = z.infer<typeof InventoryEngineSchema>;
-export type FilesDeleted = z.infer<typeof FilesDeletedSchema>;
 
 const AGENT_FRAME_TYPES = new Set(AgentFrameSchema.options.map((o) => o.shape.type.value));
 const SERVER_FRAME_TYPES = new Set(ServerFrameSchema.options.map((o) => o.shape.type.value));
