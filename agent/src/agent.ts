@@ -3,6 +3,7 @@ import { hostname, release, type } from "node:os";
 import type { AgentCommand, ServerFrame } from "../../src/protocol/agent-protocol.ts";
 import type { AgentConfig } from "./config.ts";
 import { Connection, type BackoffOptions } from "./connection.ts";
+import { WRITABLE_DESTINATION_TYPES } from "./destinations/index.ts";
 import { collectInventory } from "./engines/index.ts";
 import type { Engine } from "./engines/engine.ts";
 import { effectiveCompression } from "./pipeline/compression.ts";
@@ -139,6 +140,7 @@ export class Agent {
       displayName: this.options.config.displayName ?? this.options.identity.displayName,
       operatingSystem: `${type()} ${release()}`,
       version: AGENT_VERSION,
+      destinationTypes: WRITABLE_DESTINATION_TYPES,
     });
     for (const entry of this.store.pendingMessages()) this.connection.send(JSON.parse(entry.frame));
     void this.sendInventory(true);

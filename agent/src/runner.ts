@@ -165,14 +165,18 @@ export class JobRunner {
 
   /** Deletes this job's own files older than retentionDays from each destination it still uses. */
   private async applyRetention(job: AgentJob, destinations: Destination[], now: Date): Promise<void> {
-    const { store, report } = this.context;
+    const { store, report, send } = this.context;
     const cutoff = new Date(now.getTime() - job.retentionDays * 86_400_000);
     for (const file of store.writtenFilesBefore(job.backupJobId, cutoff)) {
       const destination = destinations.find((candidate) => candidate.spec.destinationId === file.destinationId);
       if (!destination) continue; // no longer one of the job's destinations: left alone
       try {
         await destination.remove(file.fileName);
-        store.forgetWrittenFile(file);
+        // Forgotten and reported together: a crash cannot leave a removed file unreported.
+        store.transaction(() => {
+          store.forgetWrittenFile(file);
+          send({ type: "files.deleted", id: randomUUID(), files: [{ destinationId: file.destinationId, fileName: file.fileName }], reason: "retention" });
+        });
         report("Information", `Backup job "${job.name}": retention removed ${file.fileName} from "${destination.spec.name}".`, job.backupJobId);
       } catch (error) {
         report("Warning", `Backup job "${job.name}": retention could not remove ${file.fileName} from "${destination.spec.name}": ${errorText(error)}`, job.backupJobId);

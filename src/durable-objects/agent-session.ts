@@ -271,6 +271,10 @@ export class AgentSession extends DurableObject<Env> {
         case "log":
           await recordAgentLog(ctx, session.agentId, frame);
           return { ok: true } as const;
+        case "files.deleted":
+          // Protocol 1.1; until backup files have a status to mark, refuse it so the agent keeps the
+          // report in its outbox (it resends after reconnects) rather than have it acked and lost.
+          return { ok: false, error: "files.deleted is not recorded by this platform version yet." } as const;
         default:
           return applyBackupReport(ctx, session.agentId, frame);
       }

@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { BACKUP_MODES, RUN_TRIGGERS } from "../domain/backup.ts";
-import { CREDENTIAL_FIELDS, type CredentialType, DESTINATION_SETTINGS_FIELDS, type DestinationType } from "../domain/destination.ts";
+import { CREDENTIAL_FIELDS, type CredentialType, DESTINATION_SETTINGS_FIELDS, DESTINATION_TYPES, type DestinationType } from "../domain/destination.ts";
 import { LOG_SEVERITIES } from "../domain/log.ts";
 
 export const PROTOCOL_VERSION = 1;
@@ -54,6 +54,10 @@ export const DestinationSettingsSchemas = {
   SftpStorage: z.object(DESTINATION_SETTINGS_FIELDS.SftpStorage),
   GoogleCloudStorage: z.object(DESTINATION_SETTINGS_FIELDS.GoogleCloudStorage),
 } as const satisfies Record<DestinationType, z.ZodType>;
+
+/** The destination types (`LocalStorage`, `S3Storage`, …), from src/domain. */
+export const DestinationTypeSchema = z.enum(DESTINATION_TYPES);
+export type { DestinationType };
 
 const destinationOf = <T extends keyof typeof DestinationSettingsSchemas>(type: T) =>
   z.object({
@@ -169,6 +173,14 @@ export const BackupFailedSchema = z.object({
   error: shortText(10_000),
 });
 
+/** 1.1: files the agent removed from a destination (by retention); the platform marks them `Deleted`. */
+export const FilesDeletedSchema = z.object({
+  type: z.literal("files.deleted"),
+  id: messageId,
+  files: z.array(z.object({ destinationId: z.uuid(), fileName: shortText(1024) })).min(1).max(1000),
+  reason: z.literal("retention"),
+});
+
 export const AgentFrameSchema = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("hello"),
@@ -177,12 +189,15 @@ export const AgentFrameSchema = z.discriminatedUnion("type", [
     displayName: z.string().max(200).nullable().optional(),
     operatingSystem: shortText(),
     version: shortText(64),
+    /** 1.1: the destination types this agent can write. Absent = a 1.0 agent: LocalStorage, S3Storage and SftpStorage only. */
+    destinationTypes: z.array(DestinationTypeSchema).max(100).optional(),
   }),
   z.object({ type: z.literal("inventory"), id: messageId, engines: z.array(InventoryEngineSchema).max(1000) }),
   BackupStartedSchema,
   BackupProgressSchema,
   BackupCompletedSchema,
   BackupFailedSchema,
+  FilesDeletedSchema,
   z.object({
     type: z.literal("log"),
     id: messageId,

@@ -4,7 +4,7 @@ import { eq } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
 import { agents, backupJobs, databases, engines, logMessages } from "../../../src/db/schema";
 import { setClock } from "../../../src/lib/clock";
-import { MAX_FRAME_BYTES, PING_FRAME } from "../../../src/protocol/agent-protocol";
+import { type DestinationType, MAX_FRAME_BYTES, PING_FRAME } from "../../../src/protocol/agent-protocol";
 import { scheduled } from "../../../src/scheduled";
 import { api, createSubscriber, db, queryPlan } from "../../helpers";
 import { type TestAgent, connectAgent, connectRequest, subscriberWithAgent } from "../../support/agent";
@@ -27,6 +27,24 @@ describe("agent messages", () => {
     expect(await agent.request(hello)).toEqual({ type: "ack", id: hello.id });
     const detail = await (await api(`/api/agent/${agentId}`, { token })).json();
     expect(detail).toMatchObject({ hostname: "db-02", displayName: "Replica", operatingSystem: "Ubuntu 24.04", version: "2.0.0", isOnline: true });
+  });
+
+  it("hello of a 1.1 agent may list the destination types it can write; an unknown type is refused", async () => {
+    const { agentToken } = await subscriberWithAgent();
+    const agent = await connectAgent(agentToken);
+    const base = { type: "hello" as const, hostname: "db-02", operatingSystem: "Debian 13", version: "0.2.0" };
+    const hello = { ...base, id: id(), destinationTypes: ["LocalStorage", "AzureBlobStorage", "GoogleCloudStorage"] satisfies DestinationType[] };
+    expect(await agent.request(hello)).toEqual({ type: "ack", id: hello.id });
+    const odd = { ...base, id: id(), destinationTypes: ["FloppyDisk"] };
+    agent.send(odd);
+    expect(await agent.next()).toEqual({ type: "error", id: odd.id, error: expect.stringMatching(/^Invalid hello frame: destinationTypes\.0: /) });
+  });
+
+  it("files.deleted is refused (an error, not an ack) until the platform records it, so the agent keeps it", async () => {
+    const { agentToken } = await subscriberWithAgent();
+    const agent = await connectAgent(agentToken);
+    const report = { type: "files.deleted" as const, id: id(), files: [{ destinationId: id(), fileName: "shop_Full_20260326_020000.sql.gz" }], reason: "retention" as const };
+    expect(await agent.request(report)).toEqual({ type: "error", id: report.id, error: "files.deleted is not recorded by this platform version yet." });
   });
 
   it("a log frame is stored once even when its id arrives again", async () => {
