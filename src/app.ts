@@ -3,6 +3,7 @@ import { createDb } from "./db/client";
 import { createRouter } from "./lib/router";
 import { createNotFoundHandler, handleError } from "./middleware/errors";
 import { limitPerClientIp } from "./middleware/rate-limit";
+import { logRequest } from "./middleware/request-log";
 import { limitBodySize, requireJsonContentType } from "./middleware/request-guards";
 import { mountApiDocs } from "./routes/docs";
 import { adminBugReportRouter } from "./routes/admin-bugreport";
@@ -25,6 +26,7 @@ export function createApp() {
   const app = createRouter();
 
   app.use("*", requestId({ headerName: "X-Request-Id" }));
+  app.use("*", logRequest);
   app.use("*", async (c, next) => {
     c.set("db", createDb(c.env.DB));
     await next();

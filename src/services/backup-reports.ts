@@ -2,6 +2,7 @@ import { and, eq, inArray } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../db/client";
 import { backupFiles, backupJobs, backupRuns, databases, destinations } from "../db/schema";
+import { recordMetric } from "../lib/metrics";
 import type { BackupReport } from "../protocol/agent-protocol";
 import { type ServiceContext, eventInsert, platformLogInsert, publishEvents } from "./activity";
 import { completedRunAnomalies } from "./anomalies";
@@ -190,6 +191,7 @@ async function completed(ctx: BackupReportContext, report: Report<"backup.comple
     }),
     ...anomalies.queries,
   ]);
+  recordMetric(ctx.env, { event: "backup_run", outcome: "Success", backupMode: run.backupMode });
   await publishEvents(ctx.env, [event.id, ...anomalies.eventIds]);
   return OK;
 }
@@ -201,6 +203,7 @@ async function failed(ctx: BackupReportContext, report: Report<"backup.failed">)
   const serviceContext: ServiceContext = { db: ctx.db, subscriberId: ctx.subscriberId, now: ctx.now };
   const failure = failRunQueries(serviceContext, run, await jobName(ctx.db, run), { finishedUtc: new Date(report.finishedUtc), error: report.error });
   await ctx.db.batch(failure.queries);
+  recordMetric(ctx.env, { event: "backup_run", outcome: "Failed", backupMode: run.backupMode, reason: "agent_report" });
   await publishEvents(ctx.env, [failure.eventId]);
   return OK;
 }

@@ -2,6 +2,7 @@ import { type SQL, and, asc, count, desc, eq, gte, isNull, lt, lte, or } from "d
 import { type Db, createDb } from "../db/client";
 import { backupFiles, backupJobs, backupRuns } from "../db/schema";
 import { notFound } from "../lib/errors";
+import { recordMetric } from "../lib/metrics";
 import { type ServiceContext, eventInsert, platformLogInsert, publishEvents } from "./activity";
 
 export type BackupRunRow = typeof backupRuns.$inferSelect;
@@ -102,6 +103,7 @@ export async function failStaleTriggeredRuns(env: Env, now: Date): Promise<numbe
     const ctx = { db, subscriberId: run.subscriberId, now };
     const failure = failRunQueries(ctx, run, jobName ?? run.backupJobId, { finishedUtc: now, error: START_TIMEOUT_ERROR });
     await db.batch(failure.queries);
+    recordMetric(env, { event: "backup_run", outcome: "Failed", backupMode: run.backupMode, reason: "start_timeout" });
     await publishEvents(env, [failure.eventId]);
   }
   return stale.length;
