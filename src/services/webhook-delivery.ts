@@ -3,8 +3,11 @@ import { type Db, createDb } from "../db/client";
 import { events, webhookDeliveries, webhooks } from "../db/schema";
 import { clock } from "../lib/clock";
 import { base64, fromBase64, randomBytes } from "../lib/crypto";
+import { errorText, log } from "../lib/log";
+import { recordMetric } from "../lib/metrics";
 import { isoUtc } from "../lib/time";
 import { platformLogInsert } from "./activity";
+import { isQueueProbe } from "./health";
 import { openSecret } from "./secrets";
 import { webhookUrlProblem } from "./url-policy";
 import type { DeliveryMessage } from "./webhook-queue";
@@ -179,6 +182,7 @@ export async function deliverWebhook(env: Env, db: Db, deliveryId: string, messa
       .update(webhookDeliveries)
       .set({ status: "failed", nextAttemptAt: null, lastError: refusal })
       .where(and(eq(webhookDeliveries.id, deliveryId), eq(webhookDeliveries.status, "pending")));
+    recordMetric(env, { event: "webhook_delivery", outcome: "refused" });
     return ACK;
   }
 
@@ -218,6 +222,7 @@ export async function deliverWebhook(env: Env, db: Db, deliveryId: string, messa
         .where(eq(webhookDeliveries.id, deliveryId)),
       db.update(webhooks).set({ failingSince: null }).where(eq(webhooks.id, webhook.id)),
     ]);
+    recordMetric(env, { event: "webhook_delivery", outcome: "delivered" });
     return ACK;
   }
 
@@ -227,6 +232,7 @@ export async function deliverWebhook(env: Env, db: Db, deliveryId: string, messa
       .set({ ...outcome, status: "failed", nextAttemptAt: null })
       .where(eq(webhookDeliveries.id, deliveryId));
     await disableWebhook(db, webhook, now, "the receiver answered 410 Gone.");
+    recordMetric(env, { event: "webhook_delivery", outcome: "gone" });
     return ACK;
   }
 
@@ -247,14 +253,13 @@ export async function deliverWebhook(env: Env, db: Db, deliveryId: string, messa
   if (failing?.failingSince && now.getTime() - failing.failingSince.getTime() >= DISABLE_AFTER_FAILING_MS) {
     await disableWebhook(db, webhook, now, "its deliveries have failed for 5 days.");
   }
+  recordMetric(env, { event: "webhook_delivery", outcome: exhausted ? "exhausted" : "retry" });
   return exhausted ? { action: "dead-letter" } : { action: "retry", delaySeconds };
 }
 
 function isDeliveryMessage(body: unknown): body is DeliveryMessage {
   return typeof body === "object" && body !== null && typeof (body as DeliveryMessage).deliveryId === "string";
 }
-
-const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /**
  * Consumer of `datasync-webhooks`. Every message is acked or retried explicitly and the handler never
@@ -264,8 +269,12 @@ export async function consumeWebhookDeliveries(batch: MessageBatch<unknown>, env
   const db = createDb(env.DB);
   await Promise.all(
     batch.messages.map(async (message) => {
+      if (isQueueProbe(message.body)) {
+        message.ack();
+        return;
+      }
       if (!isDeliveryMessage(message.body)) {
-        console.error("Dropping a webhook queue message without a deliveryId.");
+        log.error("webhook.queue.malformed", { messageId: message.id });
         message.ack();
         return;
       }
@@ -280,7 +289,7 @@ export async function consumeWebhookDeliveries(batch: MessageBatch<unknown>, env
       } catch (err) {
         // D1 or the queue failed us, not the receiver: back off by the queue's own count of tries, and
         // not before an attempt this message may have claimed has let go of the row.
-        console.error(`Webhook delivery ${message.body.deliveryId} could not be processed: ${errorText(err)}`);
+        log.error("webhook.delivery.unprocessed", { deliveryId: message.body.deliveryId, error: errorText(err) });
         message.retry({ delaySeconds: Math.max(ATTEMPT_LEASE_MS / 1000, retryDelaySeconds(message.attempts, null)) });
       }
     }),
@@ -313,7 +322,7 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env)
           );
         message.ack();
       } catch (err) {
-        console.error(`Dead-lettered webhook delivery ${message.body.deliveryId} could not be marked failed: ${errorText(err)}`);
+        log.error("webhook.dead_letter.unprocessed", { deliveryId: message.body.deliveryId, error: errorText(err) });
         message.retry();
       }
     }),
