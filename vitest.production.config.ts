@@ -24,7 +24,8 @@ export default defineConfig(async () => {
         },
         {
           plugins: [production([])],
-          test: { name: "production-unmigrated", include: ["test/production/unmigrated/**/*.test.ts"] },
+          // No setup file warms this project up: its first request also loads the whole Worker (seconds on a busy machine).
+          test: { name: "production-unmigrated", include: ["test/production/unmigrated/**/*.test.ts"], testTimeout: 30_000 },
         },
       ],
     },

@@ -1,4 +1,9 @@
-import { describe, expect, it } from "vitest";
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
+import { QUEUE_PROBE } from "../../src/services/health";
+import { consumeWebhookDeliveries } from "../../src/services/webhook-delivery";
+import { WEBHOOK_QUEUE_NAME } from "../../src/services/webhook-queue";
 import { api } from "../helpers";
 
 describe("GET /api/health?deep=1 under the production configuration", () => {
@@ -25,5 +30,20 @@ describe("GET /api/health?deep=1 under the production configuration", () => {
     const res = await api("/api/health?deep=yes");
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ code: "validation_failed" });
+  });
+});
+
+describe("the deep check's queue probe", () => {
+  it("is acked by the webhook consumer without a delivery or an error line", async () => {
+    const error = vi.spyOn(console, "error");
+    const batch = createMessageBatch(WEBHOOK_QUEUE_NAME, [{ id: "probe-1", timestamp: new Date(), attempts: 1, body: QUEUE_PROBE }]);
+    const ctx = createExecutionContext();
+    await consumeWebhookDeliveries(batch, env, () => {
+      throw new Error("a probe must not be delivered anywhere");
+    });
+    const result = await getQueueResult(batch, ctx);
+    expect(result.explicitAcks).toEqual(["probe-1"]);
+    expect(error).not.toHaveBeenCalled();
+    error.mockRestore();
   });
 });
