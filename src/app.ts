@@ -4,6 +4,7 @@ import { clock } from "./lib/clock";
 import { createRouter } from "./http/router";
 import { createNotFoundHandler, handleError } from "./middleware/errors";
 import { limitPublicEndpoints } from "./middleware/rate-limit";
+import { logRequest } from "./middleware/request-log";
 import { limitBodySize, requireJsonContentType } from "./middleware/request-guards";
 import { mountApiDocs } from "./routes/docs";
 import { adminBugReportRouter } from "./routes/admin-bug-report";
@@ -26,6 +27,7 @@ export function createApp() {
   const app = createRouter();
 
   app.use("*", requestId({ headerName: "X-Request-Id" }));
+  app.use("*", logRequest);
   app.use("*", async (c, next) => {
     // One instant per request; `waitUntil` is looked up only when used (app.request() in tests has no execution context).
     c.set("publicCtx", { db: createDb(c.env.DB), env: c.env, now: clock.now(), waitUntil: (p) => c.executionCtx.waitUntil(p) });

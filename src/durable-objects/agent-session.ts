@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { createDb } from "../db/client";
 import { clock } from "../lib/clock";
+import { errorText, log } from "../lib/log";
 import { isoUtc } from "../lib/time";
 import {
   type AgentCommand,
@@ -246,7 +247,7 @@ export class AgentSession extends DurableObject<Env> {
         try {
           outcome = await this.apply(frame);
         } catch (error) {
-          console.error(`agent message ${frame.type} not applied: ${(error as Error).message}`);
+          log.error("agent.message.unapplied", { agentId: this.session()?.agentId, type: frame.type, error: errorText(error) });
           outcome = { ok: false, error: "The platform could not record this message; send it again later." };
         }
         if (outcome.ok) this.sql.exec("INSERT OR IGNORE INTO applied_messages (id, applied_at) VALUES (?, ?)", frame.id, clock.nowMs());
@@ -291,7 +292,7 @@ export class AgentSession extends DurableObject<Env> {
         this.saveSession({ ...this.session()!, online, lastSeenWrittenAt: ctx.now.getTime() });
       }),
     );
-    this.presenceWrites = write.catch((error: Error) => console.error(`agent presence not recorded: ${error.message}`));
+    this.presenceWrites = write.catch((error: Error) => log.error("agent.presence.unrecorded", { agentId: this.session()?.agentId, online, error: errorText(error) }));
     await this.presenceWrites;
   }
 

@@ -2,6 +2,7 @@ import { and, eq, inArray } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../db/client";
 import { backupFiles, backupJobs, backupRuns, databases, destinations } from "../db/schema";
+import { recordMetric } from "../lib/metrics";
 import type { BackupReport } from "../protocol/agent-protocol";
 import { eventInsert, publishEvents } from "./event";
 import { platformLogInsert } from "./log";
@@ -204,6 +205,7 @@ async function completed(ctx: ReportScope, report: Report<"backup.completed">): 
     }),
     ...anomalies.queries,
   ]);
+  recordMetric(ctx.env, { event: "backup_run", outcome: "Success", backupMode: run.backupMode });
   await publishEvents(ctx.env, [event.id, ...anomalies.eventIds]);
   return OK;
 }
@@ -214,6 +216,7 @@ async function failed(ctx: ReportScope, report: Report<"backup.failed">): Promis
   if (FINISHED.has(run.status)) return OK;
   const failure = failRunQueries(ctx, run, await jobName(ctx.db, run), { finishedUtc: new Date(report.finishedUtc), error: report.error });
   await ctx.db.batch(failure.queries);
+  recordMetric(ctx.env, { event: "backup_run", outcome: "Failed", backupMode: run.backupMode, reason: "agent_report" });
   await publishEvents(ctx.env, [failure.eventId]);
   return OK;
 }

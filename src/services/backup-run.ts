@@ -2,6 +2,7 @@ import { and, asc, count, desc, eq, isNull, lt, lte, or } from "drizzle-orm";
 import { type Db, createDb } from "../db/client";
 import { backupJobs, backupRuns } from "../db/schema";
 import { notFound } from "../lib/errors";
+import { recordMetric } from "../lib/metrics";
 import { type Pagination, pageOffset } from "../lib/pagination";
 import { eventInsert, publishEvents } from "./event";
 import { platformLogInsert } from "./log";
@@ -67,6 +68,7 @@ export async function failStaleTriggeredRuns(env: Env, now: Date): Promise<numbe
     const ctx = { db, subscriberId: run.subscriberId, now };
     const failure = failRunQueries(ctx, run, jobName ?? run.backupJobId, { finishedUtc: now, error: START_TIMEOUT_ERROR });
     await db.batch(failure.queries);
+    recordMetric(env, { event: "backup_run", outcome: "Failed", backupMode: run.backupMode, reason: "start_timeout" });
     await publishEvents(env, [failure.eventId]);
   }
   return stale.length;

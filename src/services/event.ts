@@ -1,6 +1,7 @@
 import { createDb } from "../db/client";
 import { type EventType, events } from "../db/schema";
 import { clock } from "../lib/clock";
+import { errorText, log } from "../lib/log";
 import type { TenantScope } from "./context";
 import { deliveryFanOut, enqueueEventDeliveries } from "./webhook-queue";
 
@@ -27,6 +28,6 @@ export async function publishEvents(env: Env, eventIds: string[]): Promise<void>
   try {
     await enqueueEventDeliveries(env, createDb(env.DB), eventIds, clock.now());
   } catch (err) {
-    console.error("Publishing webhook deliveries failed; the sweep will enqueue them.", err instanceof Error ? err.message : err);
+    log.error("webhook.publish.failed", { events: eventIds.length, error: errorText(err), note: "the sweep will enqueue them" });
   }
 }

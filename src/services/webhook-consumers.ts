@@ -1,6 +1,8 @@
 import { and, eq, gte } from "drizzle-orm";
 import { createDb } from "../db/client";
+import { errorText, log } from "../lib/log";
 import { webhookDeliveries } from "../db/schema";
+import { isQueueProbe } from "./health";
 import { ATTEMPT_LEASE_MS, deliverWebhook } from "./webhook-delivery";
 import type { FetchFunction } from "./webhook-post";
 import type { DeliveryMessage } from "./webhook-queue";
@@ -16,7 +18,6 @@ function isDeliveryMessage(body: unknown): body is DeliveryMessage {
   return typeof body === "object" && body !== null && typeof (body as DeliveryMessage).deliveryId === "string";
 }
 
-const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /**
  * Consumer of `datasync-webhooks`. Every message is acked or retried explicitly and the handler never
@@ -26,8 +27,12 @@ export async function consumeWebhookDeliveries(batch: MessageBatch<unknown>, env
   const db = createDb(env.DB);
   await Promise.all(
     batch.messages.map(async (message) => {
+      if (isQueueProbe(message.body)) {
+        message.ack();
+        return;
+      }
       if (!isDeliveryMessage(message.body)) {
-        console.error("Dropping a webhook queue message without a deliveryId.");
+        log.error("webhook.queue.malformed", { messageId: message.id });
         message.ack();
         return;
       }
@@ -42,7 +47,7 @@ export async function consumeWebhookDeliveries(batch: MessageBatch<unknown>, env
       } catch (err) {
         // D1 or the queue failed us, not the receiver: back off by the queue's own count of tries, and
         // not before an attempt this message may have claimed has let go of the row.
-        console.error(`Webhook delivery ${message.body.deliveryId} could not be processed: ${errorText(err)}`);
+        log.error("webhook.delivery.unprocessed", { deliveryId: message.body.deliveryId, error: errorText(err) });
         message.retry({ delaySeconds: Math.max(ATTEMPT_LEASE_MS / 1000, retryDelaySeconds(message.attempts, null)) });
       }
     }),
@@ -75,7 +80,7 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env)
           );
         message.ack();
       } catch (err) {
-        console.error(`Dead-lettered webhook delivery ${message.body.deliveryId} could not be marked failed: ${errorText(err)}`);
+        log.error("webhook.dead_letter.unprocessed", { deliveryId: message.body.deliveryId, error: errorText(err) });
         message.retry();
       }
     }),

@@ -2,6 +2,7 @@ import { and, eq, lte, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { events, webhookDeliveries, webhooks } from "../db/schema";
 import { clock } from "../lib/clock";
+import { recordMetric } from "../lib/metrics";
 import { platformLogInsert } from "./log";
 import { openSecret } from "./secret";
 import { webhookUrlProblem } from "./url-policy";
@@ -100,6 +101,7 @@ async function recordFailure(env: Env, db: Db, { delivery, webhook }: DeliveryRo
   if (failing?.failingSince && now.getTime() - failing.failingSince.getTime() >= DISABLE_AFTER_FAILING_MS) {
     await disableWebhook(db, webhook, now, "its deliveries have failed for 5 days.");
   }
+  recordMetric(env, { event: "webhook_delivery", outcome: exhausted ? "exhausted" : "retry" });
   return exhausted ? { action: "dead-letter" } : { action: "retry", delaySeconds };
 }
 
@@ -115,6 +117,7 @@ async function recordOutcome(env: Env, db: Db, row: DeliveryRow, attempt: number
         .where(eq(webhookDeliveries.id, delivery.id)),
       db.update(webhooks).set({ failingSince: null }).where(eq(webhooks.id, webhook.id)),
     ]);
+    recordMetric(env, { event: "webhook_delivery", outcome: "delivered" });
     return ACK;
   }
   if (result.responseStatus === 410) {
@@ -123,6 +126,7 @@ async function recordOutcome(env: Env, db: Db, row: DeliveryRow, attempt: number
       .set({ ...outcome, status: "failed", nextAttemptAt: null })
       .where(eq(webhookDeliveries.id, delivery.id));
     await disableWebhook(db, webhook, now, "the receiver answered 410 Gone.");
+    recordMetric(env, { event: "webhook_delivery", outcome: "gone" });
     return ACK;
   }
   return recordFailure(env, db, row, attempt, result, now);
@@ -147,6 +151,7 @@ export async function deliverWebhook(env: Env, db: Db, deliveryId: string, messa
       .update(webhookDeliveries)
       .set({ status: "failed", nextAttemptAt: null, lastError: refused })
       .where(and(eq(webhookDeliveries.id, deliveryId), eq(webhookDeliveries.status, "pending")));
+    recordMetric(env, { event: "webhook_delivery", outcome: "refused" });
     return ACK;
   }
 

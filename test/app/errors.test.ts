@@ -84,6 +84,7 @@ describe("service basics", () => {
     const body = await expectError(res, 500, "internal_error");
     expect(body.error).toBe("Internal server error.");
     expect(JSON.stringify(body)).not.toMatch(/exploded|secret|at \//);
-    expect(error.mock.calls.flat().join(" ")).toMatch(/unhandled \w+Error/);
+    const logged = JSON.parse(error.mock.calls.flat().join(" ")) as Record<string, string>;
+    expect(logged).toMatchObject({ level: "error", msg: "request.unhandled", requestId: body.requestId, error: expect.stringMatching(/^\w+Error: /) });
   });
 });

@@ -142,8 +142,9 @@ describe("sendEmail", () => {
     const to = uniqueEmail("failing");
     await expect(sendEmail(providerEnv, db(), { to, subject: "Hello", text: "Body text" })).resolves.toMatchObject({ emailId: expect.any(String) });
     const logged = error.mock.calls.flat().join("\n");
-    expect(logged).toContain("HTTP 503");
+    expect(JSON.parse(logged)).toMatchObject({ level: "error", msg: "email.provider.refused", status: 503 });
     expect(logged).not.toContain("provider-key");
+    expect(logged).not.toContain(to);
     expect(await db().select().from(outboxEmails).where(eq(outboxEmails.to, to))).toHaveLength(1);
   });
 
