@@ -18,7 +18,7 @@ export const PUBLIC_RATE_LIMITS = {
 } as const;
 export type PublicScope = keyof typeof PUBLIC_RATE_LIMITS;
 
-/** Failed logins per email before the account is locked for the rest of the window, right password or not. */
+/** Login attempts per email, each reserved before the password is checked and released only by a success. */
 export const LOGIN_FAILURES = { limit: 10, windowMs: 15 * 60_000 } as const;
 
 /** The longest log any limiter needs: the largest limit of all the tables above. */
@@ -47,8 +47,7 @@ const wholeSeconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 
 /**
  * The sliding-log rule: a request at `now` is allowed when fewer than `limit` requests were accepted in
- * (now − window, now]. `log` holds accepted timestamps, oldest first; `counting` says whether this request
- * would itself be added (a rate limit) or only checked (the login lockout checks before it records).
+ * (now − window, now]. `log` holds accepted timestamps, oldest first; an allowed request is then added to it.
  *
  * Why a log and not GCRA or a fixed/sliding counter: GCRA with burst N refills one request every
  * window/N, so a client that spends the burst at t=0 gets ~N more by t=60 s, i.e. up to 2N−1 in some
@@ -57,7 +56,7 @@ const wholeSeconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
  * and the `Retry-After` it computes (when the oldest counted entry expires) is the moment the next
  * request really passes. Its cost is bounded: at most MAX_LOG_LENGTH numbers per limiter.
  */
-export function decide(log: readonly number[], now: number, { limit, windowMs }: RateWindow, counting: boolean): RateDecision {
+export function decide(log: readonly number[], now: number, { limit, windowMs }: RateWindow): RateDecision {
   const cutoff = now - windowMs;
   let first = log.length;
   while (first > 0 && log[first - 1] > cutoff) first--;
@@ -68,7 +67,7 @@ export function decide(log: readonly number[], now: number, { limit, windowMs }:
     const freesAt = log[first + inWindow - limit] + windowMs;
     return { allowed, limit, remaining: 0, resetSeconds: wholeSeconds(freesAt - now) };
   }
-  const used = inWindow + (counting ? 1 : 0);
+  const used = inWindow + 1;
   const oldest = inWindow > 0 ? log[first] : now;
   return { allowed, limit, remaining: limit - used, resetSeconds: wholeSeconds(oldest + windowMs - now) };
 }
@@ -112,20 +111,17 @@ export async function takePublicRequest(env: Env, scope: PublicScope, clientIp: 
 const loginLimiter = (env: Env, email: string) => env.TENANT_RATE_LIMITER.getByName(`login:${email.trim().toLowerCase()}`);
 
 /**
- * Login, before checking the password: 429 with `Retry-After` once the email has had
- * LOGIN_FAILURES.limit failed logins in the window, even if this attempt has the right password.
+ * Login, before checking the password: reserves one of the email's LOGIN_FAILURES.limit attempts in the
+ * window, as one step in its limiter, so parallel guesses cannot all pass a check made before any of them
+ * is recorded. A reserved attempt that fails stays counted; 429 with `Retry-After` once none are left,
+ * even if this attempt has the right password.
  */
-export async function assertLoginAllowed(env: Env, email: string, now: number): Promise<void> {
-  const decision = await loginLimiter(env, email).peek(now, LOGIN_FAILURES);
+export async function reserveLoginAttempt(env: Env, email: string, now: number): Promise<void> {
+  const decision = await loginLimiter(env, email).take(now, LOGIN_FAILURES);
   if (!decision.allowed) throw rateLimited(decision);
 }
 
-/** Login, after a wrong password (or unknown / unconfirmed email): counts towards the lockout. */
-export async function recordLoginFailure(env: Env, email: string, now: number): Promise<void> {
-  await loginLimiter(env, email).record(now);
-}
-
-/** Login, after success: the failures so far are forgotten. */
-export async function clearLoginFailures(env: Env, email: string): Promise<void> {
+/** Login, after success: this attempt's reservation and the failures before it are forgotten. */
+export async function releaseLoginAttempts(env: Env, email: string): Promise<void> {
   await loginLimiter(env, email).clear();
 }

@@ -7,7 +7,7 @@ import { issueAccessToken } from "./access-tokens";
 import { sendEmail } from "./email";
 import { assertStrongPassword } from "./password-policy";
 import { decoyPasswordHash, hashPassword, verifyPassword } from "./passwords";
-import { assertLoginAllowed, clearLoginFailures, recordLoginFailure, refreshTenant } from "./rate-limits";
+import { refreshTenant, releaseLoginAttempts, reserveLoginAttempt } from "./rate-limits";
 
 /** What the public auth flows need: no subscriber yet, the Worker's settings for links and tokens. */
 export interface AuthServiceContext {
@@ -159,7 +159,8 @@ export async function confirmEmail({ db, now }: Omit<AuthServiceContext, "env">,
  */
 export async function login({ db, env, now }: AuthServiceContext, input: { email: string; password: string }) {
   const email = normaliseEmail(input.email);
-  await assertLoginAllowed(env, email, now.getTime());
+  // Reserved before scrypt runs: 40 parallel guesses get 10 verifications and 30 × 429, not 40 × 401.
+  await reserveLoginAttempt(env, email, now.getTime());
   const [user] = await db
     .select({
       id: users.id,
@@ -172,11 +173,8 @@ export async function login({ db, env, now }: AuthServiceContext, input: { email
     .where(eq(users.email, email))
     .limit(1);
   const passwordMatches = await verifyPassword(input.password, user?.passwordHash ?? (await decoyPasswordHash()));
-  if (!user || !passwordMatches || !user.emailConfirmedAt) {
-    await recordLoginFailure(env, email, now.getTime());
-    throw unauthorized(LOGIN_FAILED_MESSAGE);
-  }
-  await clearLoginFailures(env, email);
+  if (!user || !passwordMatches || !user.emailConfirmedAt) throw unauthorized(LOGIN_FAILED_MESSAGE);
+  await releaseLoginAttempts(env, email);
   return issueAccessToken(env, { userId: user.id, subscriberId: user.subscriberId, generation: user.sessionGeneration }, now);
 }
 

@@ -44,6 +44,16 @@ describe("failed logins per email", () => {
     expect((await login({ email: email.toUpperCase(), password })).status).toBe(429);
   });
 
+  it("40 parallel wrong passwords: exactly 10 are verified (401), the other 30 are 429", async () => {
+    time.freezeAt(T0);
+    const { email, password } = await createSubscriber();
+    const answers = await Promise.all(Array.from({ length: 40 }, () => login({ email, password: "wrong password!!" })));
+    const statuses = answers.map((res) => res.status);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(LOGIN_FAILURES.limit);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(40 - LOGIN_FAILURES.limit);
+    expect((await login({ email, password })).status).toBe(429);
+  });
+
   it("one email's lockout does not touch another's", async () => {
     time.freezeAt(T0);
     const victim = await createSubscriber();
