@@ -18,6 +18,9 @@ export const PUBLIC_RATE_LIMITS = {
 } as const;
 export type PublicScope = keyof typeof PUBLIC_RATE_LIMITS;
 
+/** Test events per webhook: a user checking a receiver needs a few, not a stream aimed at someone else's URL. */
+export const WEBHOOK_TEST_EVENTS = { limit: 10, windowMs: 60_000 } as const;
+
 /** Login attempts per email, each reserved before the password is checked and released only by a success. */
 export const LOGIN_FAILURES = { limit: 10, windowMs: 15 * 60_000 } as const;
 
@@ -26,6 +29,7 @@ export const MAX_LOG_LENGTH = Math.max(
   ...Object.values(PLAN_LIMITS).map((p) => p.requestsPerMinute),
   ...Object.values(PUBLIC_RATE_LIMITS).map((p) => p.limit),
   LOGIN_FAILURES.limit,
+  WEBHOOK_TEST_EVENTS.limit,
 );
 
 export interface RateWindow {
@@ -101,11 +105,19 @@ export async function refreshTenant(env: Env, subscriberId: string): Promise<voi
   await tenantLimiter(env, subscriberId).refresh();
 }
 
-/** Public endpoints: one limiter per (scope, client IP). Throws the 429; returns the decision for headers. */
-export async function takePublicRequest(env: Env, scope: PublicScope, clientIp: string, now: number): Promise<RateDecision> {
-  const decision = await env.TENANT_RATE_LIMITER.getByName(`ip:${scope}:${clientIp}`).take(now, PUBLIC_RATE_LIMITS[scope]);
+/**
+ * Spends one request of the budget named `key` (one limiter each, e.g. `webhook-test:<id>`): throws the
+ * 429 once it is spent; returns the decision for headers.
+ */
+export async function takeBudget(env: Env, key: string, window: RateWindow, now: number): Promise<RateDecision> {
+  const decision = await env.TENANT_RATE_LIMITER.getByName(key).take(now, window);
   if (!decision.allowed) throw rateLimited(decision);
   return decision;
+}
+
+/** Public endpoints: one limiter per (scope, client IP). Throws the 429; returns the decision for headers. */
+export function takePublicRequest(env: Env, scope: PublicScope, clientIp: string, now: number): Promise<RateDecision> {
+  return takeBudget(env, `ip:${scope}:${clientIp}`, PUBLIC_RATE_LIMITS[scope], now);
 }
 
 const loginLimiter = (env: Env, email: string) => env.TENANT_RATE_LIMITER.getByName(`login:${email.trim().toLowerCase()}`);

@@ -171,9 +171,7 @@ export async function deliverWebhook(env: Env, db: Db, deliveryId: string, messa
   const { delivery, webhook, event } = row;
   if (delivery.attempts >= MAX_ATTEMPTS) return { action: "dead-letter" };
 
-  // A test event is sent even to a disabled webhook: the user asked for it, e.g. before re-enabling.
-  const refusal =
-    !webhook.isEnabled && event.type !== "webhook.test" ? "Webhook disabled." : webhookUrlProblem(webhook.url, env);
+  const refusal = !webhook.isEnabled ? "Webhook disabled." : webhookUrlProblem(webhook.url, env);
   if (refusal) {
     await db
       .update(webhookDeliveries)
@@ -221,12 +219,15 @@ export async function deliverWebhook(env: Env, db: Db, deliveryId: string, messa
     return ACK;
   }
 
-  if (result.responseStatus === 410) {
+  // Final at once: a 410, and any failed test event (one attempt only, never retried, and it says nothing
+  // about the receiver's health for real events).
+  const gone = result.responseStatus === 410;
+  if (gone || event.type === "webhook.test") {
     await db
       .update(webhookDeliveries)
       .set({ ...outcome, status: "failed", nextAttemptAt: null })
       .where(eq(webhookDeliveries.id, deliveryId));
-    await disableWebhook(db, webhook, now, "the receiver answered 410 Gone.");
+    if (gone) await disableWebhook(db, webhook, now, "the receiver answered 410 Gone.");
     return ACK;
   }
 
