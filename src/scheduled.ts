@@ -1,6 +1,7 @@
 import { createDb } from "./db/client";
 import { clock } from "./lib/clock";
 import { failStaleTriggeredRuns } from "./services/backup-runs";
+import { purgeOutbox } from "./services/email";
 import { purgeExpiredLogs } from "./services/logs";
 import { detectMissedSchedules } from "./services/anomalies";
 import { sweepWebhookDeliveries } from "./services/webhook-queue";
@@ -18,6 +19,7 @@ export const CRON = { everyMinute: "* * * * *", daily: "17 3 * * *" } as const;
 /** Every periodic job of the platform. Add yours here. */
 export const CRON_TASKS: CronTask[] = [
   { name: "log retention purge", cron: CRON.daily, run: (env, now) => purgeExpiredLogs(createDb(env.DB), now) },
+  { name: "outbox purge (7 days)", cron: CRON.daily, run: (env, now) => purgeOutbox(createDb(env.DB), now) },
   { name: "fail triggered runs never started", cron: CRON.everyMinute, run: failStaleTriggeredRuns },
   { name: "enqueue webhook deliveries the publish missed", cron: CRON.everyMinute, run: (env, now) => sweepWebhookDeliveries(env, createDb(env.DB), now) },
   { name: "report missed scheduled backups", cron: CRON.everyMinute, run: detectMissedSchedules },
