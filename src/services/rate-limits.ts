@@ -1,5 +1,6 @@
 import { ApiError } from "../lib/errors";
 import { PLAN_LIMITS } from "./plans";
+import { ipv6Groups } from "./url-policy";
 
 /** The plans' rate window: "requests per minute" over any rolling minute. */
 export const PLAN_WINDOW_MS = 60_000;
@@ -18,6 +19,20 @@ export const PUBLIC_RATE_LIMITS = {
 } as const;
 export type PublicScope = keyof typeof PUBLIC_RATE_LIMITS;
 
+/**
+ * Failed credentials per client IP (its /64 for IPv6), each scope its own budget: 401s while it lasts,
+ * then 429 until the window frees, so guessing keys or tokens, or making D1 look up bogus ones, is slow.
+ */
+export const FAILED_CREDENTIAL_LIMITS = {
+  apiKey: { limit: 20, windowMs: 60_000 },
+  adminToken: { limit: 10, windowMs: 60_000 },
+  agentToken: { limit: 20, windowMs: 60_000 },
+} as const;
+export type CredentialScope = keyof typeof FAILED_CREDENTIAL_LIMITS;
+
+/** Emails that carry a link, per recipient address and flow: a public form must not become a mail cannon. */
+export const EMAILS_PER_ADDRESS = { limit: 3, windowMs: 60 * 60_000 } as const;
+
 /** Test events per webhook: a user checking a receiver needs a few, not a stream aimed at someone else's URL. */
 export const WEBHOOK_TEST_EVENTS = { limit: 10, windowMs: 60_000 } as const;
 
@@ -30,6 +45,8 @@ export const MAX_LOG_LENGTH = Math.max(
   ...Object.values(PUBLIC_RATE_LIMITS).map((p) => p.limit),
   LOGIN_FAILURES.limit,
   WEBHOOK_TEST_EVENTS.limit,
+  EMAILS_PER_ADDRESS.limit,
+  ...Object.values(FAILED_CREDENTIAL_LIMITS).map((p) => p.limit),
 );
 
 export interface RateWindow {
@@ -115,9 +132,59 @@ export async function takeBudget(env: Env, key: string, window: RateWindow, now:
   return decision;
 }
 
+/**
+ * What a client IP is counted as: an IPv4 address itself, an IPv6 address by its /64, since one
+ * subscriber line or server usually gets a whole /64 and could otherwise take a fresh address per request.
+ */
+export function clientIpKey(clientIp: string): string {
+  if (!clientIp.includes(":")) return clientIp;
+  const groups = ipv6Groups(clientIp);
+  return groups ? `${groups.slice(0, 4).map((g) => g.toString(16)).join(":")}::/64` : clientIp;
+}
+
 /** Public endpoints: one limiter per (scope, client IP). Throws the 429; returns the decision for headers. */
 export function takePublicRequest(env: Env, scope: PublicScope, clientIp: string, now: number): Promise<RateDecision> {
-  return takeBudget(env, `ip:${scope}:${clientIp}`, PUBLIC_RATE_LIMITS[scope], now);
+  return takeBudget(env, `ip:${scope}:${clientIpKey(clientIp)}`, PUBLIC_RATE_LIMITS[scope], now);
+}
+
+/**
+ * Per isolate: the (scope, client IP) budgets known to be spent, and until when. Such a client is answered
+ * 429 without the look-up, so a spent budget costs D1 nothing and a right guess is refused too.
+ */
+const spentCredentialBudgets = new Map<string, number>();
+const SPENT_CACHE_MAX = 10_000;
+
+/** Before checking a credential: 429 when this client's budget of failures in `scope` is known spent. */
+export function assertCredentialBudget(scope: CredentialScope, clientIp: string | undefined, now: number): void {
+  if (!clientIp) return;
+  const until = spentCredentialBudgets.get(`${scope}:${clientIpKey(clientIp)}`);
+  if (until === undefined || until <= now) return;
+  const { limit } = FAILED_CREDENTIAL_LIMITS[scope];
+  throw rateLimited({ allowed: false, limit, remaining: 0, resetSeconds: Math.max(1, Math.ceil((until - now) / 1000)) });
+}
+
+/**
+ * After a credential failed: counts it against the client IP's budget in `scope`; throws the 429 (and
+ * remembers the spent budget in this isolate) once it is spent, so the caller's 401 only goes out before.
+ * A request without `CF-Connecting-IP` did not come through Cloudflare's edge and is not counted.
+ */
+export async function recordCredentialFailure(env: Env, scope: CredentialScope, clientIp: string | undefined, now: number): Promise<void> {
+  if (!clientIp) return;
+  const key = `${scope}:${clientIpKey(clientIp)}`;
+  const decision = await env.TENANT_RATE_LIMITER.getByName(`failed:${key}`).take(now, FAILED_CREDENTIAL_LIMITS[scope]);
+  if (decision.allowed) return;
+  if (spentCredentialBudgets.size >= SPENT_CACHE_MAX) spentCredentialBudgets.delete(spentCredentialBudgets.keys().next().value!);
+  spentCredentialBudgets.set(key, now + decision.resetSeconds * 1000);
+  throw rateLimited(decision);
+}
+
+/**
+ * Before sending an email with a link to `email` for `flow` (forgot-password, resend-confirmation…):
+ * 429 after EMAILS_PER_ADDRESS in the window. Counted for every address asked for, known or not, so the
+ * answer tells nothing about which addresses have accounts.
+ */
+export async function takeEmailToAddress(env: Env, flow: string, email: string, now: number): Promise<void> {
+  await takeBudget(env, `email:${flow}:${email.trim().toLowerCase()}`, EMAILS_PER_ADDRESS, now);
 }
 
 const loginLimiter = (env: Env, email: string) => env.TENANT_RATE_LIMITER.getByName(`login:${email.trim().toLowerCase()}`);

@@ -51,7 +51,7 @@ function isNonPublicIpv4(value: number): boolean {
 }
 
 /** The eight 16-bit groups of an IPv6 address as the URL parser prints it (compressed, maybe with a dotted tail). */
-function ipv6Groups(address: string): number[] | null {
+export function ipv6Groups(address: string): number[] | null {
   let text = address;
   const dotted = text.match(/^(.*:)(\d+\.\d+\.\d+\.\d+)$/);
   if (dotted) {

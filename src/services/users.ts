@@ -7,7 +7,7 @@ import { issueAccessToken } from "./access-tokens";
 import { sendEmail } from "./email";
 import { assertStrongPassword } from "./password-policy";
 import { decoyPasswordHash, hashPassword, verifyPassword } from "./passwords";
-import { refreshTenant, releaseLoginAttempts, reserveLoginAttempt } from "./rate-limits";
+import { refreshTenant, releaseLoginAttempts, reserveLoginAttempt, takeEmailToAddress } from "./rate-limits";
 
 /** What the public auth flows need: no subscriber yet, the Worker's settings for links and tokens. */
 export interface AuthServiceContext {
@@ -178,10 +178,11 @@ export async function login({ db, env, now }: AuthServiceContext, input: { email
   return issueAccessToken(env, { userId: user.id, subscriberId: user.subscriberId, generation: user.sessionGeneration }, now);
 }
 
-/** Emails a reset link (1 hour, single use) when the address belongs to a user; silent otherwise. */
+/** Emails a reset link (1 hour, single use) when the address belongs to a user; silent otherwise. 3 an hour per address. */
 export async function requestPasswordReset(ctx: AuthServiceContext, rawEmail: string): Promise<void> {
-  const { db, now } = ctx;
+  const { db, env, now } = ctx;
   const email = normaliseEmail(rawEmail);
+  await takeEmailToAddress(env, "forgot-password", email, now.getTime());
   const [user] = await db.select({ id: users.id, forename: users.forename }).from(users).where(eq(users.email, email)).limit(1);
   if (!user) return;
   const reset = await newEmailToken(db, user.id, "reset_password", now, RESET_PASSWORD_TTL_MS);

@@ -4,6 +4,7 @@ import { ApiError, unauthorized } from "../../lib/errors";
 import { isoUtc } from "../../lib/time";
 import type { AppRouteHandler } from "../../lib/types";
 import * as agentService from "../../services/agents";
+import { assertCredentialBudget, recordCredentialFailure } from "../../services/rate-limits";
 import type { connectAgent, createRegistrationToken, deleteAgent, getAgent, listAgents, registerAgent, requestAgentInventory } from "./routes";
 
 type AgentRow = Awaited<ReturnType<typeof agentService.listAgents>>[number];
@@ -23,8 +24,13 @@ export const registerAgentHandler: AppRouteHandler<typeof registerAgent> = async
 /** The Worker checks the agent token, then hands the upgrade to the agent's session with who it is. */
 export const connectAgentHandler: AppRouteHandler<typeof connectAgent> = async (c) => {
   const token = c.req.header("authorization")?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
+  const clientIp = c.req.header("cf-connecting-ip");
+  assertCredentialBudget("agentToken", clientIp, clock.nowMs());
   const agent = token ? await agentService.authenticateAgentToken(c.var.db, token) : null;
-  if (!agent) throw unauthorized("Invalid or revoked agent token.");
+  if (!agent) {
+    await recordCredentialFailure(c.env, "agentToken", clientIp, clock.nowMs());
+    throw unauthorized("Invalid or revoked agent token.");
+  }
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     throw new ApiError("upgrade_required", "Expected a WebSocket upgrade.", { headers: { Upgrade: "websocket" } });
   }
