@@ -1,5 +1,6 @@
 import { createDb } from "./db/client";
 import { clock } from "./lib/clock";
+import { loggableError } from "./lib/errors";
 import { failStaleTriggeredRuns } from "./services/backup-runs";
 import { purgeOutbox } from "./services/email";
 import { purgeExpiredLogs } from "./services/logs";
@@ -34,6 +35,6 @@ export async function scheduled(controller: ScheduledController, env: Env): Prom
   const tasks = CRON_TASKS.filter((task) => task.cron === controller.cron);
   const results = await Promise.allSettled(tasks.map((task) => task.run(env, now)));
   results.forEach((result, i) => {
-    if (result.status === "rejected") console.error(`cron task "${tasks[i].name}" failed: ${(result.reason as Error)?.message}`);
+    if (result.status === "rejected") console.error(`cron task "${tasks[i].name}" failed: ${loggableError(result.reason)}`);
   });
 }

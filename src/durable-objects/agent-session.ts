@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { createDb } from "../db/client";
 import { clock } from "../lib/clock";
+import { loggableError } from "../lib/errors";
 import { isoUtc } from "../lib/time";
 import {
   type AgentCommand,
@@ -248,7 +249,7 @@ export class AgentSession extends DurableObject<Env> {
         try {
           outcome = await this.apply(frame);
         } catch (error) {
-          console.error(`agent message ${frame.type} not applied: ${(error as Error).message}`);
+          console.error(`agent message ${frame.type} not applied: ${loggableError(error)}`);
           outcome = { ok: false, error: "The platform could not record this message; send it again later." };
         }
         if (outcome.ok) this.sql.exec("INSERT OR IGNORE INTO applied_messages (id, applied_at) VALUES (?, ?)", frame.id, clock.nowMs());
@@ -289,7 +290,7 @@ export class AgentSession extends DurableObject<Env> {
         this.saveSession({ ...this.session()!, online, lastSeenWrittenAt: ctx.now.getTime() });
       }),
     );
-    this.presenceWrites = write.catch((error: Error) => console.error(`agent presence not recorded: ${error.message}`));
+    this.presenceWrites = write.catch((error: unknown) => console.error(`agent presence not recorded: ${loggableError(error)}`));
     await this.presenceWrites;
   }
 

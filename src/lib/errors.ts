@@ -1,3 +1,4 @@
+import { DrizzleQueryError } from "drizzle-orm/errors";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 
 /** Every error the API can answer with, and its HTTP status. The `code` is the stable machine word. */
@@ -46,3 +47,16 @@ export const unauthorized = (message = "Missing or invalid token.") =>
   new ApiError("unauthorized", message, { headers: { "WWW-Authenticate": "Bearer" } });
 export const forbidden = (message: string) => new ApiError("forbidden", message);
 export const planLimit = (message: string) => new ApiError("plan_limit", message);
+
+/**
+ * An error as it may be logged: its class and message, but for a failed query only the SQL and the
+ * database's reason. Drizzle's own message also lists the bound parameters (emails, password hashes,
+ * sealed secrets), which must never reach a log.
+ */
+export function loggableError(err: unknown): string {
+  if (err instanceof DrizzleQueryError) {
+    const reason = err.cause instanceof Error ? err.cause.message : "no reason given";
+    return `${err.name}: Failed query: ${err.query} (${reason})`;
+  }
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}

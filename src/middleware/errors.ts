@@ -1,6 +1,6 @@
 import type { ErrorHandler, Hono, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { ApiError, type ErrorCode } from "../lib/errors";
+import { ApiError, type ErrorCode, loggableError } from "../lib/errors";
 import type { AppBindings } from "../lib/types";
 
 function errorResponse(c: Parameters<ErrorHandler<AppBindings>>[1], err: ApiError) {
@@ -28,8 +28,8 @@ export const handleError: ErrorHandler<AppBindings> = (err, c) => {
     const message = err.message && !err.message.startsWith("<") ? err.message : "Bad request.";
     return errorResponse(c, new ApiError(HTTP_EXCEPTION_CODES[err.status], message.endsWith(".") ? message : `${message}.`));
   }
-  // Log the failure for operators, but only its class and message: never request bodies or headers.
-  console.error(`[${c.get("requestId")}] unhandled ${err.name}: ${err.message}`);
+  // Log the failure for operators, but only its class and message: never request bodies, headers or query parameters.
+  console.error(`[${c.get("requestId")}] unhandled ${loggableError(err)}`);
   return errorResponse(c, new ApiError("internal_error", "Internal server error."));
 };
 

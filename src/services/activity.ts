@@ -1,6 +1,7 @@
 import { type Db, createDb } from "../db/client";
 import { type EventType, type LogSeverity, events, logMessages } from "../db/schema";
 import { clock } from "../lib/clock";
+import { loggableError } from "../lib/errors";
 import { deliveryFanOut, enqueueEventDeliveries } from "./webhook-queue";
 
 export interface ServiceContext {
@@ -32,7 +33,7 @@ export async function publishEvents(env: Env, eventIds: string[]): Promise<void>
   try {
     await enqueueEventDeliveries(env, createDb(env.DB), eventIds, clock.now());
   } catch (err) {
-    console.error("Publishing webhook deliveries failed; the sweep will enqueue them.", err instanceof Error ? err.message : err);
+    console.error("Publishing webhook deliveries failed; the sweep will enqueue them.", loggableError(err));
   }
 }
 

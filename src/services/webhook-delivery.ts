@@ -2,6 +2,7 @@ import { and, eq, gte, lte, sql } from "drizzle-orm";
 import { type Db, createDb } from "../db/client";
 import { events, webhookDeliveries, webhooks } from "../db/schema";
 import { clock } from "../lib/clock";
+import { loggableError } from "../lib/errors";
 import { base64, fromBase64, randomBytes } from "../lib/crypto";
 import { isoUtc } from "../lib/time";
 import { platformLogInsert } from "./activity";
@@ -255,8 +256,6 @@ function isDeliveryMessage(body: unknown): body is DeliveryMessage {
   return typeof body === "object" && body !== null && typeof (body as DeliveryMessage).deliveryId === "string";
 }
 
-const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
-
 /**
  * Consumer of `datasync-webhooks`. Every message is acked or retried explicitly and the handler never
  * throws (a throw would retry the whole batch, repeating deliveries that succeeded).
@@ -281,7 +280,7 @@ export async function consumeWebhookDeliveries(batch: MessageBatch<unknown>, env
       } catch (err) {
         // D1 or the queue failed us, not the receiver: back off by the queue's own count of tries, and
         // not before an attempt this message may have claimed has let go of the row.
-        console.error(`Webhook delivery ${message.body.deliveryId} could not be processed: ${errorText(err)}`);
+        console.error(`Webhook delivery ${message.body.deliveryId} could not be processed: ${loggableError(err)}`);
         message.retry({ delaySeconds: Math.max(ATTEMPT_LEASE_MS / 1000, retryDelaySeconds(message.attempts, null)) });
       }
     }),
@@ -314,7 +313,7 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env)
           );
         message.ack();
       } catch (err) {
-        console.error(`Dead-lettered webhook delivery ${message.body.deliveryId} could not be marked failed: ${errorText(err)}`);
+        console.error(`Dead-lettered webhook delivery ${message.body.deliveryId} could not be marked failed: ${loggableError(err)}`);
         message.retry();
       }
     }),
