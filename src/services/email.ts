@@ -55,6 +55,8 @@ export async function sendEmail(
   waitUntil?: (promise: Promise<unknown>) => void,
 ): Promise<{ emailId: string }> {
   const emailId = crypto.randomUUID();
+  // A subject is one header line: a line break from user text (a bug report's title…) could add headers.
+  message = { ...message, subject: message.subject.replace(/[\r\n\u0085\u2028\u2029]+/g, " ") };
   if (env.EMAIL_OUTBOX === "true") await db.insert(outboxEmails).values({ id: emailId, ...message, createdAt: clock.now() });
   if (isLocalDevelopment(env)) console.log(`[email ${emailId}] To: ${message.to}\nSubject: ${message.subject}\n\n${message.text}`);
   if (env.EMAIL_API_URL && env.EMAIL_API_KEY) {
