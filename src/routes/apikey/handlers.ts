@@ -18,7 +18,7 @@ export const createApiKey: AppRouteHandler<typeof routes.createApiKey> = async (
   // A leaked key must not be able to mint more keys that outlive its revocation.
   if (via !== "jwt") throw forbidden("API keys can only be created from a login session, not with an API key.");
   const created = await apiKeys.createApiKey(
-    { db: c.var.db, subscriberId, now: clock.now() },
+    { db: c.var.db, env: c.env, subscriberId, now: clock.now(), waitUntil: (p) => c.executionCtx.waitUntil(p) },
     { plan, userId, name: c.req.valid("json").name },
   );
   const { apiKeyId, name, key, prefix, createdAt } = created;
