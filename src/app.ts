@@ -1,5 +1,7 @@
 import { requestId } from "hono/request-id";
 import { createDb } from "./db/client";
+import { insecureConfiguration } from "./lib/environment";
+import { ApiError } from "./lib/errors";
 import { createRouter } from "./lib/router";
 import { createNotFoundHandler, handleError } from "./middleware/errors";
 import { limitPerClientIp } from "./middleware/rate-limit";
@@ -25,6 +27,10 @@ export function createApp() {
   const app = createRouter();
 
   app.use("*", requestId({ headerName: "X-Request-Id" }));
+  app.use("*", async (c, next) => {
+    if (insecureConfiguration(c.env).length > 0) throw new ApiError("internal_error", "Server misconfigured; see the Worker's log.");
+    await next();
+  });
   app.use("*", async (c, next) => {
     c.set("db", createDb(c.env.DB));
     await next();

@@ -1,5 +1,6 @@
 import { createDb } from "./db/client";
 import { clock } from "./lib/clock";
+import { insecureConfiguration } from "./lib/environment";
 import { loggableError } from "./lib/errors";
 import { failStaleTriggeredRuns } from "./services/backup-runs";
 import { purgeOutbox } from "./services/email";
@@ -31,6 +32,7 @@ export const CRON_TASKS: CronTask[] = [
  * failing task does not stop the others (it is logged and runs again at its next trigger).
  */
 export async function scheduled(controller: ScheduledController, env: Env): Promise<void> {
+  if (insecureConfiguration(env).length > 0) throw new Error("Server misconfigured: no cron task runs until its secrets are fixed.");
   const now = clock.now();
   const tasks = CRON_TASKS.filter((task) => task.cron === controller.cron);
   const results = await Promise.allSettled(tasks.map((task) => task.run(env, now)));

@@ -7,7 +7,7 @@ import { app } from "../../src/app";
 import { setClock } from "../../src/lib/clock";
 import { OUTBOX_RETENTION_MS, sendEmail } from "../../src/services/email";
 import { CRON, scheduled } from "../../src/scheduled";
-import { adminToken, api, createSubscriber, db } from "../helpers";
+import { adminToken, api, createSubscriber, db, strongSecrets } from "../helpers";
 import { uniqueEmail } from "../auth/support";
 
 afterEach(() => {
@@ -173,7 +173,7 @@ describe("sendEmail", () => {
 });
 
 describe("emails with links outside local development", () => {
-  const production = { ...env, ENVIRONMENT: "production", EMAIL_OUTBOX: undefined } as unknown as Env;
+  const production = { ...env, ...strongSecrets(), ENVIRONMENT: "production", EMAIL_OUTBOX: undefined } as unknown as Env;
 
   it("production defaults: not kept in the outbox, not printed", async () => {
     const log = vi.spyOn(console, "log").mockImplementation(() => {});
