@@ -6,7 +6,7 @@ import { badRequest, unauthorized } from "../lib/errors";
 import { issueAccessToken } from "./access-tokens";
 import { sendEmail } from "./email";
 import { assertStrongPassword } from "./password-policy";
-import { decoyPasswordHash, hashPassword, verifyPassword } from "./passwords";
+import { decoyPasswordHash, hashPassword, needsRehash, verifyPassword } from "./passwords";
 import { refreshTenant, releaseLoginAttempts, reserveLoginAttempt, takeEmailToAddress } from "./rate-limits";
 
 /** What the public auth flows need: no subscriber yet, the Worker's settings for links and tokens. */
@@ -175,6 +175,13 @@ export async function login({ db, env, now }: AuthServiceContext, input: { email
   const passwordMatches = await verifyPassword(input.password, user?.passwordHash ?? (await decoyPasswordHash()));
   if (!user || !passwordMatches || !user.emailConfirmedAt) throw unauthorized(LOGIN_FAILED_MESSAGE);
   await releaseLoginAttempts(env, email);
+  if (needsRehash(user.passwordHash)) {
+    // Upgraded to today's scrypt cost; unless the password changed meanwhile (a reset in between).
+    await db
+      .update(users)
+      .set({ passwordHash: await hashPassword(input.password) })
+      .where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash)));
+  }
   return issueAccessToken(env, { userId: user.id, subscriberId: user.subscriberId, generation: user.sessionGeneration }, now);
 }
 

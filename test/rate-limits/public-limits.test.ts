@@ -10,7 +10,8 @@ const freshIp = () => `203.0.113.${++ipCounter}`;
 
 const login = (json: unknown, headers: Record<string, string> = {}) => api("/api/auth/login", { json, headers });
 
-describe("failed logins per email", () => {
+// Each of these runs 10 to 40 scrypt verifications: more than the default 5 s on a busy machine.
+describe("failed logins per email", { timeout: 30_000 }, () => {
   it("after 10 failures in 15 minutes login is 429 even with the right password, until the window moves on", async () => {
     time.freezeAt(T0);
     const { email, password } = await createSubscriber();
