@@ -30,7 +30,7 @@ export const connectAgent = createRoute({
   security: [{ Bearer: [] }],
   responses: {
     101: { description: "Switching protocols: the agent socket is open" },
-    ...errorResponses(401, 426),
+    ...errorResponses(401, 426, 429),
   },
 });
 
