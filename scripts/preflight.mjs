@@ -95,9 +95,8 @@ export function productionVarProblems(vars) {
     const value = vars[name] ?? "";
     if (!/^https:\/\//.test(value) || /localhost|127\.0\.0\.1/.test(value)) problems.push(`${name} = "${value}" must be a public https URL`);
   }
-  for (const name of ["ALLOW_LOCAL_WEBHOOKS", "LOG_EMAILS"]) {
-    if (vars[name] === "true") problems.push(`${name} must not be "true" in production`);
-  }
+  if (vars.ALLOW_LOCAL_WEBHOOKS === "true") problems.push('ALLOW_LOCAL_WEBHOOKS must not be "true" in production');
+  if (vars.ENVIRONMENT !== "production") problems.push(`ENVIRONMENT = "${vars.ENVIRONMENT ?? ""}" must be "production" (it prints email links and accepts weak secrets otherwise)`);
   return problems;
 }
 

@@ -50,10 +50,10 @@ describe("bindings and vars", () => {
   });
 
   it("refuses local values in production vars", () => {
-    const problems = productionVarProblems({ PUBLIC_URL: "http://localhost:8787", JWT_ISSUER: "https://api.data-sync.co.uk", LOG_EMAILS: "true" });
+    const problems = productionVarProblems({ PUBLIC_URL: "http://localhost:8787", JWT_ISSUER: "https://api.data-sync.co.uk", ENVIRONMENT: "development" });
     assert.equal(problems.length, 2);
     assert.match(problems.join("\n"), /PUBLIC_URL.*public https URL/);
-    assert.match(problems.join("\n"), /LOG_EMAILS must not be "true"/);
+    assert.match(problems.join("\n"), /ENVIRONMENT = "development" must be "production"/);
   });
 });
 

@@ -1,6 +1,8 @@
 import { requestId } from "hono/request-id";
 import { createDb } from "./db/client";
 import { clock } from "./lib/clock";
+import { insecureConfiguration } from "./lib/environment";
+import { ApiError } from "./lib/errors";
 import { createRouter } from "./http/router";
 import { createNotFoundHandler, handleError } from "./middleware/errors";
 import { limitPublicEndpoints } from "./middleware/rate-limit";
@@ -28,6 +30,10 @@ export function createApp() {
 
   app.use("*", requestId({ headerName: "X-Request-Id" }));
   app.use("*", logRequest);
+  app.use("*", async (c, next) => {
+    if (insecureConfiguration(c.env).length > 0) throw new ApiError("internal_error", "Server misconfigured; see the Worker's log.");
+    await next();
+  });
   app.use("*", async (c, next) => {
     // One instant per request; `waitUntil` is looked up only when used (app.request() in tests has no execution context).
     c.set("publicCtx", { db: createDb(c.env.DB), env: c.env, now: clock.now(), waitUntil: (p) => c.executionCtx.waitUntil(p) });

@@ -1,6 +1,8 @@
 import { createDb } from "./db/client";
 import { clock } from "./lib/clock";
+import { insecureConfiguration } from "./lib/environment";
 import { errorText, log } from "./lib/log";
+import { purgeOutbox } from "./services/email";
 import { failStaleTriggeredRuns } from "./services/backup-run";
 import { purgeExpiredLogs } from "./services/log";
 import { detectMissedSchedules } from "./services/anomaly";
@@ -20,6 +22,7 @@ export const CRON = { everyMinute: "* * * * *", daily: "17 3 * * *" } as const;
 /** Every periodic job of the platform. Add yours here. */
 export const CRON_TASKS: CronTask[] = [
   { name: "log retention purge", cron: CRON.daily, run: (env, now) => purgeExpiredLogs(createDb(env.DB), now) },
+  { name: "outbox purge (7 days)", cron: CRON.daily, run: (env, now) => purgeOutbox(createDb(env.DB), now) },
   { name: "fail triggered runs never started", cron: CRON.everyMinute, run: failStaleTriggeredRuns },
   { name: "enqueue webhook deliveries the publish missed", cron: CRON.everyMinute, run: (env, now) => sweepWebhookDeliveries(env, createDb(env.DB), now) },
   { name: "report missed scheduled backups", cron: CRON.everyMinute, run: detectMissedSchedules },
@@ -31,6 +34,7 @@ export const CRON_TASKS: CronTask[] = [
  * failing task does not stop the others (it is logged and runs again at its next trigger).
  */
 export async function scheduled(controller: ScheduledController, env: Env): Promise<void> {
+  if (insecureConfiguration(env).length > 0) throw new Error("Server misconfigured: no cron task runs until its secrets are fixed.");
   const now = clock.now();
   const tasks = CRON_TASKS.filter((task) => task.cron === controller.cron);
   const results = await Promise.allSettled(tasks.map((task) => task.run(env, now)));

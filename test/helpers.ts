@@ -32,6 +32,10 @@ export async function api(
 
 export const adminToken = () => env.ADMIN_TOKEN;
 
+export const randomBase64 = (bytes: number) => btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(bytes))));
+/** Secrets as `wrangler secret put` should get them (random, long enough): for a Worker env outside local development. */
+export const strongSecrets = () => ({ JWT_SECRET: randomBase64(48), ADMIN_TOKEN: randomBase64(32), ENCRYPTION_KEY: randomBase64(32) });
+
 let counter = 0;
 /** A confirmed user on a fresh subscriber, with a valid access token: the starting point of most tests. */
 export async function createSubscriber(opts: { plan?: PlanName; email?: string; password?: string } = {}) {

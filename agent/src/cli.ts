@@ -5,7 +5,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { Agent } from "./agent.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { apiUrl } from "./connection.ts";
-import { createEngines } from "./engines/index.ts";
+import { createEngines, prepareEngines } from "./engines/index.ts";
 import { restoreBackup } from "./restore.ts";
 import { Scheduler } from "./scheduler.ts";
 import { AgentStore, defaultStateDir, identityExists, loadIdentity, saveIdentity, StateError } from "./state.ts";
@@ -143,7 +143,9 @@ async function run(args: string[]): Promise<number> {
   const identity = await loadIdentity(stateDir);
   const config = await loadConfig(resolve(typeof values.config === "string" ? values.config : "agent.json"));
   const store = await AgentStore.open(stateDir);
-  const agent = new Agent({ identity, stateDir, config, store, engines: createEngines(config, store) });
+  const engines = createEngines(config, store);
+  await prepareEngines(engines);
+  const agent = new Agent({ identity, stateDir, config, store, engines });
   let stopping = false;
   const onSignal = () => {
     if (stopping) process.exit(130);

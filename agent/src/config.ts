@@ -46,7 +46,7 @@ export const AgentConfig = z
     engines: z.array(EngineConfig).default([]),
     /** zstd where this Node has it, else gzip. */
     compression: z.enum(["gzip", "zstd"]).default("gzip"),
-    /** Where SQLite online backups are staged before they are streamed (default: the OS temp dir). */
+    /** Where SQLite online backups are staged before they are streamed, in a private 0700 subfolder (default: the OS temp dir). */
     tempDirectory: z.string().optional(),
     /** How often engines are re-listed, to report new or dropped databases. */
     inventoryIntervalSeconds: z.number().int().min(10).default(300),

@@ -53,7 +53,7 @@ interface TenantState {
  * decides concurrent requests one at a time, so the limit is exact under concurrency too.
  *
  * The same class, named `ip:<scope>:<ip>` or `login:<email>`, keeps the public endpoints' per-IP budgets
- * and the failed-login lockout: the same sliding log under another key.
+ * and the login attempts of one email: the same sliding log under another key.
  *
  * Storage: only the log of accepted requests, as one value, written at most once per PERSIST_DELAY_MS
  * (a timer after the first change), never on a rejected request; the tenant state is a cache of D1 and
@@ -99,19 +99,9 @@ export class TenantRateLimiter extends DurableObject<Env> {
     this.tenant = null;
   }
 
-  /** A rate-limited request: allowed ones are counted. */
+  /** A rate-limited request (or a reserved login attempt): allowed ones are counted. */
   take(now: number, window: RateWindow): RateDecision {
     return this.count(now, window);
-  }
-
-  /** Checks the budget without spending it (the login lockout, before the password is verified). */
-  peek(now: number, window: RateWindow): RateDecision {
-    return decide(this.log, now, window, false);
-  }
-
-  /** Counts one event regardless of the budget (a failed login). */
-  record(now: number): void {
-    this.append(now);
   }
 
   /** Forgets every counted event (a successful login). Writes only when there is something to forget. */
@@ -129,7 +119,7 @@ export class TenantRateLimiter extends DurableObject<Env> {
   }
 
   private count(now: number, window: RateWindow): RateDecision {
-    const decision = decide(this.log, now, window, true);
+    const decision = decide(this.log, now, window);
     if (decision.allowed) this.append(now);
     return decision;
   }

@@ -15,7 +15,7 @@ export type MetricEvent =
   /** A backup run reached its outcome (`Success`, `Failed`); `reason` says why a run failed without its agent. */
   | { event: "backup_run"; outcome: "Success" | "Failed"; backupMode: string; reason?: "agent_report" | "start_timeout" }
   /** One webhook delivery attempt's outcome. */
-  | { event: "webhook_delivery"; outcome: "delivered" | "retry" | "exhausted" | "gone" | "refused" };
+  | { event: "webhook_delivery"; outcome: "delivered" | "retry" | "exhausted" | "gone" | "refused" | "test_failed" };
 
 interface MetricsEnv {
   METRICS?: AnalyticsEngineDataset;

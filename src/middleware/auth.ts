@@ -1,9 +1,9 @@
 import { createMiddleware } from "hono/factory";
 import { timingSafeEqual } from "../lib/crypto";
-import { unauthorized } from "../lib/errors";
+import { ApiError, unauthorized } from "../lib/errors";
 import type { AppBindings } from "../http/types";
-import { authenticateBearer, bearerToken } from "../services/bearer-auth";
-import { rateLimitHeaders } from "../services/rate-limit";
+import { API_KEY_PREFIX, authenticateBearer, bearerToken } from "../services/bearer-auth";
+import { assertCredentialBudget, rateLimitHeaders, recordCredentialFailure } from "../services/rate-limit";
 
 /**
  * Every non-public route: a JWT session or an API key, resolved to the request's service context
@@ -13,9 +13,16 @@ import { rateLimitHeaders } from "../services/rate-limit";
 export const requireAuth = createMiddleware<AppBindings>(async (c, next) => {
   const token = bearerToken(c.req.header("authorization"));
   if (!token) throw unauthorized("Missing bearer token.");
+  // An API key costs a D1 look-up: a client IP gets a budget of failed ones.
+  const clientIp = token.startsWith(API_KEY_PREFIX) ? c.req.header("cf-connecting-ip") : undefined;
+  const now = c.var.publicCtx.now;
+  assertCredentialBudget("apiKey", clientIp, now.getTime());
   // The lastUsedAt write runs beside the handler and is awaited before the response leaves.
   const pending: Promise<unknown>[] = [];
-  const { tenant, rateLimit } = await authenticateBearer(c.var.publicCtx, token, (p) => pending.push(p));
+  const { tenant, rateLimit } = await authenticateBearer(c.var.publicCtx, token, (p) => pending.push(p)).catch(async (err: unknown) => {
+    if (err instanceof ApiError && err.code === "unauthorized") await recordCredentialFailure(c.env, "apiKey", clientIp, now.getTime());
+    throw err;
+  });
   c.set("ctx", { ...c.var.publicCtx, ...tenant });
   await next();
   for (const [name, value] of Object.entries(rateLimitHeaders(rateLimit))) c.res.headers.set(name, value);
@@ -25,7 +32,11 @@ export const requireAuth = createMiddleware<AppBindings>(async (c, next) => {
 /** The operator API: the `ADMIN_TOKEN` secret, compared in constant time. */
 export const requireAdmin = createMiddleware<AppBindings>(async (c, next) => {
   const token = bearerToken(c.req.header("authorization"));
+  const clientIp = c.req.header("cf-connecting-ip");
+  const now = c.var.publicCtx.now.getTime();
+  assertCredentialBudget("adminToken", clientIp, now);
   if (!token || !c.env.ADMIN_TOKEN || !timingSafeEqual(token, c.env.ADMIN_TOKEN)) {
+    await recordCredentialFailure(c.env, "adminToken", clientIp, now);
     throw unauthorized("Missing or invalid operator token.");
   }
   await next();

@@ -1,9 +1,11 @@
 import { and, desc, eq, isNull, sql } from "drizzle-orm";
-import { apiKeys } from "../db/schema";
+import { apiKeys, users } from "../db/schema";
 import { randomToken, sha256Hex } from "../lib/crypto";
 import { forbidden, notFound } from "../lib/errors";
+import { isoUtc } from "../lib/time";
 import { API_KEY_PREFIX } from "./bearer-auth";
 import type { ServiceContext } from "./context";
+import { sendEmail } from "./email";
 import { assertPlanFeature, assertWithinPlanLimit } from "./plan";
 import { refreshTenant } from "./rate-limit";
 import { countResource } from "./usage";
@@ -31,9 +33,10 @@ export function listApiKeys({ db, subscriberId }: ServiceContext) {
 
 /**
  * A new key (Professional+, within the plan's count). The full key is returned only here; D1 keeps its
- * SHA-256, which is what authentication looks up.
+ * SHA-256, which is what authentication looks up. The user who created it is told by email, so a key
+ * minted with a stolen session does not go unnoticed.
  */
-export async function createApiKey({ db, subscriberId, now, plan, principal }: ServiceContext, name: string) {
+export async function createApiKey({ db, env, subscriberId, now, waitUntil, plan, principal }: ServiceContext, name: string) {
   // A leaked key must not be able to mint more keys that outlive its revocation.
   if (principal.kind !== "session") throw forbidden("API keys can only be created from a login session, not with an API key.");
   assertPlanFeature(plan, "apiKeys");
@@ -50,7 +53,29 @@ export async function createApiKey({ db, subscriberId, now, plan, principal }: S
       createdAt: now,
     })
     .returning({ apiKeyId: apiKeys.id, name: apiKeys.name, prefix: apiKeys.prefix, createdAt: apiKeys.createdAt });
+  if (principal.userId) await notifyKeyCreated({ db, env, waitUntil }, principal.userId, created);
   return { ...created, key };
+}
+
+/** The email about a new key: its name, visible prefix and time, never the key itself. */
+async function notifyKeyCreated(
+  { db, env, waitUntil }: Pick<ServiceContext, "db" | "env" | "waitUntil">,
+  userId: string,
+  created: { apiKeyId: string; name: string; prefix: string; createdAt: Date },
+) {
+  const [user] = await db.select({ email: users.email, forename: users.forename }).from(users).where(eq(users.id, userId)).limit(1);
+  if (!user) return;
+  const text = [
+    `Hi ${user.forename},`,
+    "",
+    `A new API key was created for your DataSync account at ${isoUtc(created.createdAt)}:`,
+    `  name: ${created.name}`,
+    `  starts with: ${created.prefix}`,
+    `  id: ${created.apiKeyId}`,
+    "",
+    "If it was not you, revoke the key (DELETE /api/apikey/{id}) and reset your password at once.",
+  ].join("\n");
+  await sendEmail(env, db, { to: user.email, subject: "A new API key was created for your DataSync account", text }, waitUntil);
 }
 
 /** Revokes a key of this subscriber; authentication refuses it from the next request on. 404 otherwise. */

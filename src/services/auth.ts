@@ -7,8 +7,8 @@ import { issueAccessToken } from "./access-token";
 import type { PublicContext } from "./context";
 import { sendEmail } from "./email";
 import { assertStrongPassword } from "./password-policy";
-import { decoyPasswordHash, hashPassword, verifyPassword } from "./password";
-import { assertLoginAllowed, clearLoginFailures, recordLoginFailure, refreshTenant } from "./rate-limit";
+import { decoyPasswordHash, hashPassword, needsRehash, verifyPassword } from "./password";
+import { refreshTenant, releaseLoginAttempts, reserveLoginAttempt, takeEmailToAddress } from "./rate-limit";
 
 
 type EmailTokenPurpose = (typeof EMAIL_TOKEN_PURPOSES)[number];
@@ -152,7 +152,8 @@ export async function confirmEmail({ db, now }: PublicContext, token: string): P
  */
 export async function login({ db, env, now }: PublicContext, input: { email: string; password: string }) {
   const email = normaliseEmail(input.email);
-  await assertLoginAllowed(env, email, now.getTime());
+  // Reserved before scrypt runs: 40 parallel guesses get 10 verifications and 30 × 429, not 40 × 401.
+  await reserveLoginAttempt(env, email, now.getTime());
   const [user] = await db
     .select({
       id: users.id,
@@ -165,18 +166,23 @@ export async function login({ db, env, now }: PublicContext, input: { email: str
     .where(eq(users.email, email))
     .limit(1);
   const passwordMatches = await verifyPassword(input.password, user?.passwordHash ?? (await decoyPasswordHash()));
-  if (!user || !passwordMatches || !user.emailConfirmedAt) {
-    await recordLoginFailure(env, email, now.getTime());
-    throw unauthorized(LOGIN_FAILED_MESSAGE);
+  if (!user || !passwordMatches || !user.emailConfirmedAt) throw unauthorized(LOGIN_FAILED_MESSAGE);
+  await releaseLoginAttempts(env, email);
+  if (needsRehash(user.passwordHash)) {
+    // Upgraded to today's scrypt cost; unless the password changed meanwhile (a reset in between).
+    await db
+      .update(users)
+      .set({ passwordHash: await hashPassword(input.password) })
+      .where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash)));
   }
-  await clearLoginFailures(env, email);
   return issueAccessToken(env, { userId: user.id, subscriberId: user.subscriberId, generation: user.sessionGeneration }, now);
 }
 
-/** Emails a reset link (1 hour, single use) when the address belongs to a user; silent otherwise. */
+/** Emails a reset link (1 hour, single use) when the address belongs to a user; silent otherwise. 3 an hour per address. */
 export async function requestPasswordReset(ctx: PublicContext, rawEmail: string): Promise<void> {
-  const { db, now } = ctx;
+  const { db, env, now } = ctx;
   const email = normaliseEmail(rawEmail);
+  await takeEmailToAddress(env, "forgot-password", email, now.getTime());
   const [user] = await db.select({ id: users.id, forename: users.forename }).from(users).where(eq(users.email, email)).limit(1);
   if (!user) return;
   const reset = await newEmailToken(db, user.id, "reset_password", now, RESET_PASSWORD_TTL_MS);

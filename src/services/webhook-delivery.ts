@@ -51,10 +51,8 @@ function loadDelivery(db: Db, deliveryId: string) {
 }
 
 /** Why the delivery must not be attempted at all, or null. */
-function refusal(env: Env, { webhook, event }: DeliveryRow): string | null {
-  // A test event is sent even to a disabled webhook: the user asked for it, e.g. before re-enabling.
-  if (!webhook.isEnabled && event.type !== "webhook.test") return "Webhook disabled.";
-  return webhookUrlProblem(webhook.url, env);
+function refusal(env: Env, { webhook }: DeliveryRow): string | null {
+  return webhook.isEnabled ? webhookUrlProblem(webhook.url, env) : "Webhook disabled.";
 }
 
 /**
@@ -120,13 +118,16 @@ async function recordOutcome(env: Env, db: Db, row: DeliveryRow, attempt: number
     recordMetric(env, { event: "webhook_delivery", outcome: "delivered" });
     return ACK;
   }
-  if (result.responseStatus === 410) {
+  // Final at once: a 410, and any failed test event (one attempt only, never retried, and it says nothing
+  // about the receiver's health for real events).
+  const gone = result.responseStatus === 410;
+  if (gone || row.event.type === "webhook.test") {
     await db
       .update(webhookDeliveries)
       .set({ ...outcome, status: "failed", nextAttemptAt: null })
       .where(eq(webhookDeliveries.id, delivery.id));
-    await disableWebhook(db, webhook, now, "the receiver answered 410 Gone.");
-    recordMetric(env, { event: "webhook_delivery", outcome: "gone" });
+    if (gone) await disableWebhook(db, webhook, now, "the receiver answered 410 Gone.");
+    recordMetric(env, { event: "webhook_delivery", outcome: gone ? "gone" : "test_failed" });
     return ACK;
   }
   return recordFailure(env, db, row, attempt, result, now);

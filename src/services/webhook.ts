@@ -1,11 +1,12 @@
 import { and, count, desc, eq } from "drizzle-orm";
 import { type SubscribableEventType, webhookDeliveries, webhooks } from "../db/schema";
-import { badRequest, notFound } from "../lib/errors";
+import { ApiError, badRequest, notFound } from "../lib/errors";
 import { type Pagination, pageOffset } from "../lib/pagination";
 import { eventInsert, publishEvents } from "./event";
 import type { ServiceContext } from "./context";
 import { assertPlanFeature, assertWithinPlanLimit } from "./plan";
 import { sealSecret } from "./secret";
+import { WEBHOOK_TEST_EVENTS, takeBudget } from "./rate-limit";
 import { countResource } from "./usage";
 import { generateWebhookSecret } from "./webhook-signature";
 import { webhookUrlProblem } from "./url-policy";
@@ -89,9 +90,15 @@ export async function deleteWebhook(ctx: ServiceContext, webhookId: string): Pro
   if (deleted.length === 0) throw notFound("Webhook not found.");
 }
 
-/** Records a `webhook.test` event delivered to this one webhook only, and queues it. */
+/**
+ * Records a `webhook.test` event delivered to this one webhook only, and queues it. Only for an enabled
+ * webhook and at most WEBHOOK_TEST_EVENTS per webhook (429 after), and sent once, never retried: the
+ * endpoint must not turn the platform into a signed-request cannon aimed at someone else's URL.
+ */
 export async function sendTestEvent(ctx: ServiceContext, webhookId: string): Promise<void> {
   const webhook = await findWebhook(ctx, webhookId);
+  if (!webhook.isEnabled) throw new ApiError("conflict", "Webhook is disabled; enable it to send a test event.");
+  await takeBudget(ctx.env, `webhook-test:${webhook.id}`, WEBHOOK_TEST_EVENTS, ctx.now.getTime());
   const event = eventInsert(
     ctx,
     "webhook.test",

@@ -87,4 +87,23 @@ describe("service basics", () => {
     const logged = JSON.parse(error.mock.calls.flat().join(" ")) as Record<string, string>;
     expect(logged).toMatchObject({ level: "error", msg: "request.unhandled", requestId: body.requestId, error: expect.stringMatching(/^\w+Error: /) });
   });
+
+  it("a failed query is logged with its SQL and reason, never its bound parameters", async () => {
+    const error = vi.spyOn(console, "error").mockImplementation(() => {});
+    const failing = () => Promise.reject(new Error("D1_ERROR: no such table: users"));
+    const statement = { bind: () => statement, all: failing, raw: failing, run: failing, first: failing };
+    const brokenDb = { prepare: () => statement } as unknown as D1Database;
+    const email = "param-must-not-be-logged@example.com";
+    const request = new Request("http://localhost/api/auth/login", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email, password: "some password" }),
+    });
+    const res = await app.fetch(request, { ...env, DB: brokenDb }, createExecutionContext());
+    await expectError(res, 500, "internal_error");
+    const logged = error.mock.calls.flat().join(" ");
+    expect(logged).toContain("Failed query: select");
+    expect(logged).toContain("no such table: users");
+    expect(logged).not.toContain(email);
+  });
 });

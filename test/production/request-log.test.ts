@@ -33,7 +33,7 @@ interface RequestLine {
 describe("logs under the production configuration", () => {
   it("runs with production's vars", () => {
     expect(env.PUBLIC_URL).toMatch(/^https:\/\//);
-    expect(env.LOG_EMAILS).toBe("false");
+    expect(env.ENVIRONMENT).toBe("production");
   });
 
   it("prints one JSON line per request with requestId, route, status, duration and subscriber, and no secret or address", async () => {

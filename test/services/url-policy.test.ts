@@ -45,6 +45,13 @@ describe("webhook URL policy", () => {
     ["https://[::ffff:8.8.8.8]/", "private"],
     ["https://[64:ff9b::10.0.0.1]/", "private"],
     ["https://[2001:db8::1]/", "private"],
+    ["https://[2002:a00:1::1]/", "private"], // 6to4 of 10.0.0.1
+    ["https://[2002:808:808::1]/", "private"], // 6to4 of a public address: the relay decides where it goes
+    ["https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/", "private"], // Teredo
+    ["https://[64:ff9b:1::a00:1]/", "private"], // local-use NAT64
+    ["https://[::ffff:0:127.0.0.1]/", "private"], // IPv4-translated
+    ["https://[::ffff:0:8.8.8.8]/", "private"],
+    ["https://192.88.99.1/", "private"], // 6to4 relay anycast
     ["https://localhost/", "internal"],
     ["https://LOCALHOST./", "internal"],
     ["https://api.localhost/", "internal"],
@@ -65,5 +72,8 @@ describe("webhook URL policy", () => {
     expect(webhookUrlProblem("http://hooks.example.com/hook", localDevelopment)).toContain("https");
     expect(webhookUrlProblem("https://10.0.0.1/hook", localDevelopment)).toContain("private");
     expect(webhookUrlProblem("http://localhost:9000/hook", {})).not.toBeNull();
+    for (const url of ["http://localhost.:9000/", "http://127.0.0.2:9000/", "http://[::ffff:127.0.0.1]/", "http://0.0.0.0/", "http://api.localhost/"]) {
+      expect(webhookUrlProblem(url, localDevelopment)).not.toBeNull();
+    }
   });
 });

@@ -345,15 +345,32 @@ describe("platform failures", () => {
 });
 
 describe("test events", () => {
-  it("are delivered to a disabled webhook (the user asked), other events are not", async () => {
+  it("get one attempt: a failed test is final, never retried, and does not mark the webhook failing", async () => {
     const { token, webhook } = await subscriberWithWebhook({ url: "http://127.0.0.1:9/never-called" });
-    await api(`/api/webhook/${webhook.webhookId}`, { method: "PUT", token, json: { isEnabled: false } });
     await api(`/api/webhook/${webhook.webhookId}/test`, { method: "POST", token });
     const [delivery] = await db().select().from(webhookDeliveries).where(eq(webhookDeliveries.webhookId, webhook.webhookId));
     // The Worker's consumer may already have tried the unreachable URL; make the row due again and deliver it here.
-    await db().update(webhookDeliveries).set({ attempts: 0, nextAttemptAt: clock.now() }).where(eq(webhookDeliveries.id, delivery.id));
+    await db().update(webhookDeliveries).set({ status: "pending", attempts: 0, nextAttemptAt: clock.now() }).where(eq(webhookDeliveries.id, delivery.id));
+    const target = receiver(() => new Response("nope", { status: 500 }));
+    const result = await runConsumer([delivery.id], target.fetchFn);
+    expect(target.requests).toHaveLength(1);
+    expect(verifyWithStandardWebhooks(webhook.secret, target.requests[0])).toMatchObject({ type: "webhook.test", data: { webhookId: webhook.webhookId } });
+    expect(result.retryDelays).toEqual([]);
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(await deliveryRow(delivery.id)).toMatchObject({ status: "failed", attempts: 1, responseStatus: 500, nextAttemptAt: null });
+    const [row] = await db().select().from(webhooks).where(eq(webhooks.id, webhook.webhookId));
+    expect(row.failingSince).toBeNull();
+  });
+
+  it("queued before the webhook was disabled are not sent", async () => {
+    const { token, webhook } = await subscriberWithWebhook({ url: "http://127.0.0.1:9/never-called" });
+    await api(`/api/webhook/${webhook.webhookId}/test`, { method: "POST", token });
+    await api(`/api/webhook/${webhook.webhookId}`, { method: "PUT", token, json: { isEnabled: false } });
+    const [delivery] = await db().select().from(webhookDeliveries).where(eq(webhookDeliveries.webhookId, webhook.webhookId));
+    await db().update(webhookDeliveries).set({ status: "pending", attempts: 0, nextAttemptAt: clock.now() }).where(eq(webhookDeliveries.id, delivery.id));
     const target = receiver();
     await runConsumer([delivery.id], target.fetchFn);
-    expect(verifyWithStandardWebhooks(webhook.secret, target.requests[0])).toMatchObject({ type: "webhook.test", data: { webhookId: webhook.webhookId } });
+    expect(target.requests).toHaveLength(0);
+    expect(await deliveryRow(delivery.id)).toMatchObject({ status: "failed", lastError: "Webhook disabled." });
   });
 });

@@ -19,6 +19,11 @@ export function createEngines(config: AgentConfig, credentials: CredentialLookup
   });
 }
 
+/** At start: SQLite engines make their private staging directory and delete copies a crashed run left. */
+export async function prepareEngines(engines: Engine[]): Promise<void> {
+  await Promise.all(engines.map((engine) => (engine instanceof SqliteEngine ? engine.stagingDirectory() : undefined)));
+}
+
 export interface InventoryEngine {
   engineKey: string;
   dbmsType: string;

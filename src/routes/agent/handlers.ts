@@ -4,6 +4,7 @@ import type { AppRouteHandler } from "../../http/types";
 import * as agents from "../../services/agent";
 import { bearerToken } from "../../services/bearer-auth";
 import type * as routes from "./routes";
+import { assertCredentialBudget, recordCredentialFailure } from "../../services/rate-limit";
 
 type AgentRow = Awaited<ReturnType<typeof agents.listAgents>>[number];
 const agentJson = (agent: AgentRow) => ({ ...agent, lastSeenUtc: isoUtc(agent.lastSeenUtc) });
@@ -21,8 +22,14 @@ export const registerAgent: AppRouteHandler<typeof routes.registerAgent> = async
 /** The Worker checks the agent token, then hands the upgrade to the agent's session with who it is. */
 export const connectAgent: AppRouteHandler<typeof routes.connectAgent> = async (c) => {
   const token = bearerToken(c.req.header("authorization"));
+  const clientIp = c.req.header("cf-connecting-ip");
+  const now = c.var.publicCtx.now.getTime();
+  assertCredentialBudget("agentToken", clientIp, now);
   const agent = token ? await agents.authenticateAgentToken(c.var.publicCtx.db, token) : null;
-  if (!agent) throw unauthorized("Invalid or revoked agent token.");
+  if (!agent) {
+    await recordCredentialFailure(c.env, "agentToken", clientIp, now);
+    throw unauthorized("Invalid or revoked agent token.");
+  }
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     throw new ApiError("upgrade_required", "Expected a WebSocket upgrade.", { headers: { Upgrade: "websocket" } });
   }

@@ -35,7 +35,7 @@ export const connectAgent = createRoute({
   security: [{ AgentToken: [] }],
   responses: {
     101: { description: "Switching protocols: the agent socket is open" },
-    ...errorResponses(401, 426),
+    ...errorResponses(401, 426, 429),
   },
 });
 

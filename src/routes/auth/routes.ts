@@ -63,7 +63,7 @@ export const forgotPassword = createRoute({
   request: { body: jsonBody(ForgotPasswordBodySchema) },
   responses: {
     200: jsonResponse(MessageSchema, "Always returned for a well-formed request (prevents email enumeration)"),
-    ...errorResponses(400),
+    ...errorResponses(400, 429),
   },
 });
 

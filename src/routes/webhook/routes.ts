@@ -62,10 +62,10 @@ export const testWebhook = createRoute({
   method: "post",
   path: "/api/webhook/{id}/test",
   tags,
-  summary: "Queue a webhook.test event for this webhook only",
+  summary: "Queue a webhook.test event for this enabled webhook only (one attempt, 10 a minute per webhook)",
   ...authenticated,
   request: { params: WebhookIdParams },
-  responses: { 200: jsonResponse(MessageSchema, "Test event queued"), ...errorResponses(401, 403, 404) },
+  responses: { 200: jsonResponse(MessageSchema, "Test event queued"), ...errorResponses(401, 403, 404, 409, 429) },
 });
 
 export const listDeliveries = createRoute({

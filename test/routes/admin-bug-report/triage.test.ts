@@ -142,6 +142,14 @@ describe("PUT /api/admin/bugreport/{id}", () => {
     expect(afterResolve.map((e) => e.subject)).toContain("Your bug report is resolved: Restore hangs at 99 percent");
   });
 
+  it("a title with line breaks reaches the email subject as one line", async () => {
+    const { token, email } = await createSubscriber();
+    const bugReportId = await fileReport(token, { title: "Restore hangs\r\nBcc: victim@example.com\nX-Spam: yes" });
+    expect((await triage(bugReportId, { status: "in_progress" })).status).toBe(200);
+    const [sent] = await emailsTo(email);
+    expect(sent.subject).toBe("Your bug report is in progress: Restore hangs Bcc: victim@example.com X-Spam: yes");
+  });
+
   it("publishes a known issue with the report's fields by default, linked to the report", async () => {
     const { token } = await createSubscriber();
     const bugReportId = await fileReport(token, { title: "Agent crashes on ARM", category: "agent", severity: "critical" });

@@ -5,8 +5,9 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { logMessages, outboxEmails, subscribers } from "../../../src/db/schema";
 import { app } from "../../../src/app";
 import { setClock } from "../../../src/lib/clock";
-import { sendEmail } from "../../../src/services/email";
-import { adminToken, api, createSubscriber, db } from "../../helpers";
+import { OUTBOX_RETENTION_MS, sendEmail } from "../../../src/services/email";
+import { CRON, scheduled } from "../../../src/scheduled";
+import { adminToken, api, createSubscriber, db, strongSecrets } from "../../helpers";
 import { uniqueEmail } from "../../support/auth";
 
 afterEach(() => {
@@ -169,5 +170,50 @@ describe("sendEmail", () => {
     answer(new Response("{}", { status: 200 }));
     await waitOnExecutionContext(ctx);
     expect(JSON.parse((fetchSpy.mock.calls[0][1] as RequestInit).body as string)).toMatchObject({ to: email, subject: "Confirm your DataSync account" });
+  });
+});
+
+describe("emails with links outside local development", () => {
+  const production = { ...env, ...strongSecrets(), ENVIRONMENT: "production", EMAIL_OUTBOX: undefined } as unknown as Env;
+
+  it("production defaults: not kept in the outbox, not printed", async () => {
+    const log = vi.spyOn(console, "log").mockImplementation(() => {});
+    const to = uniqueEmail("prod");
+    const res = await app.fetch(
+      new Request("http://localhost/api/auth/register", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ forename: "Jane", email: to, password: "Lighthouse-Orbit-42" }),
+      }),
+      production,
+      createExecutionContext(),
+    );
+    expect(res.status).toBe(200);
+    expect(await db().select().from(outboxEmails).where(eq(outboxEmails.to, to))).toHaveLength(0);
+    expect(log.mock.calls.flat().join("\n")).not.toContain("confirm-email?token=");
+  });
+
+  it("an operator who enables the outbox in production gets it, still with nothing printed", async () => {
+    const log = vi.spyOn(console, "log").mockImplementation(() => {});
+    const to = uniqueEmail("prod-outbox");
+    await sendEmail({ ...production, EMAIL_OUTBOX: "true" }, db(), { to, subject: "Reset", text: "https://x/reset-password?token=abc" });
+    expect(await db().select().from(outboxEmails).where(eq(outboxEmails.to, to))).toHaveLength(1);
+    expect(log).not.toHaveBeenCalled();
+  });
+
+  it("the daily cron purges outbox emails older than 7 days, and only those", async () => {
+    vi.spyOn(console, "log").mockImplementation(() => {});
+    const start = Date.parse("2026-11-01T10:00:00Z");
+    const to = uniqueEmail("purge");
+    setClock(() => start);
+    await sendEmail(env, db(), { to, subject: "old 1", text: "x" });
+    await sendEmail(env, db(), { to, subject: "old 2", text: "x" });
+    setClock(() => start + 60_000);
+    await sendEmail(env, db(), { to, subject: "young", text: "x" });
+
+    setClock(() => start + OUTBOX_RETENTION_MS + 1000);
+    await scheduled({ cron: CRON.daily, scheduledTime: 0, noRetry() {} } as ScheduledController, env);
+    const left = await db().select({ subject: outboxEmails.subject }).from(outboxEmails).where(eq(outboxEmails.to, to));
+    expect(left).toEqual([{ subject: "young" }]);
   });
 });

@@ -4,6 +4,7 @@ import { apiKeys } from "../../../src/db/schema";
 import { setClock } from "../../../src/lib/clock";
 import { sha256Hex } from "../../../src/lib/crypto";
 import { adminToken, api, createSubscriber, db } from "../../helpers";
+import { emailsTo } from "../../support/auth";
 
 afterEach(() => setClock(null));
 
@@ -48,6 +49,19 @@ describe("POST /api/apikey", () => {
     const text = await list.text();
     expect(text).not.toContain(created.key);
     expect(JSON.parse(text)).toEqual([{ apiKeyId: created.apiKeyId, name: "Deploy bot", prefix: created.prefix, createdAt: created.createdAt, lastUsedAt: null }]);
+  });
+
+  it("emails the user who created it: name, prefix and time, never the key", async () => {
+    setClock(() => Date.parse("2026-11-27T10:00:00Z"));
+    const { token, email } = await createSubscriber({ plan: "Professional" });
+    const created = await createKey(token, "CI deploys");
+    const [sent] = await emailsTo(email);
+    expect(sent.subject).toBe("A new API key was created for your DataSync account");
+    expect(sent.text).toContain("A new API key was created for your DataSync account at 2026-11-27T10:00:00Z:");
+    expect(sent.text).toContain("name: CI deploys");
+    expect(sent.text).toContain(`starts with: ${created.prefix}`);
+    expect(sent.text).toContain(created.apiKeyId);
+    expect(sent.text).not.toContain(created.key);
   });
 
   it("the key authenticates as its subscriber on the next request", async () => {

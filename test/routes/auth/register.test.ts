@@ -35,7 +35,7 @@ describe("POST /api/auth/register", () => {
 
     const [user] = await db().select().from(users).where(eq(users.email, email.toLowerCase()));
     expect(user).toMatchObject({ forename: "Jane", emailConfirmedAt: null, sessionGeneration: 0 });
-    expect(user.passwordHash).toMatch(/^scrypt\$16384\$8\$1\$/);
+    expect(user.passwordHash).toMatch(/^scrypt\$32768\$8\$1\$/);
     expect(user.passwordHash).not.toContain("SecureP@ss123");
     const [subscriber] = await db().select().from(subscribers).where(eq(subscribers.id, user.subscriberId));
     expect(subscriber).toMatchObject({ plan: "Free", organisationName: "Acme Corp" });

@@ -6,6 +6,7 @@ import { openSecret } from "../../../src/services/secret";
 import { signWebhook } from "../../../src/services/webhook-signature";
 import { api, createSubscriber, db } from "../../helpers";
 import { recordEvent, subscriberWithWebhook } from "../../support/webhook";
+import { T0, time } from "../../support/manual-clock";
 
 const VALID = { url: "https://hooks.example.com/datasync", events: ["backup.success", "backup.failure", "backup.anomaly"] };
 
@@ -238,6 +239,32 @@ describe("POST /api/webhook/{id}/test", () => {
       },
       { timeout: 15_000, interval: 200 },
     );
+  });
+
+  it("refuses a disabled webhook with 409 and records nothing", async () => {
+    const { token, subscriberId, webhook } = await subscriberWithWebhook();
+    await api(`/api/webhook/${webhook.webhookId}`, { method: "PUT", token, json: { isEnabled: false } });
+    const res = await api(`/api/webhook/${webhook.webhookId}/test`, { method: "POST", token });
+    expect(res.status).toBe(409);
+    expect(await res.json()).toMatchObject({ error: "Webhook is disabled; enable it to send a test event.", code: "conflict" });
+    expect(await db().select().from(events).where(eq(events.subscriberId, subscriberId))).toHaveLength(0);
+  });
+
+  it("allows 10 test events a minute per webhook, then 429 with Retry-After; another webhook has its own budget", async () => {
+    time.freezeAt(T0);
+    const { token, subscriberId, webhook } = await subscriberWithWebhook();
+    const sibling = await (await api("/api/webhook", { token, json: VALID })).json<{ webhookId: string }>();
+    for (let i = 0; i < 10; i++) {
+      time.now = T0 + i * 1000;
+      expect((await api(`/api/webhook/${webhook.webhookId}/test`, { method: "POST", token })).status).toBe(200);
+    }
+    const refused = await api(`/api/webhook/${webhook.webhookId}/test`, { method: "POST", token });
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("retry-after")).toBe("51");
+    expect((await api(`/api/webhook/${sibling.webhookId}/test`, { method: "POST", token })).status).toBe(200);
+    expect(await db().select().from(events).where(eq(events.subscriberId, subscriberId))).toHaveLength(11);
+    time.now = T0 + 60_000;
+    expect((await api(`/api/webhook/${webhook.webhookId}/test`, { method: "POST", token })).status).toBe(200);
   });
 
   it("answers 404 for another subscriber's webhook, 401 without a token, 403 on a lower plan", async () => {
