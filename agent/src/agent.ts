@@ -70,6 +70,7 @@ export class Agent {
       report: (severity, message, backupJobId) => this.report(severity, message, backupJobId),
       encryptOptions: options.encryptOptions,
       progressIntervalMs: options.progressIntervalMs,
+      stagingDirectory: options.config.tempDirectory,
     });
     this.scheduler = new Scheduler((backupJobId, mode) => this.runner.trigger({ backupJobId, mode, trigger: "Schedule" }));
     this.connection = new Connection({

@@ -1,12 +1,13 @@
 import { randomUUID } from "node:crypto";
 import type { AgentJob } from "../../src/protocol/agent-protocol.ts";
-import { backupDatabase } from "./backup.ts";
+import { backupDatabase, type ChainLink } from "./backup.ts";
 import { createDestination } from "./destinations/index.ts";
 import type { Destination } from "./destinations/destination.ts";
-import type { Engine } from "./engines/engine.ts";
+import { assertCapable, type Engine } from "./engines/engine.ts";
 import type { Compression } from "./pipeline/compression.ts";
 import type { EncryptOptions } from "./pipeline/encryption.ts";
-import type { AgentStore } from "./state.ts";
+import { expiredFiles } from "./retention.ts";
+import type { AgentStore, WrittenFile } from "./state.ts";
 import type { BackupMode } from "./types.ts";
 
 export type Severity = "Information" | "Warning" | "Error" | "Critical";
@@ -23,7 +24,11 @@ export interface RunnerContext {
   report: (severity: Severity, message: string, backupJobId?: string) => void;
   encryptOptions?: EncryptOptions;
   progressIntervalMs?: number;
+  /** Where physical backups are staged before they are streamed (agent.json's tempDirectory). */
+  stagingDirectory?: string;
 }
+
+type CompletedFile = { databaseId: string; destinationId: string; fileName: string; fileSize: number; checksum: string; backupMode: BackupMode; baseFileName?: string | null };
 
 const errorText = (error: unknown) => ((error as Error)?.message || String(error)).slice(0, 10_000);
 
@@ -97,20 +102,23 @@ export class JobRunner {
       const plan = job.databases.map((database) => {
         const engine = this.context.engines.find((candidate) => candidate.engineKey === database.engineKey);
         if (!engine) throw new Error(`Database "${database.name}": engine "${database.engineKey}" is not configured in this agent's agent.json.`);
-        engine.assertModeSupported(mode);
         return { database, engine };
       });
+      for (const { engine } of plan) await assertCapable(engine, mode);
       if (plan.length === 0) throw new Error("The job has no databases.");
       for (const spec of job.destinations) destinations.push(createDestination(spec, store));
       if (destinations.length === 0) throw new Error("The job has no destinations.");
       const passphrase = job.encryption.enabled ? job.encryption.passphrase ?? undefined : undefined;
       if (job.encryption.enabled && !passphrase) throw new Error("Encryption is enabled but no passphrase was received.");
 
-      const files: { databaseId: string; destinationId: string; fileName: string; fileSize: number; checksum: string }[] = [];
+      const files: CompletedFile[] = [];
+      const chains: { databaseId: string; fullFileName: string; lastFileName: string; position: Record<string, unknown> }[] = [];
       let bytesBefore = 0;
       let lastProgress = Date.now();
       for (const { database, engine } of plan) {
+        const chain = await this.chainLink(job, database, engine, mode);
         const result = await backupDatabase({
+          chain,
           engine,
           database: database.name,
           mode,
@@ -126,13 +134,20 @@ export class JobRunner {
           },
         });
         bytesBefore += result.fileSize;
+        const { position, ...written } = result;
+        const baseFileName = chain && mode !== "Full" ? { baseFileName: chain.baseFileName } : {};
         for (const destination of job.destinations) {
-          files.push({ databaseId: database.databaseId, destinationId: destination.destinationId, ...result });
+          files.push({ databaseId: database.databaseId, destinationId: destination.destinationId, ...written, backupMode: mode, ...baseFileName });
+        }
+        if (chain && position) {
+          const fullFileName = mode === "Full" ? result.fileName : this.context.store.chain(job.backupJobId, database.databaseId)!.fullFileName;
+          chains.push({ databaseId: database.databaseId, fullFileName, lastFileName: result.fileName, position });
         }
       }
       const finishedAt = now();
       store.transaction(() => {
         for (const file of files) store.recordWrittenFile(job.backupJobId, file, finishedAt);
+        for (const { databaseId, ...chain } of chains) store.saveChain(job.backupJobId, databaseId, chain);
         send({ type: "backup.completed", id: randomUUID(), backupRunId, finishedUtc: finishedAt.toISOString(), files });
         store.endRun(backupRunId);
       });
@@ -149,20 +164,48 @@ export class JobRunner {
     }
   }
 
-  /** Deletes this job's own files older than retentionDays from each destination it still uses. */
-  private async applyRetention(job: AgentJob, destinations: Destination[], now: Date): Promise<void> {
+  /**
+   * A physical backup's place in the job's chain for this database, or undefined for a logical dump:
+   * physical when the mode needs it, or for a Full when the job also schedules modes the engine makes.
+   */
+  private async chainLink(job: AgentJob, database: AgentJob["databases"][number], engine: Engine, mode: BackupMode): Promise<ChainLink | undefined> {
+    if (!engine.stageChainBackup) return undefined;
+    const { backupModes } = await engine.capabilities();
+    const chained = mode !== "Full" || job.schedules.some((schedule) => schedule.backupMode !== "Full" && backupModes.includes(schedule.backupMode));
+    if (!chained) return undefined;
+    const chain = this.context.store.chain(job.backupJobId, database.databaseId);
+    if (mode !== "Full" && !chain) {
+      throw new Error(`Database "${database.name}": a ${mode} backup builds on a physical Full of this job, and there is none yet: run a Full first.`);
+    }
+    return {
+      chainKey: `${job.backupJobId}/${database.databaseId}`,
+      // A Differential holds every change since the Full; a log continues the chain's last backup.
+      baseFileName: mode === "Full" ? null : mode === "Differential" ? chain!.fullFileName : chain!.lastFileName,
+      previous: chain?.position,
+      stagingRoot: this.context.stagingDirectory,
+    };
+  }
+
+  /**
+   * Deletes this job's own files older than retentionDays from each destination it still uses, except
+   * those a retained file or the chain's next backup builds on. Returns the files it removed.
+   */
+  async applyRetention(job: AgentJob, destinations: Destination[], now: Date): Promise<WrittenFile[]> {
     const { store, report } = this.context;
     const cutoff = new Date(now.getTime() - job.retentionDays * 86_400_000);
-    for (const file of store.writtenFilesBefore(job.backupJobId, cutoff)) {
+    const removed: WrittenFile[] = [];
+    for (const file of expiredFiles(store.writtenFiles(job.backupJobId), cutoff, store.chainHeads(job.backupJobId))) {
       const destination = destinations.find((candidate) => candidate.spec.destinationId === file.destinationId);
       if (!destination) continue; // no longer one of the job's destinations: left alone
       try {
         await destination.remove(file.fileName);
         store.forgetWrittenFile(file);
+        removed.push({ destinationId: file.destinationId, fileName: file.fileName });
         report("Information", `Backup job "${job.name}": retention removed ${file.fileName} from "${destination.spec.name}".`, job.backupJobId);
       } catch (error) {
         report("Warning", `Backup job "${job.name}": retention could not remove ${file.fileName} from "${destination.spec.name}": ${errorText(error)}`, job.backupJobId);
       }
     }
+    return removed;
   }
 }

@@ -6,6 +6,8 @@ export interface Command {
   command: string;
   args: string[];
   env?: Record<string, string | undefined>;
+  /** Run as this user (the agent must be root): PostgreSQL refuses to run its server as root. */
+  user?: { uid: number; gid: number };
 }
 
 /** The tool's own last words on stderr, for an error a person can act on (never the password: it travels in env). */
@@ -15,8 +17,8 @@ function failure(command: Command, code: number | null, signal: NodeJS.Signals |
   return new Error(`${command.command} failed: ${detail}`);
 }
 
-function start(command: Command, stdin: "ignore" | "pipe") {
-  const child = spawn(command.command, command.args, { env: { ...process.env, ...command.env }, stdio: [stdin, "pipe", "pipe"] });
+export function start(command: Command, stdin: "ignore" | "pipe") {
+  const child = spawn(command.command, command.args, { env: { ...process.env, ...command.env }, stdio: [stdin, "pipe", "pipe"], ...command.user });
   let stderr = "";
   child.stderr!.setEncoding("utf8");
   child.stderr!.on("data", (text: string) => {
