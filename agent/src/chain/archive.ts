@@ -75,7 +75,7 @@ export async function extractChainFile(path: string, passphrase: string | undefi
   };
   await Promise.all([
     decodeBackupFile({ path, passphrase, sink: input }).catch(stopOnFailure),
-    runWithInput({ command: "tar", args: ["-x", "--no-same-owner", "-C", directory, "-f", "-"] }, input).catch(stopOnFailure),
+    runWithInput({ command: "tar", args: ["-x", "--ignore-zeros", "--no-same-owner", "-C", directory, "-f", "-"] }, input).catch(stopOnFailure),
   ]);
   let manifest: ChainManifest;
   try {

@@ -9,7 +9,13 @@ export interface ScratchServer {
  * A database server the restore starts on a restored data folder, on a private socket, to replay logs
  * and dump the database from. Ready when `ready()` says so; an early exit is an error with its output.
  */
-export async function startScratchServer(command: Command, ready: () => Promise<boolean>, timeoutMs = 120_000): Promise<ScratchServer> {
+export async function startScratchServer(
+  command: Command,
+  ready: () => Promise<boolean>,
+  // PostgreSQL: SIGINT is its fast shutdown; MariaDB shuts down on SIGTERM.
+  stopSignal: NodeJS.Signals,
+  timeoutMs = 120_000,
+): Promise<ScratchServer> {
   const { child, exit } = start(command, "ignore");
   child.stdout!.resume();
   let exited = false;
@@ -22,7 +28,7 @@ export async function startScratchServer(command: Command, ready: () => Promise<
     },
   );
   const stop = async () => {
-    if (!exited) child.kill("SIGINT"); // PostgreSQL: fast shutdown; MariaDB: normal shutdown
+    if (!exited) child.kill(stopSignal);
     const stopped = await Promise.race([exit.then(() => true, () => true), sleep(60_000).then(() => false)]);
     if (!stopped) child.kill("SIGKILL");
   };

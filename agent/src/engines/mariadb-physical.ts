@@ -1,7 +1,7 @@
 import { copyFile, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { userInfo } from "node:os";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import type { ExtractedLink } from "../chain/archive.ts";
 import { startScratchServer } from "../chain/scratch-server.ts";
 import type { BackupMode } from "../types.ts";
@@ -125,23 +125,40 @@ export async function restoreMariadbChain(args: {
   if (differential) await runForOutput({ command: tool, args: ["--prepare", `--target-dir=${data}`, `--incremental-dir=${join(differential.payload, "data")}`] });
   const start = ((differential ?? full)!.manifest.position as MariadbPosition).binlog;
 
-  const socket = join(args.workDirectory, "mariadb.sock");
-  const serverArgs = ["--no-defaults", `--datadir=${data}`, `--socket=${socket}`, `--pid-file=${join(args.workDirectory, "mariadb.pid")}`, "--skip-networking", "--skip-grant-tables", "--skip-log-bin", "--innodb-buffer-pool-size=64M", `--log-error=${join(args.workDirectory, "mariadb.err")}`];
+  const database = full!.manifest.database;
+  const binlogs = await collectBinlogs(logs, args.workDirectory);
+  if (binlogs.length && start) {
+    const first = binlogs.findIndex((path) => path.endsWith(`/${start.file}`));
+    if (first < 0) throw new Error(`The logs of this chain do not start at ${start.file}, where its base backup ends.`);
+    const replay = [`--start-position=${start.position}`, ...(args.until ? [`--stop-datetime=${binlogDatetime(args.until)}`] : []), ...binlogs.slice(first)];
+    const tool = await binlogTool();
+    // Every event is replayed (a filter by database would drop statements run from another default
+    // database). Account statements need the grant tables, which FLUSH PRIVILEGES loads for this session.
+    await withScratchServer(data, args.workDirectory, (client) => {
+      const events = streamFrom({ command: tool, args: replay, env: { TZ: "UTC" } });
+      return runWithInput({ ...client, args: [...client.args, "--binary-mode"] }, Readable.from(withPrefix("FLUSH PRIVILEGES;\n", events)));
+    });
+  }
+  const dump = await dumpTool();
+  await withScratchServer(data, args.workDirectory, (client) =>
+    args.load(streamFrom({ command: dump, args: [...client.args, "--single-transaction", "--routines", "--triggers", "--events", "--hex-blob", "--", database] })),
+  );
+}
+
+async function* withPrefix(prefix: string, rest: Readable): AsyncGenerator<Buffer> {
+  yield Buffer.from(prefix);
+  for await (const chunk of rest) yield chunk as Buffer;
+}
+
+/** Runs `work` against a scratch server on the restored data folder: local socket only, no grant checks. */
+async function withScratchServer(data: string, workDirectory: string, work: (client: { command: string; args: string[] }) => Promise<void>): Promise<void> {
+  const socket = join(workDirectory, "mariadb.sock");
+  const serverArgs = ["--no-defaults", `--datadir=${data}`, `--socket=${socket}`, `--pid-file=${join(workDirectory, "mariadb.pid")}`, "--skip-networking", "--skip-grant-tables", "--skip-log-bin", "--innodb-buffer-pool-size=64M", `--log-error=${join(workDirectory, "mariadb.err")}`];
   if (process.getuid?.() === 0) serverArgs.push(`--user=${userInfo().username}`);
-  const client = await clientTool();
-  const server = await startScratchServer({ command: await serverTool(), args: serverArgs }, () => runForOutput({ command: client, args: [`--socket=${socket}`, "-e", "SELECT 1"] }).then(() => true));
+  const client = { command: await clientTool(), args: [`--socket=${socket}`] };
+  const server = await startScratchServer({ command: await serverTool(), args: serverArgs }, () => runForOutput({ command: client.command, args: [...client.args, "-e", "SELECT 1"] }).then(() => true), "SIGTERM");
   try {
-    const database = full!.manifest.database;
-    const binlogs = await collectBinlogs(logs, args.workDirectory);
-    if (binlogs.length && start) {
-      const first = binlogs.findIndex((path) => path.endsWith(`/${start.file}`));
-      if (first < 0) throw new Error(`The logs of this chain do not start at ${start.file}, where its base backup ends.`);
-      const replay = ["--database", database, `--start-position=${start.position}`];
-      if (args.until) replay.push(`--stop-datetime=${binlogDatetime(args.until)}`);
-      const events = streamFrom({ command: await binlogTool(), args: [...replay, ...binlogs.slice(first)], env: { TZ: "UTC" } });
-      await runWithInput({ command: client, args: [`--socket=${socket}`, "--binary-mode"] }, events);
-    }
-    await args.load(streamFrom({ command: await dumpTool(), args: [`--socket=${socket}`, "--single-transaction", "--routines", "--triggers", "--events", "--hex-blob", "--", database] }));
+    await work(client);
   } finally {
     await server.stop();
   }

@@ -119,7 +119,7 @@ export async function restorePostgresChain(args: { links: ExtractedLink[]; until
   const command: Command = { command: server, args: ["-D", data, ...Object.entries(settings).flatMap(([key, value]) => ["-c", `${key}=${value}`])], user };
   const client = (sql: string): Command => ({ command: "psql", args: ["-h", work, "-p", "5432", "-U", "postgres", "-d", "postgres", "-X", "-A", "-t", "-c", sql] });
   // Ready once recovery has reached its target and the server was promoted.
-  const scratch = await startScratchServer(command, async () => (await runForOutput(client("SELECT pg_is_in_recovery()"))).trim() === "f");
+  const scratch = await startScratchServer(command, async () => (await runForOutput(client("SELECT pg_is_in_recovery()"))).trim() === "f", "SIGINT");
   try {
     await args.load(streamFrom({ command: "pg_dump", args: ["-h", work, "-p", "5432", "-U", "postgres", "--format=custom", "-Z0", "--no-owner", "-d", full!.manifest.database] }));
   } finally {

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { Readable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 
 export interface Command {
@@ -50,10 +50,13 @@ export async function runForOutput(command: Command): Promise<string> {
  */
 export function streamFrom(command: Command): Readable {
   const { child, exit } = start(command, "ignore");
+  // Read from the start: Node discards the unread output of a child that exits before anyone reads
+  // it (say, while the consumer first runs CREATE DATABASE). The PassThrough holds it, with backpressure.
+  const output = child.stdout!.pipe(new PassThrough());
   return Readable.from(
     (async function* () {
       try {
-        for await (const chunk of child.stdout!) yield chunk as Buffer;
+        for await (const chunk of output) yield chunk as Buffer;
         await exit;
       } finally {
         if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
