@@ -166,7 +166,7 @@ describe("PostgreSQL chain: pg_basebackup Full and archived WAL", () => {
     }
   });
 
-  it("runs a Full and logs against the server and restores the chain to a point in time", async () => {
+  it("runs a Full and logs against the server and restores the chain to a point in time", { timeout: 180_000 }, async () => {
     const chain = await chainHarness(engine, "shop", ["Full", "TransactionLog"]);
     try {
       const insert = (id: number, label: string) => () => server.sql(`INSERT INTO orders VALUES (${id}, '${label}')`, "shop");

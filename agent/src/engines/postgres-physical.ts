@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { copyFile, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import type { ExtractedLink } from "../chain/archive.ts";
 import { startScratchServer } from "../chain/scratch-server.ts";
@@ -37,7 +37,7 @@ export async function postgresModes(query: Query): Promise<BackupMode[]> {
   const [walLevel, senders, replication] = (
     await query("SELECT current_setting('wal_level') || '|' || current_setting('max_wal_senders') || '|' || (SELECT rolsuper OR rolreplication FROM pg_roles WHERE rolname = current_user)")
   ).trim().split("|");
-  const streams = walLevel !== "minimal" && Number(senders) > 0 && replication === "t";
+  const streams = walLevel !== "minimal" && Number(senders) > 0 && replication === "true";
   return streams ? ["Full", "TransactionLog"] : ["Full"];
 }
 
@@ -61,7 +61,9 @@ export async function stagePostgresBackup(login: ServerLogin, query: Query, requ
   }
   await query("SELECT pg_switch_wal()");
   const end = (await query("SELECT pg_current_wal_lsn()")).trim();
-  await runForOutput({ command: "pg_receivewal", args: [...args, "-D", join(request.directory, "wal"), "-S", slot, "-E", end, "-n"], env });
+  const wal = join(request.directory, "wal");
+  await mkdir(wal);
+  await runForOutput({ command: "pg_receivewal", args: [...args, "-D", wal, "-S", slot, "-E", end, "-n"], env });
   return { slot, storedUpTo: end };
 }
 
@@ -81,6 +83,24 @@ async function collectWal(logs: ExtractedLink[], folder: string): Promise<void> 
       await copyFile(join(source, name), join(folder, name.replace(/\.partial$/, "")));
     }
   }
+}
+
+/** Recovery refuses settings below the primary's: take them from the backup's control file. */
+async function primarySettings(bin: string, data: string): Promise<Record<string, string>> {
+  const control = await runForOutput({ command: await firstInstalled([join(bin, "pg_controldata"), "pg_controldata"]), args: [data] });
+  const names: Record<string, string> = {
+    max_connections: "max_connections",
+    max_worker_processes: "max_worker_processes",
+    max_wal_senders: "max_wal_senders",
+    max_prepared_xacts: "max_prepared_transactions",
+    max_locks_per_xact: "max_locks_per_transaction",
+  };
+  const settings: Record<string, string> = {};
+  for (const [label, setting] of Object.entries(names)) {
+    const value = new RegExp(`^${label} setting:\\s*(\\d+)`, "m").exec(control)?.[1];
+    if (value) settings[setting] = value;
+  }
+  return settings;
 }
 
 /**
@@ -110,11 +130,11 @@ export async function restorePostgresChain(args: { links: ExtractedLink[]; until
     unix_socket_directories: work,
     port: "5432",
     archive_mode: "off",
-    max_connections: "20",
     shared_buffers: "32MB",
+    ...(await primarySettings(dirname(server), data)),
     restore_command: `cp "${wal}/%f" "%p"`,
     recovery_target_action: "promote",
-    ...(args.until ? { recovery_target_time: args.until.toISOString() } : {}),
+    ...(args.until ? { recovery_target_time: args.until.toISOString().replace("T", " ").replace("Z", "+00") } : {}),
   };
   const command: Command = { command: server, args: ["-D", data, ...Object.entries(settings).flatMap(([key, value]) => ["-c", `${key}=${value}`])], user };
   const client = (sql: string): Command => ({ command: "psql", args: ["-h", work, "-p", "5432", "-U", "postgres", "-d", "postgres", "-X", "-A", "-t", "-c", sql] });
