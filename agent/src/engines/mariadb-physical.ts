@@ -131,11 +131,11 @@ export async function restoreMariadbChain(args: {
     const first = binlogs.findIndex((path) => path.endsWith(`/${start.file}`));
     if (first < 0) throw new Error(`The logs of this chain do not start at ${start.file}, where its base backup ends.`);
     const replay = [`--start-position=${start.position}`, ...(args.until ? [`--stop-datetime=${binlogDatetime(args.until)}`] : []), ...binlogs.slice(first)];
-    const tool = await binlogTool();
+    const binlog = await binlogTool();
     // Every event is replayed (a filter by database would drop statements run from another default
     // database). Account statements need the grant tables, which FLUSH PRIVILEGES loads for this session.
     await withScratchServer(data, args.workDirectory, (client) => {
-      const events = streamFrom({ command: tool, args: replay, env: { TZ: "UTC" } });
+      const events = streamFrom({ command: binlog, args: replay, env: { TZ: "UTC" } });
       return runWithInput({ ...client, args: [...client.args, "--binary-mode"] }, Readable.from(withPrefix("FLUSH PRIVILEGES;\n", events)));
     });
   }
