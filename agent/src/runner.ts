@@ -7,7 +7,7 @@ import { assertCapable, type Engine } from "./engines/engine.ts";
 import type { Compression } from "./pipeline/compression.ts";
 import type { EncryptOptions } from "./pipeline/encryption.ts";
 import { expiredFiles } from "./retention.ts";
-import type { AgentStore, WrittenFile } from "./state.ts";
+import type { AgentStore, ChainState, WrittenFile } from "./state.ts";
 import type { BackupMode } from "./types.ts";
 
 export type Severity = "Information" | "Warning" | "Error" | "Critical";
@@ -111,39 +111,7 @@ export class JobRunner {
       const passphrase = job.encryption.enabled ? job.encryption.passphrase ?? undefined : undefined;
       if (job.encryption.enabled && !passphrase) throw new Error("Encryption is enabled but no passphrase was received.");
 
-      const files: CompletedFile[] = [];
-      const chains: { databaseId: string; fullFileName: string; lastFileName: string; position: Record<string, unknown> }[] = [];
-      let bytesBefore = 0;
-      let lastProgress = Date.now();
-      for (const { database, engine } of plan) {
-        const chain = await this.chainLink(job, database, engine, mode);
-        const result = await backupDatabase({
-          chain,
-          engine,
-          database: database.name,
-          mode,
-          startedAt,
-          destinations,
-          compression: this.context.compression,
-          passphrase,
-          encryptOptions: this.context.encryptOptions,
-          onBytes: (total) => {
-            if (Date.now() - lastProgress < (this.context.progressIntervalMs ?? 5000)) return;
-            lastProgress = Date.now();
-            send({ type: "backup.progress", id: randomUUID(), backupRunId, bytesDone: bytesBefore + total });
-          },
-        });
-        bytesBefore += result.fileSize;
-        const { position, ...written } = result;
-        const baseFileName = chain && mode !== "Full" ? { baseFileName: chain.baseFileName } : {};
-        for (const destination of job.destinations) {
-          files.push({ databaseId: database.databaseId, destinationId: destination.destinationId, ...written, backupMode: mode, ...baseFileName });
-        }
-        if (chain && position) {
-          const fullFileName = mode === "Full" ? result.fileName : this.context.store.chain(job.backupJobId, database.databaseId)!.fullFileName;
-          chains.push({ databaseId: database.databaseId, fullFileName, lastFileName: result.fileName, position });
-        }
-      }
+      const { files, chains, bytes } = await this.backupAll(job, plan, mode, { backupRunId, startedAt, destinations, passphrase });
       const finishedAt = now();
       store.transaction(() => {
         for (const file of files) store.recordWrittenFile(job.backupJobId, file, finishedAt);
@@ -151,7 +119,7 @@ export class JobRunner {
         send({ type: "backup.completed", id: randomUUID(), backupRunId, finishedUtc: finishedAt.toISOString(), files });
         store.endRun(backupRunId);
       });
-      report("Information", `Backup job "${job.name}": ${mode} backup succeeded, ${files.length} file(s), ${bytesBefore} bytes.`, job.backupJobId);
+      report("Information", `Backup job "${job.name}": ${mode} backup succeeded, ${files.length} file(s), ${bytes} bytes.`, job.backupJobId);
       await this.applyRetention(job, destinations, finishedAt);
     } catch (error) {
       store.transaction(() => {
@@ -162,6 +130,50 @@ export class JobRunner {
     } finally {
       await Promise.allSettled(destinations.map((destination) => destination.close()));
     }
+  }
+
+  /** Each database of the run to every destination, in turn: the files to report and the chains' new state. */
+  private async backupAll(
+    job: AgentJob,
+    plan: { database: AgentJob["databases"][number]; engine: Engine }[],
+    mode: BackupMode,
+    run: { backupRunId: string; startedAt: Date; destinations: Destination[]; passphrase?: string },
+  ): Promise<{ files: CompletedFile[]; chains: ({ databaseId: string } & ChainState)[]; bytes: number }> {
+    const { send, store } = this.context;
+    const files: CompletedFile[] = [];
+    const chains: ({ databaseId: string } & ChainState)[] = [];
+    let bytesBefore = 0;
+    let lastProgress = Date.now();
+    for (const { database, engine } of plan) {
+      const chain = await this.chainLink(job, database, engine, mode);
+      const result = await backupDatabase({
+        chain,
+        engine,
+        database: database.name,
+        mode,
+        startedAt: run.startedAt,
+        destinations: run.destinations,
+        compression: this.context.compression,
+        passphrase: run.passphrase,
+        encryptOptions: this.context.encryptOptions,
+        onBytes: (total) => {
+          if (Date.now() - lastProgress < (this.context.progressIntervalMs ?? 5000)) return;
+          lastProgress = Date.now();
+          send({ type: "backup.progress", id: randomUUID(), backupRunId: run.backupRunId, bytesDone: bytesBefore + total });
+        },
+      });
+      bytesBefore += result.fileSize;
+      const { position, ...written } = result;
+      const baseFileName = chain && mode !== "Full" ? { baseFileName: chain.baseFileName } : {};
+      for (const destination of job.destinations) {
+        files.push({ databaseId: database.databaseId, destinationId: destination.destinationId, ...written, backupMode: mode, ...baseFileName });
+      }
+      if (chain && position) {
+        const fullFileName = mode === "Full" ? result.fileName : store.chain(job.backupJobId, database.databaseId)!.fullFileName;
+        chains.push({ databaseId: database.databaseId, fullFileName, lastFileName: result.fileName, position });
+      }
+    }
+    return { files, chains, bytes: bytesBefore };
   }
 
   /**
