@@ -186,6 +186,7 @@ export class Agent {
         this.print(`Job "${command.job.name}" ${command.job.isEnabled ? `scheduled (${command.job.schedules.map((s) => `${s.backupMode} ${s.cronExpression}`).join(", ") || "manual only"})` : "disabled"}.`);
         break;
       case "job.delete":
+        await this.runner.releaseChains(command.backupJobId);
         this.store.transaction(() => {
           this.store.deleteJob(command.backupJobId);
           markApplied();

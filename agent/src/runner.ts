@@ -199,6 +199,24 @@ export class JobRunner {
   }
 
   /**
+   * Before a job is forgotten: lets each engine free what the job's chains hold on its server. A failure
+   * is reported, not thrown: the job is deleted anyway.
+   */
+  async releaseChains(backupJobId: string): Promise<void> {
+    const { store, report } = this.context;
+    const job = store.job(backupJobId);
+    for (const { databaseId, position } of store.chains(backupJobId)) {
+      const engineKey = job?.databases.find((database) => database.databaseId === databaseId)?.engineKey;
+      const engine = this.context.engines.find((candidate) => candidate.engineKey === engineKey);
+      try {
+        await engine?.releaseChain?.(position);
+      } catch (error) {
+        report("Warning", `Backup job ${backupJobId}: could not release its backup chain on engine "${engineKey}": ${errorText(error)}`, backupJobId);
+      }
+    }
+  }
+
+  /**
    * Deletes this job's own files older than retentionDays from each destination it still uses, except
    * those a retained file or the chain's next backup builds on. Returns the files it removed.
    */

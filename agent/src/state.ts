@@ -277,6 +277,11 @@ export class AgentStore implements CredentialLookup, KnownHosts {
     return row ? { ...row, position: JSON.parse(row.position) as Record<string, unknown> } : undefined;
   }
 
+  chains(backupJobId: string): { databaseId: string; position: Record<string, unknown> }[] {
+    const rows = this.db.prepare("SELECT database_id AS databaseId, position FROM chains WHERE backup_job_id = ?").all(backupJobId) as { databaseId: string; position: string }[];
+    return rows.map((row) => ({ databaseId: row.databaseId, position: JSON.parse(row.position) as Record<string, unknown> }));
+  }
+
   /** The files the job's chains will build on next: retention keeps them whatever their age. */
   chainHeads(backupJobId: string): Set<string> {
     const rows = this.db.prepare("SELECT full_file_name AS f, last_file_name AS l FROM chains WHERE backup_job_id = ?").all(backupJobId) as { f: string; l: string }[];

@@ -60,6 +60,8 @@ async function chainHarness(engine: Engine, database: string, schedules: BackupM
       if (last.type === "backup.failed") throw new Error(String(last.error));
       return (last.files as { fileName: string; backupMode: string; baseFileName?: string | null }[])[0]!;
     },
+    /** What job.delete does first: engines free what the job's chains hold on the server. */
+    release: () => runner.releaseChains(job.backupJobId),
     async close() {
       store.close();
       await rm(dir, { recursive: true, force: true });
@@ -185,6 +187,8 @@ describe("PostgreSQL chain: pg_basebackup Full and archived WAL", () => {
       expect(server.sql("SELECT string_agg(id::text, ',' ORDER BY id) FROM orders", "shop_at_point")).toBe("1,2,3");
       await restoreWithCli(join(chain.folder, lastLog.fileName), `postgres://postgres@127.0.0.1:${server.port}/shop_latest`);
       expect(server.sql("SELECT string_agg(id::text, ',' ORDER BY id) FROM orders", "shop_latest")).toBe("1,2,3,4");
+      await chain.release(); // the job is deleted: its slot goes, so the server stops keeping WAL for it
+      expect(server.sql("SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'datasync_%'")).toBe("0");
     } finally {
       await chain.close();
     }

@@ -34,6 +34,8 @@ export interface Engine {
    * `directory` and returns the chain's new position. Absent where only logical dumps exist.
    */
   stageChainBackup?(request: ChainBackupRequest): Promise<ChainPosition>;
+  /** The job is gone: frees what its chain holds on the server (a replication slot keeps WAL forever). */
+  releaseChain?(position: ChainPosition): Promise<void>;
 }
 
 export const ENGINE_NAMES: Record<DbmsType, string> = { PostgreSql: "PostgreSQL", MySql: "MySQL", MariaDb: "MariaDB", Sqlite: "SQLite" };

@@ -67,6 +67,12 @@ export async function stagePostgresBackup(login: ServerLogin, query: Query, requ
   return { slot, storedUpTo: end };
 }
 
+/** Drops the chain's replication slot, so the server stops keeping WAL for a job that is gone. */
+export async function dropSlot(query: Query, position: ChainPosition): Promise<void> {
+  const { slot } = position as PostgresPosition;
+  await query(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = ${literal(slot)} AND NOT active`);
+}
+
 async function postgresUser(): Promise<{ uid: number; gid: number } | undefined> {
   if (process.getuid?.() !== 0) return undefined;
   const [uid, gid] = await Promise.all(["-u", "-g"].map(async (flag) => Number((await runForOutput({ command: "id", args: [flag, "postgres"] })).trim())));

@@ -2,7 +2,7 @@ import type { Readable } from "node:stream";
 import type { PostgresEngineConfig } from "../config.ts";
 import type { CredentialLookup } from "../types.ts";
 import { onlyConfigured, resolveLogin, RESTORE_BY_PLATFORM, type ChainBackupRequest, type ChainPosition, type Engine, type EngineCapabilities, type ServerLogin } from "./engine.ts";
-import { postgresModes, stagePostgresBackup } from "./postgres-physical.ts";
+import { dropSlot, postgresModes, stagePostgresBackup } from "./postgres-physical.ts";
 import { runForOutput, runWithInput, streamFrom, type Command } from "./process.ts";
 
 export function postgresArgs(login: ServerLogin): { args: string[]; env: Record<string, string | undefined> } {
@@ -58,6 +58,10 @@ export class PostgresEngine implements Engine {
 
   stageChainBackup(request: ChainBackupRequest): Promise<ChainPosition> {
     return stagePostgresBackup(this.login(), (sql) => this.query(sql), request);
+  }
+
+  releaseChain(position: ChainPosition): Promise<void> {
+    return dropSlot((sql) => this.query(sql), position);
   }
 
   async dump(database: string): Promise<{ stream: Readable; release(): Promise<void> }> {
