@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+import type { RunTrigger } from "../../src/domain/backup.ts";
+import type { LogSeverity } from "../../src/domain/log.ts";
 import type { AgentJob } from "../../src/protocol/agent-protocol.ts";
 import { backupDatabase, type ChainLink } from "./backup.ts";
 import { createDestination } from "./destinations/index.ts";
@@ -10,8 +12,7 @@ import { expiredFiles } from "./retention.ts";
 import type { AgentStore, ChainState, WrittenFile } from "./state.ts";
 import type { BackupMode } from "./types.ts";
 
-export type Severity = "Information" | "Warning" | "Error" | "Critical";
-export type Trigger = "Manual" | "Schedule";
+type PlannedDatabase = { database: AgentJob["databases"][number]; engine: Engine };
 
 export interface RunnerContext {
   store: AgentStore;
@@ -21,7 +22,7 @@ export interface RunnerContext {
   /** Puts a frame in the outbox and sends it when connected. */
   send: (frame: { id: string; type: string } & Record<string, unknown>) => void;
   /** A log line for the platform (and the local console). */
-  report: (severity: Severity, message: string, backupJobId?: string) => void;
+  report: (severity: LogSeverity, message: string, backupJobId?: string) => void;
   encryptOptions?: EncryptOptions;
   progressIntervalMs?: number;
   /** Where physical backups are staged before they are streamed (agent.json's tempDirectory). */
@@ -69,7 +70,7 @@ export class JobRunner {
   }
 
   /** Starts a run in the background. A job already running is not started twice. */
-  trigger(args: { backupJobId: string; mode: BackupMode; trigger: Trigger; backupRunId?: string }): void {
+  trigger(args: { backupJobId: string; mode: BackupMode; trigger: RunTrigger; backupRunId?: string }): void {
     const { store } = this.context;
     const job = store.job(args.backupJobId);
     const backupRunId = args.backupRunId ?? randomUUID();
@@ -89,7 +90,19 @@ export class JobRunner {
     this.running.set(job.backupJobId, run);
   }
 
-  private async run(job: AgentJob, mode: BackupMode, trigger: Trigger, backupRunId: string): Promise<void> {
+  /** Each of the job's databases with the configured engine that backs it up in `mode`. */
+  private async planDatabases(job: AgentJob, mode: BackupMode): Promise<PlannedDatabase[]> {
+    const plan = job.databases.map((database) => {
+      const engine = this.context.engines.find((candidate) => candidate.engineKey === database.engineKey);
+      if (!engine) throw new Error(`Database "${database.name}": engine "${database.engineKey}" is not configured in this agent's agent.json.`);
+      return { database, engine };
+    });
+    for (const { engine } of plan) await assertCapable(engine, mode);
+    if (plan.length === 0) throw new Error("The job has no databases.");
+    return plan;
+  }
+
+  private async run(job: AgentJob, mode: BackupMode, trigger: RunTrigger, backupRunId: string): Promise<void> {
     const { store, now, send, report } = this.context;
     const startedAt = now();
     store.transaction(() => {
@@ -99,19 +112,12 @@ export class JobRunner {
     report("Information", `Backup job "${job.name}": ${mode} backup started (${trigger}).`, job.backupJobId);
     const destinations: Destination[] = [];
     try {
-      const plan = job.databases.map((database) => {
-        const engine = this.context.engines.find((candidate) => candidate.engineKey === database.engineKey);
-        if (!engine) throw new Error(`Database "${database.name}": engine "${database.engineKey}" is not configured in this agent's agent.json.`);
-        return { database, engine };
-      });
-      for (const { engine } of plan) await assertCapable(engine, mode);
-      if (plan.length === 0) throw new Error("The job has no databases.");
+      const plan = await this.planDatabases(job, mode);
       for (const spec of job.destinations) destinations.push(createDestination(spec, store));
       if (destinations.length === 0) throw new Error("The job has no destinations.");
       const passphrase = job.encryption.enabled ? job.encryption.passphrase ?? undefined : undefined;
       if (job.encryption.enabled && !passphrase) throw new Error("Encryption is enabled but no passphrase was received.");
-
-      const { files, chains, bytes } = await this.backupAll(job, plan, mode, { backupRunId, startedAt, destinations, passphrase });
+      const { files, chains, bytes } = await this.backupDatabases(job, plan, { mode, startedAt, backupRunId, destinations, passphrase });
       const finishedAt = now();
       store.transaction(() => {
         for (const file of files) store.recordWrittenFile(job.backupJobId, file, finishedAt);
@@ -132,14 +138,17 @@ export class JobRunner {
     }
   }
 
-  /** Each database of the run to every destination, in turn: the files to report and the chains' new state. */
-  private async backupAll(
+  /**
+   * Backs up the databases one after another to every destination, sending `backup.progress` as bytes
+   * flow: the files to report and the chains' new state.
+   */
+  private async backupDatabases(
     job: AgentJob,
-    plan: { database: AgentJob["databases"][number]; engine: Engine }[],
-    mode: BackupMode,
-    run: { backupRunId: string; startedAt: Date; destinations: Destination[]; passphrase?: string },
+    plan: PlannedDatabase[],
+    run: { mode: BackupMode; startedAt: Date; backupRunId: string; destinations: Destination[]; passphrase: string | undefined },
   ): Promise<{ files: CompletedFile[]; chains: ({ databaseId: string } & ChainState)[]; bytes: number }> {
     const { send, store } = this.context;
+    const { mode } = run;
     const files: CompletedFile[] = [];
     const chains: ({ databaseId: string } & ChainState)[] = [];
     let bytesBefore = 0;
@@ -218,10 +227,11 @@ export class JobRunner {
 
   /**
    * Deletes this job's own files older than retentionDays from each destination it still uses, except
-   * those a retained file or the chain's next backup builds on. Returns the files it removed.
+   * those a retained file or the chain's next backup builds on. Each removal is reported once, as its own
+   * `files.deleted` frame through the outbox; returns the files it removed.
    */
   async applyRetention(job: AgentJob, destinations: Destination[], now: Date): Promise<WrittenFile[]> {
-    const { store, report } = this.context;
+    const { store, report, send } = this.context;
     const cutoff = new Date(now.getTime() - job.retentionDays * 86_400_000);
     const removed: WrittenFile[] = [];
     for (const file of expiredFiles(store.writtenFiles(job.backupJobId), cutoff, store.chainHeads(job.backupJobId))) {
@@ -229,8 +239,13 @@ export class JobRunner {
       if (!destination) continue; // no longer one of the job's destinations: left alone
       try {
         await destination.remove(file.fileName);
-        store.forgetWrittenFile(file);
-        removed.push({ destinationId: file.destinationId, fileName: file.fileName });
+        const gone: WrittenFile = { destinationId: file.destinationId, fileName: file.fileName };
+        // Forgotten and reported together: a crash cannot leave a removed file unreported.
+        store.transaction(() => {
+          store.forgetWrittenFile(gone);
+          send({ type: "files.deleted", id: randomUUID(), files: [gone], reason: "retention" });
+        });
+        removed.push(gone);
         report("Information", `Backup job "${job.name}": retention removed ${file.fileName} from "${destination.spec.name}".`, job.backupJobId);
       } catch (error) {
         report("Warning", `Backup job "${job.name}": retention could not remove ${file.fileName} from "${destination.spec.name}": ${errorText(error)}`, job.backupJobId);

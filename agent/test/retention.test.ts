@@ -37,7 +37,7 @@ describe("chain-aware retention", () => {
     expect(names(expiredFiles(files, cutoff, new Set()))).toEqual(["d1:full", "d1:log"]);
   });
 
-  it("the runner removes expired files from the destination, keeps their dependencies, and returns what it removed", async () => {
+  it("the runner removes expired files from the destination, keeps their dependencies, reports each removal once, and returns what it removed", async () => {
     const dir = await mkdtemp(join(tmpdir(), "ds-retention-"));
     const store = await AgentStore.open(join(dir, "state"));
     try {
@@ -51,12 +51,22 @@ describe("chain-aware retention", () => {
         await writeFile(join(folder, entry.fileName), "x");
         store.recordWrittenFile(job.backupJobId, { ...entry, destinationId }, new Date(entry.writtenAt));
       }
-      const runner = new JobRunner({ store, engines: [], compression: "gzip", now: () => new Date(NOW), send: () => {}, report: () => {} });
+      const frames: ({ id: string; type: string } & Record<string, unknown>)[] = [];
+      const send = (frame: (typeof frames)[number]) => {
+        store.enqueue(frame);
+        frames.push(frame);
+      };
+      const runner = new JobRunner({ store, engines: [], compression: "gzip", now: () => new Date(NOW), send, report: () => {} });
       const removed = await runner.applyRetention(job, [destination], new Date(NOW));
       expect(removed).toEqual([
         { destinationId, fileName: "old-full" },
         { destinationId, fileName: "old-log" },
       ]);
+      // Exactly the files the chain-aware selection removed, one files.deleted frame each, kept in the outbox.
+      expect(frames).toEqual(removed.map((gone) => ({ type: "files.deleted", id: expect.any(String), files: [gone], reason: "retention" })));
+      expect(frames.every((frame) => store.isPending(frame.id))).toBe(true);
+      expect(await runner.applyRetention(job, [destination], new Date(NOW))).toEqual([]);
+      expect(frames).toHaveLength(2);
       expect((await readdir(folder)).sort()).toEqual(["full", "log"]);
       expect(store.writtenFiles(job.backupJobId).map((f) => f.fileName)).toEqual(["full", "log"]);
     } finally {
