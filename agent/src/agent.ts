@@ -72,6 +72,7 @@ export class Agent {
       report: (severity, message, backupJobId) => this.report(severity, message, backupJobId),
       encryptOptions: options.encryptOptions,
       progressIntervalMs: options.progressIntervalMs,
+      stagingDirectory: options.config.tempDirectory,
     });
     this.scheduler = new Scheduler((backupJobId, mode) => this.runner.trigger({ backupJobId, mode, trigger: "Schedule" }));
     this.connection = new Connection({
@@ -188,6 +189,7 @@ export class Agent {
         this.print(`Job "${command.job.name}" ${command.job.isEnabled ? `scheduled (${command.job.schedules.map((s) => `${s.backupMode} ${s.cronExpression}`).join(", ") || "manual only"})` : "disabled"}.`);
         break;
       case "job.delete":
+        await this.runner.releaseChains(command.backupJobId);
         this.store.transaction(() => {
           this.store.deleteJob(command.backupJobId);
           markApplied();

@@ -66,17 +66,20 @@ and the number of reports not yet confirmed by the platform.`,
 SFTP destinations trust a server's host key on first use and refuse a different key later (a sign of
 an attack or of a reinstalled server). After checking that the server's key really changed, forget
 the old one; the next backup remembers the new key.`,
-  restore: `Usage: datasync-agent restore --file PATH --to TARGET [--passphrase TEXT] [--checksum sha256:HEX]
+  restore: `Usage: datasync-agent restore --file PATH --to TARGET [--passphrase TEXT] [--checksum sha256:HEX] [--until TIME]
 
 Verifies the file's SHA-256 (against --checksum or the PATH.sha256 file written beside every backup),
-then decrypts (.enc), decompresses (.gz/.zst) and restores it.
+then decrypts (.enc), decompresses (.gz/.zst) and restores it. A physical backup (….tar.gz) is restored
+with the chain it builds on, found beside it: its Full, then its Differential, then the logs in order.
 
   --file PATH         The backup file, e.g. app_Full_20260326_020000.dump.gz.enc
   --to TARGET         postgres://user:pass@host:5432/newdb (pg_restore or psql),
                       mysql://user:pass@host:3306/newdb or mariadb://… (mysql client),
                       or a file path: the decoded dump, or for SQLite backups the restored database
   --passphrase TEXT   The job's encryption passphrase (or set DATASYNC_BACKUP_PASSPHRASE)
-  --checksum SHA      The checksum the platform lists for the file (GET /api/backupfile)`,
+  --checksum SHA      The checksum the platform lists for the file (GET /api/backupfile)
+  --until TIME        Physical chains: replay the logs up to this time (ISO 8601, e.g.
+                      2026-03-26T14:30:00Z), not to their end (point-in-time restore)`,
 };
 
 function parse<O extends ParseArgsConfig["options"]>(args: string[], options: O) {
@@ -199,12 +202,16 @@ async function status(args: string[]): Promise<number> {
 }
 
 async function restore(args: string[]): Promise<number> {
-  const values = parse(args, { file: { type: "string" }, to: { type: "string" }, passphrase: { type: "string" }, checksum: { type: "string" } });
+  const values = parse(args, { file: { type: "string" }, to: { type: "string" }, passphrase: { type: "string" }, checksum: { type: "string" }, until: { type: "string" } });
   if (values.help) return help("restore");
   const file = resolve(required(values.file, "file"));
   const to = required(values.to, "to");
   const passphrase = typeof values.passphrase === "string" ? values.passphrase : process.env.DATASYNC_BACKUP_PASSPHRASE || undefined;
-  const result = await restoreBackup({ file, to: /^[a-z]+:\/\//i.test(to) ? to : resolve(to), passphrase, checksum: typeof values.checksum === "string" ? values.checksum : undefined });
+  const until = typeof values.until === "string" ? new Date(values.until) : undefined;
+  if (until && (Number.isNaN(until.getTime()) || !/[zZ]|[+-]\d\d:?\d\d$/.test(values.until as string))) {
+    throw new UsageError("--until must be an ISO 8601 time with its offset, e.g. 2026-03-26T14:30:00Z.");
+  }
+  const result = await restoreBackup({ file, to: /^[a-z]+:\/\//i.test(to) ? to : resolve(to), passphrase, checksum: typeof values.checksum === "string" ? values.checksum : undefined, until });
   console.log(`Checksum verified (${result.checksum}); restored into ${result.target}.`);
   return 0;
 }

@@ -359,7 +359,7 @@ describe("agent end to end against wrangler dev", () => {
     const job = await createJob("Differential attempt", { enabled: false }, "differential");
     const result = await runAndWait(job.backupJobId, "Differential");
     expect(result.status).toBe("Failed");
-    expect(result.error).toMatch(/backups support only the Full mode; Differential backups are not available/);
+    expect(result.error).toMatch(/PostgreSQL engine "[^"]+" cannot make Differential backups here \(it can: Full/);
   });
 
   it("killed right after sending its report, restarted: the run is recorded exactly once", async () => {

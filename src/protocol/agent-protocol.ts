@@ -128,11 +128,19 @@ export const ServerFrameSchema = z.discriminatedUnion("type", [
 // ---------------------------------------------------------------------------------------------------
 // Agent → server frames
 
+/** Protocol 1.1: what an engine can do. An engine that reports none (protocol 1.0) is Full-only without restore. */
+export const EngineCapabilitiesSchema = z.object({
+  backupModes: z.array(BackupModeSchema).min(1),
+  restore: z.boolean(),
+});
+export const FULL_ONLY_CAPABILITIES: EngineCapabilities = { backupModes: ["Full"], restore: false };
+
 export const InventoryEngineSchema = z.object({
   engineKey: shortText(),
   dbmsType: shortText(64),
   version: z.string().max(128).nullable().optional(),
   databases: z.array(z.object({ name: shortText() })).max(10_000),
+  capabilities: EngineCapabilitiesSchema.optional(),
 });
 
 export const BackupStartedSchema = z.object({
@@ -162,6 +170,10 @@ export const BackupCompletedSchema = z.object({
       fileName: shortText(1024),
       fileSize: z.number().int().nonnegative(),
       checksum: z.string().regex(/^sha256:[0-9a-f]{64}$/, "must be sha256:<64 lower-case hex digits>"),
+      /** Protocol 1.1; absent from 1.0 agents, whose files are the run's mode. */
+      backupMode: BackupModeSchema.optional(),
+      /** Protocol 1.1, Differential and TransactionLog only: the file (same destination) this one builds on. */
+      baseFileName: shortText(1024).nullable().optional(),
     }),
   ),
 });
@@ -216,6 +228,7 @@ export type ServerFrame = z.infer<typeof ServerFrameSchema>;
 export type AgentFrame = z.infer<typeof AgentFrameSchema>;
 export type BackupReport = z.infer<typeof BackupStartedSchema | typeof BackupProgressSchema | typeof BackupCompletedSchema | typeof BackupFailedSchema>;
 export type InventoryEngine = z.infer<typeof InventoryEngineSchema>;
+export type EngineCapabilities = z.infer<typeof EngineCapabilitiesSchema>;
 
 const AGENT_FRAME_TYPES = new Set(AgentFrameSchema.options.map((o) => o.shape.type.value));
 const SERVER_FRAME_TYPES = new Set(ServerFrameSchema.options.map((o) => o.shape.type.value));
