@@ -24,6 +24,8 @@ export interface InventoryEngine {
   dbmsType: string;
   version: string;
   databases: { name: string }[];
+  /** Why the engine could not be listed (it is reported with no databases). */
+  error?: string;
 }
 
 /** What every engine offers now; an engine that cannot be reached is reported with no databases and logged. */
@@ -35,7 +37,7 @@ export async function collectInventory(engines: Engine[], onError: (engine: Engi
         return { engineKey: engine.engineKey, dbmsType: engine.dbmsType, version, databases: names.map((name) => ({ name })) };
       } catch (error) {
         onError(engine, error as Error);
-        return { engineKey: engine.engineKey, dbmsType: engine.dbmsType, version: "", databases: [] };
+        return { engineKey: engine.engineKey, dbmsType: engine.dbmsType, version: "", databases: [], error: (error as Error).message.slice(0, 1000) };
       }
     }),
   );
