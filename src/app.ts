@@ -8,6 +8,7 @@ import { mountApiDocs } from "./routes/docs";
 import { adminBugReportRouter } from "./routes/admin-bugreport";
 import { bugReportRouter } from "./routes/bugreport";
 import { healthRouter } from "./routes/health";
+import { installScriptRouter } from "./routes/install-script";
 import { accountRouter } from "./routes/account";
 import { adminRouter } from "./routes/admin";
 import { apiKeyRouter } from "./routes/apikey";
@@ -53,6 +54,7 @@ export function createApp() {
   app.route("/", databaseRouter);
   app.route("/", logRouter);
   app.route("/", webhookRouter);
+  app.route("/", installScriptRouter);
 
   mountApiDocs(app);
   app.onError(handleError);

@@ -3,11 +3,12 @@ import { clock } from "../../lib/clock";
 import { ApiError, unauthorized } from "../../lib/errors";
 import { isoUtc } from "../../lib/time";
 import type { AppRouteHandler } from "../../lib/types";
+import { isUpdateAvailable } from "../../services/agent-release";
 import * as agentService from "../../services/agents";
 import type { connectAgent, createRegistrationToken, deleteAgent, getAgent, listAgents, registerAgent, requestAgentInventory } from "./routes";
 
 type AgentRow = Awaited<ReturnType<typeof agentService.listAgents>>[number];
-const agentJson = (agent: AgentRow) => ({ ...agent, lastSeenUtc: isoUtc(agent.lastSeenUtc) });
+const agentJson = (agent: AgentRow) => ({ ...agent, lastSeenUtc: isoUtc(agent.lastSeenUtc), updateAvailable: isUpdateAvailable(agent.version) });
 
 export const createRegistrationTokenHandler: AppRouteHandler<typeof createRegistrationToken> = async (c) => {
   const { subscriberId, plan } = c.var.auth;

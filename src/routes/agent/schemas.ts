@@ -41,6 +41,7 @@ export const AgentSchema = z
     hostname: z.string().openapi({ example: "PROD-SQL-01" }),
     displayName: z.string().nullable().openapi({ example: "Production SQL Server" }),
     version: z.string().openapi({ example: "1.4.2" }),
+    updateAvailable: z.boolean().openapi({ description: "The platform serves a newer agent: run `datasync-agent update` on the machine." }),
     isOnline: z.boolean(),
     lastSeenUtc: z.string().nullable().openapi({ example: "2026-03-26T14:30:00Z" }),
     operatingSystem: z.string().openapi({ example: "Windows Server 2022" }),

@@ -1,0 +1,74 @@
+import { exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { CURRENT_AGENT_VERSION, isUpdateAvailable } from "../../src/services/agent-release";
+import { api, createSubscriber } from "../helpers";
+import { connectAgent, enroll } from "./helpers";
+
+describe("GET /install.sh", () => {
+  it("is a shell script, public, that installs this origin's current tarball and enrolls with this origin", async () => {
+    const res = await exports.default.fetch("https://backups.example.com/install.sh");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
+    const script = await res.text();
+    expect(script.startsWith("#!/bin/sh\n")).toBe(true);
+    expect(script).toContain("[ -n \"$server\" ] || server='https://backups.example.com'");
+    expect(script).toContain(`package='datasync-agent-${CURRENT_AGENT_VERSION}.tgz'`);
+    expect(script).toContain('"$server/downloads/$package.sha256"');
+    expect(script).toContain("curl -fsSL https://backups.example.com/install.sh | sh -s -- --token ds_reg_...");
+  });
+
+  it("names the origin it was fetched from, not a configured one", async () => {
+    const script = await (await exports.default.fetch("http://127.0.0.1:18787/install.sh")).text();
+    expect(script).toContain("server='http://127.0.0.1:18787'");
+    expect(script).not.toContain("backups.example.com");
+  });
+});
+
+describe("updateAvailable", () => {
+  it("is true for an agent older than the served release, false for the current one and for unreadable versions", async () => {
+    const { token } = await createSubscriber({ plan: "Ultimate" });
+    const old = await enroll(token, { hostname: "old", version: "0.0.1" });
+    const current = await enroll(token, { hostname: "current", version: CURRENT_AGENT_VERSION });
+    const odd = await enroll(token, { hostname: "odd", version: "nightly" });
+    const list = await (await api("/api/agent", { token })).json<{ agentId: string; updateAvailable: boolean }[]>();
+    const byId = new Map(list.map((agent) => [agent.agentId, agent.updateAvailable]));
+    expect([byId.get(old.agentId), byId.get(current.agentId), byId.get(odd.agentId)]).toEqual([true, false, false]);
+    const detail = await (await api(`/api/agent/${old.agentId}`, { token })).json<{ updateAvailable: boolean }>();
+    expect(detail.updateAvailable).toBe(true);
+  });
+
+  it("follows the version the agent reports in hello", async () => {
+    const { token } = await createSubscriber();
+    const { agentId, agentToken } = await enroll(token, { version: "0.0.1" });
+    const agent = await connectAgent(agentToken);
+    const hello = { type: "hello" as const, id: crypto.randomUUID(), hostname: "h", operatingSystem: "Linux", version: CURRENT_AGENT_VERSION };
+    expect(await agent.request(hello)).toEqual({ type: "ack", id: hello.id });
+    expect(await (await api(`/api/agent/${agentId}`, { token })).json()).toMatchObject({ version: CURRENT_AGENT_VERSION, updateAvailable: false });
+  });
+
+  it("compares releases numerically, a pre-release before its release", () => {
+    expect(isUpdateAvailable("1.9.9", "1.10.0")).toBe(true);
+    expect(isUpdateAvailable("1.10.0", "1.9.9")).toBe(false);
+    expect(isUpdateAvailable("2.0.0-beta.2", "2.0.0")).toBe(true);
+    expect(isUpdateAvailable("2.0.0-beta.2", "2.0.0-beta.10")).toBe(true);
+    expect(isUpdateAvailable("2.0.0", "2.0.0-beta.10")).toBe(false);
+    expect(isUpdateAvailable("v1.0.0", "1.0.1")).toBe(true);
+    expect(isUpdateAvailable("1.4.2", "1.4.2")).toBe(false);
+  });
+});
+
+describe("inventory engines with an error (protocol 1.1)", () => {
+  it("are accepted and listed with no databases", async () => {
+    const { token } = await createSubscriber();
+    const { agentId, agentToken } = await enroll(token);
+    const agent = await connectAgent(agentToken);
+    const frame = {
+      type: "inventory" as const,
+      id: crypto.randomUUID(),
+      engines: [{ engineKey: "local-mariadb", dbmsType: "MariaDb", version: "", databases: [], error: "Access denied for user 'datasync'@'localhost'" }],
+    };
+    expect(await agent.request(frame)).toEqual({ type: "ack", id: frame.id });
+    const detail = await (await api(`/api/agent/${agentId}`, { token })).json<{ engines: { engineKey: string; databases: unknown[] }[] }>();
+    expect(detail.engines).toMatchObject([{ engineKey: "local-mariadb", databases: [] }]);
+  });
+});
