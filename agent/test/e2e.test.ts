@@ -109,6 +109,8 @@ beforeAll(async () => {
   await writeFile(
     configPath,
     JSON.stringify({
+      // Only the engines written here: discovery (tested in install.test.ts) would add the local MariaDB.
+      discovery: { enabled: false },
       engines: [
         { type: "Sqlite", engineKey: "files", paths: [join(dir, "data", "*.db")] },
         { type: "PostgreSql", engineKey: "pg-local", host: "127.0.0.1", port: 5432, username: "postgres", databases: [pgSource] },
