@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What the agent's Node test suite (npm run test:agent) needs besides node_modules: PostgreSQL and
 # MariaDB answering on 127.0.0.1 (postgres / root, no password), their client tools, and sshd +
-# ssh-keygen for the SFTP test. Machines of this project's kind come with the servers running;
+# ssh-keygen for the SFTP test, curl for the install test. Machines of this project's kind come with the servers running;
 # a fresh Debian machine gets them from apt here. Idempotent: fast when all is in place.
 set -euo pipefail
 
@@ -14,6 +14,8 @@ ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
 { command -v mariadb >/dev/null || command -v mysql >/dev/null; } && { command -v mariadb-dump >/dev/null || command -v mysqldump >/dev/null; } || missing+=(mariadb-client)
 [ -x /usr/sbin/mariadbd ] || [ -x /usr/sbin/mysqld ] || missing+=(mariadb-server)
 [ -x /usr/sbin/sshd ] && command -v ssh-keygen >/dev/null || missing+=(openssh-server openssh-client)
+# The install test pipes the served install script from curl, as the README's command does.
+command -v curl >/dev/null || missing+=(curl ca-certificates)
 if [ "${#missing[@]}" -gt 0 ]; then
   log "installing ${missing[*]}"
   as_root apt-get update -q

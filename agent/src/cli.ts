@@ -360,26 +360,23 @@ function help(topic: string): number {
   return 0;
 }
 
+/** The commands, in the order the help lists them. */
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  enroll,
+  run,
+  status,
+  restore,
+  "install-service": installServiceCommand,
+  "uninstall-service": uninstallServiceCommand,
+  update,
+  "forget-host": forgetHost,
+};
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
+    if (command && Object.hasOwn(COMMANDS, command)) return await COMMANDS[command](rest);
     switch (command) {
-      case "enroll":
-        return await enroll(rest);
-      case "run":
-        return await run(rest);
-      case "status":
-        return await status(rest);
-      case "restore":
-        return await restore(rest);
-      case "forget-host":
-        return await forgetHost(rest);
-      case "install-service":
-        return await installServiceCommand(rest);
-      case "uninstall-service":
-        return await uninstallServiceCommand(rest);
-      case "update":
-        return await update(rest);
       case "help":
         return help(rest[0] ?? "main");
       case "--version":
@@ -391,7 +388,7 @@ export async function main(argv: string[]): Promise<number> {
       case "-h":
         return help("main");
       default:
-        throw new UsageError(`Unknown command "${command}". Commands: enroll, run, status, restore, install-service, uninstall-service, update, forget-host (see --help).`);
+        throw new UsageError(`Unknown command "${command}". Commands: ${Object.keys(COMMANDS).join(", ")} (see --help).`);
     }
   } catch (error) {
     const known = error instanceof UsageError || error instanceof StateError || error instanceof ConfigError;

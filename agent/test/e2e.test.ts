@@ -11,6 +11,7 @@ import { DatabaseSync } from "node:sqlite";
 import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { fileChecksum } from "../src/pipeline/restore-pipeline.ts";
+import { eventually as waitFor } from "./support/eventually.ts";
 import { dropPostgresDatabase, POSTGRES_FINGERPRINT, POSTGRES_SEED, psql, scratchName } from "./support/databases.ts";
 import { ApiClient, signUp, startPlatform, type LocalPlatform } from "../dev/local-platform.ts";
 import { SocketProxy } from "./support/socket-proxy.ts";
@@ -55,14 +56,8 @@ async function stopAgentProcess(signal: NodeJS.Signals = "SIGTERM"): Promise<voi
   await exited;
 }
 
-async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}. Agent output:\n${agentLog.slice(-3000)}`);
-    await new Promise((done) => setTimeout(done, 500));
-  }
+function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs?: number): Promise<T> {
+  return waitFor(probe, what, () => `Agent output:\n${agentLog.slice(-3000)}`, timeoutMs);
 }
 
 interface DatabaseRow {

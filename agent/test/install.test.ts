@@ -15,6 +15,7 @@ import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { AGENT_VERSION } from "../src/version.ts";
 import { signUp, startPlatform, type ApiClient, type LocalPlatform } from "../dev/local-platform.ts";
+import { eventually as waitFor } from "./support/eventually.ts";
 import { dropPostgresDatabase, mariadb, psql, scratchName } from "./support/databases.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -42,14 +43,8 @@ function installed(args: string[]) {
   return run(agentBin(), args, { env: agentEnv(), cwd: dir });
 }
 
-async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}. Agent output:\n${agentLog.slice(-3000)}`);
-    await new Promise((done) => setTimeout(done, 500));
-  }
+function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs?: number): Promise<T> {
+  return waitFor(probe, what, () => `Agent output:\n${agentLog.slice(-3000)}`, timeoutMs);
 }
 
 const sha256 = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
