@@ -170,7 +170,7 @@ describe("the agent as an installable product", () => {
     const run = await eventually(async () => {
       const history = await user.ok<{ backupRunId: string; status: string; error: string | null }[]>("GET", `/api/backupjob/${job.backupJobId}/history`);
       const row = history.find((r) => r.backupRunId === backupRunId);
-      return row && row.status !== "Running" && row.status !== "Pending" ? row : undefined;
+      return row && (row.status === "Success" || row.status === "Failed") ? row : undefined;
     }, "the backup run");
     expect(run).toMatchObject({ status: "Success", error: null });
     const files = await user.ok<{ fileName: string; fileSize: number }[]>("GET", `/api/backupfile?backupJobId=${job.backupJobId}`);
