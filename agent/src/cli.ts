@@ -286,6 +286,9 @@ async function installServiceCommand(args: string[]): Promise<number> {
   if (values.help) return help("install-service");
   const stateDir = typeof values["state-dir"] === "string" || process.env.DATASYNC_AGENT_STATE_DIR ? stateDirOf(values) : SERVICE_STATE_DIR;
   const unitDir = (values["unit-dir"] as string | undefined) || process.env.DATASYNC_AGENT_UNIT_DIR || undefined;
+  if (!(await identityExists(stateDir))) {
+    throw new UsageError(`No enrolled agent in ${stateDir}, which the service would use: enroll with --state-dir ${stateDir} first, or pass the enrolled --state-dir.`, 1);
+  }
   await installService({
     node: process.execPath,
     script: ownScript(),

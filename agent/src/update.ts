@@ -32,7 +32,13 @@ async function download(url: URL): Promise<Buffer> {
 }
 
 export async function latestRelease(server: string): Promise<Release> {
-  const release = JSON.parse((await download(apiUrl(server, "/downloads/latest.json"))).toString("utf8")) as Partial<Release>;
+  let release: Partial<Release>;
+  try {
+    release = JSON.parse((await download(apiUrl(server, "/downloads/latest.json"))).toString("utf8"));
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    release = {}; // e.g. the dashboard's index.html: this platform serves no agent release
+  }
   if (!release.version || !release.file || !/^[0-9a-f]{64}$/.test(release.sha256 ?? "") || release.file.includes("/")) {
     throw new Error(`${server}/downloads/latest.json does not describe an agent release.`);
   }
