@@ -7,7 +7,7 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -105,14 +105,31 @@ describe("the agent as an installable product", () => {
     expect(files.split("\n").filter((f) => f.endsWith(".ts"))).toEqual([]);
   });
 
-  it("tells how to get Node.js 22 when the machine has an older one", async () => {
-    // /usr/bin/node on this machine is Node 20.
+  it("tells how to get Node.js 22 when the machine has none or an older one", async () => {
     const script = await fetch(`${platform.url}/install.sh`).then((r) => r.text());
     await writeFile(join(dir, "install.sh"), script);
-    const outcome = await run("sh", [join(dir, "install.sh"), "--token", "ds_reg_x"], { env: { PATH: "/usr/bin:/bin", HOME: dir } }).catch((error) => error);
-    expect(outcome.code).toBe(1);
-    expect(outcome.stderr).toContain("Node.js 22.16 or newer is required (found v20");
-    expect(outcome.stderr).toContain("https://nodejs.org/en/download");
+    // Machines of their own: one with only a Node 20 on PATH, one with no node at all.
+    const old = join(dir, "node20-bin");
+    const none = join(dir, "no-node-bin");
+    await mkdir(old);
+    await mkdir(none);
+    await writeFile(join(old, "node"), '#!/bin/sh\nif [ "$1" = --version ]; then echo v20.19.0; exit 0; fi\nexit 1\n', { mode: 0o755 });
+    for (const bin of [old, none]) await symlink((await run("sh", ["-c", "command -v cat"])).stdout.trim(), join(bin, "cat"));
+    const install = (bin: string, args = ["--token", "ds_reg_x"], env: Record<string, string> = {}) =>
+      run("/bin/sh", [join(dir, "install.sh"), ...args], { env: { PATH: bin, HOME: dir, ...env } }).catch((error) => error);
+
+    expect((await install(old, [])).stderr).toContain("datasync-agent install: no registration token.");
+    // The token from the environment is enough to get past that check.
+    expect((await install(old, [], { DATASYNC_REGISTRATION_TOKEN: "ds_reg_x" })).stderr).toContain("Node.js 22.16 or newer is required");
+
+    const withOld = await install(old);
+    expect(withOld.code).toBe(1);
+    expect(withOld.stderr).toContain("Node.js 22.16 or newer is required (found v20.19.0)");
+    expect(withOld.stderr).toContain("https://nodejs.org/en/download");
+    const withNone = await install(none);
+    expect(withNone.code).toBe(1);
+    expect(withNone.stderr).toContain("Node.js 22.16 or newer is required (node is not on PATH)");
+    expect(withNone.stderr).toContain("curl -fsSL https://deb.nodesource.com/setup_22.x | sudo -E bash - && sudo apt-get install -y nodejs");
   });
 
   it("installs with the one served command into a temporary prefix, enrolls and writes the systemd unit", async () => {
