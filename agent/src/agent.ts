@@ -170,9 +170,20 @@ export class Agent {
     void this.sendInventory(true);
   }
 
+  /** Discovery plus agent.json; should discovery itself fail, the engines known so far stay. */
+  private async discover(): Promise<EngineSet> {
+    if (!this.options.discover) return { engines: this.engines, unreachable: [] };
+    try {
+      return await this.options.discover();
+    } catch (error) {
+      this.print(`Warning: discovering engines failed: ${(error as Error).message}`);
+      return { engines: this.engines, unreachable: [] };
+    }
+  }
+
   /** Engines found again (with discovery), listed, and sent when something changed or when asked. */
   private async sendInventory(force: boolean): Promise<void> {
-    const found = this.options.discover ? await this.options.discover() : { engines: this.engines, unreachable: [] };
+    const found = await this.discover();
     this.engines = found.engines;
     const unreachable: InventoryEngine[] = found.unreachable.map(({ engineKey, dbmsType, error }) => ({ engineKey, dbmsType, version: "", databases: [], error }));
     const engines = [...(await collectInventory(this.engines, () => {})), ...unreachable];
