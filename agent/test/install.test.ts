@@ -133,8 +133,10 @@ describe("the agent as an installable product", () => {
   });
 
   it("installs with the one served command into a temporary prefix, enrolls and writes the systemd unit", async () => {
-    const { registrationToken } = await user.ok<{ registrationToken: string }>("POST", "/api/agent/registration-token", {});
-    const command = `curl -fsSL ${platform.url}/install.sh | sh -s -- --token ${registrationToken} --name "Installed box"`;
+    // Exactly the command the platform hands out with a fresh token (the dashboard shows it).
+    const { installCommand } = await user.ok<{ installCommand: string }>("POST", "/api/agent/registration-token", {});
+    expect(installCommand).toMatch(new RegExp(`^curl -fsSL ${platform.url}/install\\.sh \\| sh -s -- --token ds_reg_\\S+$`));
+    const command = `${installCommand} --name "Installed box"`;
     const { stdout } = await run("sh", ["-c", command], {
       cwd: dir,
       env: { ...process.env, PATH, NPM_CONFIG_PREFIX: prefix, DATASYNC_AGENT_STATE_DIR: stateDir, DATASYNC_AGENT_UNIT_DIR: unitDir },

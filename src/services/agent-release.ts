@@ -23,6 +23,11 @@ export function isUpdateAvailable(reported: string, current: string = CURRENT_AG
   return a[4].localeCompare(b[4], "en", { numeric: true }) < 0;
 }
 
+/** The one command that installs, enrolls and starts an agent (what the dashboard's install page shows). */
+export function installCommand(origin: string, registrationToken: string): string {
+  return `curl -fsSL ${origin}/install.sh | sh -s -- --token ${registrationToken}`;
+}
+
 /**
  * `curl -fsSL <origin>/install.sh | sh -s -- --token ds_reg_…`: checks Node.js, installs the npm package
  * this origin serves after checking its SHA-256, enrolls, installs the service. POSIX sh; written

@@ -24,6 +24,14 @@ describe("GET /install.sh", () => {
   });
 });
 
+describe("POST /api/agent/registration-token", () => {
+  it("gives the one install command for the new token, for this platform's origin", async () => {
+    const { token } = await createSubscriber();
+    const body = await (await api("/api/agent/registration-token", { method: "POST", token })).json<{ registrationToken: string; installCommand: string }>();
+    expect(body.installCommand).toBe(`curl -fsSL http://localhost/install.sh | sh -s -- --token ${body.registrationToken}`);
+  });
+});
+
 describe("updateAvailable", () => {
   it("is true for an agent older than the served release, false for the current one and for unreadable versions", async () => {
     const { token } = await createSubscriber({ plan: "Ultimate" });

@@ -3,17 +3,18 @@ import { clock } from "../../lib/clock";
 import { ApiError, unauthorized } from "../../lib/errors";
 import { isoUtc } from "../../lib/time";
 import type { AppRouteHandler } from "../../lib/types";
-import { isUpdateAvailable } from "../../services/agent-release";
+import * as agentRelease from "../../services/agent-release";
 import * as agentService from "../../services/agents";
 import type { connectAgent, createRegistrationToken, deleteAgent, getAgent, listAgents, registerAgent, requestAgentInventory } from "./routes";
 
 type AgentRow = Awaited<ReturnType<typeof agentService.listAgents>>[number];
-const agentJson = (agent: AgentRow) => ({ ...agent, lastSeenUtc: isoUtc(agent.lastSeenUtc), updateAvailable: isUpdateAvailable(agent.version) });
+const agentJson = (agent: AgentRow) => ({ ...agent, lastSeenUtc: isoUtc(agent.lastSeenUtc), updateAvailable: agentRelease.isUpdateAvailable(agent.version) });
 
 export const createRegistrationTokenHandler: AppRouteHandler<typeof createRegistrationToken> = async (c) => {
   const { subscriberId, plan } = c.var.auth;
   const { registrationToken, expiresAt } = await agentService.createRegistrationToken({ db: c.var.db, subscriberId, plan, now: clock.now() });
-  return c.json({ registrationToken, expiresAt: isoUtc(expiresAt) }, 200);
+  const installCommand = agentRelease.installCommand(new URL(c.req.url).origin, registrationToken);
+  return c.json({ registrationToken, expiresAt: isoUtc(expiresAt), installCommand }, 200);
 };
 
 export const registerAgentHandler: AppRouteHandler<typeof registerAgent> = async (c) => {

@@ -15,6 +15,10 @@ export const RegistrationTokenSchema = z
   .object({
     registrationToken: z.string().openapi({ example: "ds_reg_8Jx…" }),
     expiresAt: z.string().openapi({ example: "2026-03-27T14:30:00Z" }),
+    installCommand: z.string().openapi({
+      example: "curl -fsSL https://api.data-sync.co.uk/install.sh | sh -s -- --token ds_reg_8Jx…",
+      description: "Run on the server to back up: installs the agent, enrolls it with this token and starts its service.",
+    }),
   })
   .openapi("RegistrationToken");
 
