@@ -48,16 +48,18 @@ Commands:
 
 Run "datasync-agent <command> --help" for a command's options.
 State lives in --state-dir (default: $DATASYNC_AGENT_STATE_DIR or ~/.datasync-agent).`,
-  enroll: `Usage: datasync-agent enroll --server URL --token REG [--name NAME] [--state-dir DIR] [--force]
+  enroll: `Usage: datasync-agent enroll --server URL --token REG [--name NAME] [--state-dir DIR] [--force] [--config FILE]
 
 Registers this machine with the DataSync platform at URL using a one-time registration token
-(POST /api/agent/register) and stores the agent id and token in the state directory (files mode 0600).
+(POST /api/agent/register), stores the agent id and token in the state directory (files mode 0600)
+and lists the database engines and databases it finds on this machine.
 
   --server URL     The platform's base URL, e.g. https://api.data-sync.co.uk or http://localhost:8787
   --token REG      The registration token from POST /api/agent/registration-token
   --name NAME      Display name shown on the platform (default: none, the hostname is shown)
   --state-dir DIR  Where to keep the agent's state
-  --force          Replace an existing enrollment in the state directory`,
+  --force          Replace an existing enrollment in the state directory
+  --config FILE    agent.json with discovery logins and extra engines (default as for "run")`,
   run: `Usage: datasync-agent run [--config FILE] [--state-dir DIR]
 
 Connects to the platform and works until stopped (Ctrl-C or SIGTERM): reports the databases it finds,
