@@ -1,5 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { InventoryEngine } from "../../src/protocol/agent-protocol";
 import { CURRENT_AGENT_VERSION, isUpdateAvailable } from "../../src/services/agent-release";
 import { api, createSubscriber } from "../helpers";
 import { connectAgent, enroll } from "./helpers";
@@ -66,17 +67,35 @@ describe("updateAvailable", () => {
 });
 
 describe("inventory engines with an error (protocol 1.1)", () => {
-  it("are accepted and listed with no databases", async () => {
+  type Detail = { engines: { engineKey: string; version: string | null; error: string | null; databases: { name: string; missingSince: string | null }[] }[] };
+  const frame = (engines: InventoryEngine[]) => ({ type: "inventory" as const, id: crypto.randomUUID(), engines });
+
+  it("shows the reason on the engine and keeps its databases and version until it is reachable again", async () => {
     const { token } = await createSubscriber();
     const { agentId, agentToken } = await enroll(token);
     const agent = await connectAgent(agentToken);
-    const frame = {
-      type: "inventory" as const,
-      id: crypto.randomUUID(),
-      engines: [{ engineKey: "local-mariadb", dbmsType: "MariaDb", version: "", databases: [], error: "Access denied for user 'datasync'@'localhost'" }],
-    };
-    expect(await agent.request(frame)).toEqual({ type: "ack", id: frame.id });
-    const detail = await (await api(`/api/agent/${agentId}`, { token })).json<{ engines: { engineKey: string; databases: unknown[] }[] }>();
-    expect(detail.engines).toMatchObject([{ engineKey: "local-mariadb", databases: [] }]);
+    const detail = async () => (await (await api(`/api/agent/${agentId}`, { token })).json<Detail>()).engines;
+    const reachable = frame([{ engineKey: "local-mariadb", dbmsType: "MariaDb", version: "10.11.6-MariaDB", databases: [{ name: "shop" }] }]);
+    expect(await agent.request(reachable)).toEqual({ type: "ack", id: reachable.id });
+    expect(await detail()).toMatchObject([{ engineKey: "local-mariadb", version: "10.11.6-MariaDB", error: null, databases: [{ name: "shop", missingSince: null }] }]);
+
+    const refused = "socket /run/mysqld/mysqld.sock: mariadb failed: ERROR 1698 (28000): Access denied for user 'datasync'@'localhost'";
+    const unreachable = frame([{ engineKey: "local-mariadb", dbmsType: "MariaDb", version: "", databases: [], error: refused }]);
+    expect(await agent.request(unreachable)).toEqual({ type: "ack", id: unreachable.id });
+    expect(await detail()).toMatchObject([{ engineKey: "local-mariadb", version: "10.11.6-MariaDB", error: refused, databases: [{ name: "shop", missingSince: null }] }]);
+
+    const back = frame([{ engineKey: "local-mariadb", dbmsType: "MariaDb", version: "10.11.7-MariaDB", databases: [] }]);
+    expect(await agent.request(back)).toEqual({ type: "ack", id: back.id });
+    const [engine] = await detail();
+    expect(engine).toMatchObject({ version: "10.11.7-MariaDB", error: null });
+    expect(engine.databases[0].missingSince).not.toBeNull();
+  });
+
+  it("refuses an error longer than 1,000 characters", async () => {
+    const { token } = await createSubscriber();
+    const { agentToken } = await enroll(token);
+    const agent = await connectAgent(agentToken);
+    const tooLong = frame([{ engineKey: "pg", dbmsType: "PostgreSql", databases: [], error: "x".repeat(1001) }]);
+    expect(await agent.request(tooLong)).toMatchObject({ type: "error", id: tooLong.id, error: expect.stringContaining("engines.0.error") });
   });
 });

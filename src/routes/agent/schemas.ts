@@ -66,6 +66,10 @@ export const EngineSchema = z
     engineKey: z.string().openapi({ example: "mssql:MSSQLSERVER" }),
     dbmsType: z.string().openapi({ example: "MicrosoftSql" }),
     version: z.string().nullable().openapi({ example: "16.0.4175.1" }),
+    error: z.string().nullable().openapi({
+      example: null,
+      description: "Why the agent found this engine but could not list its databases (e.g. a refused login); null when it could.",
+    }),
     databases: z.array(AgentDatabaseSchema),
   })
   .openapi("Engine");
