@@ -1,8 +1,10 @@
 import { createDb } from "./db/client";
 import { clock } from "./lib/clock";
-import { failStaleTriggeredRuns } from "./services/backup-runs";
-import { purgeExpiredLogs } from "./services/logs";
-import { detectMissedSchedules } from "./services/anomalies";
+import { errorText, log } from "./lib/log";
+import { failStaleTriggeredRuns } from "./services/backup-run";
+import { purgeExpiredLogs } from "./services/log";
+import { detectMissedSchedules } from "./services/anomaly";
+import { sampleAgentsOnline } from "./services/gauges";
 import { sweepWebhookDeliveries } from "./services/webhook-queue";
 
 /** One periodic job, run by the cron trigger whose expression it names (see `[triggers]` in wrangler.toml). */
@@ -21,6 +23,7 @@ export const CRON_TASKS: CronTask[] = [
   { name: "fail triggered runs never started", cron: CRON.everyMinute, run: failStaleTriggeredRuns },
   { name: "enqueue webhook deliveries the publish missed", cron: CRON.everyMinute, run: (env, now) => sweepWebhookDeliveries(env, createDb(env.DB), now) },
   { name: "report missed scheduled backups", cron: CRON.everyMinute, run: detectMissedSchedules },
+  { name: "sample agents online", cron: CRON.everyMinute, run: sampleAgentsOnline },
 ];
 
 /**
@@ -32,6 +35,6 @@ export async function scheduled(controller: ScheduledController, env: Env): Prom
   const tasks = CRON_TASKS.filter((task) => task.cron === controller.cron);
   const results = await Promise.allSettled(tasks.map((task) => task.run(env, now)));
   results.forEach((result, i) => {
-    if (result.status === "rejected") console.error(`cron task "${tasks[i].name}" failed: ${(result.reason as Error)?.message}`);
+    if (result.status === "rejected") log.error("cron.task.failed", { task: tasks[i].name, error: errorText(result.reason) });
   });
 }

@@ -2,13 +2,17 @@ import { env, exports } from "cloudflare:workers";
 import { createDb } from "../src/db/client";
 import { type PlanName, subscribers, users } from "../src/db/schema";
 import { clock } from "../src/lib/clock";
-import { issueAccessToken } from "../src/services/access-tokens";
-import { hashPassword } from "../src/services/passwords";
+import { issueAccessToken } from "../src/services/access-token";
+import { hashPassword } from "../src/services/password";
+import { assertDocumentedResponse } from "./openapi-conformance";
 
 export const BASE = "http://localhost";
 export const db = () => createDb(env.DB);
 
-/** Calls the Worker the way a client does: full URL, optional JSON body and bearer token. */
+/**
+ * Calls the Worker the way a client does: full URL, optional JSON body and bearer token. Every response
+ * is checked against the OpenAPI document (test/openapi-conformance.ts).
+ */
 export async function api(
   path: string,
   init: { method?: string; token?: string; json?: unknown; headers?: Record<string, string>; body?: BodyInit } = {},
@@ -20,7 +24,10 @@ export async function api(
     headers["content-type"] ??= "application/json";
     body = JSON.stringify(init.json);
   }
-  return exports.default.fetch(new Request(`${BASE}${path}`, { method: init.method ?? (body ? "POST" : "GET"), headers, body }));
+  const request = new Request(`${BASE}${path}`, { method: init.method ?? (body ? "POST" : "GET"), headers, body });
+  const response = await exports.default.fetch(request);
+  await assertDocumentedResponse(request, response);
+  return response;
 }
 
 export const adminToken = () => env.ADMIN_TOKEN;

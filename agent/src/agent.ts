@@ -3,12 +3,14 @@ import { hostname, release, type } from "node:os";
 import type { AgentCommand, ServerFrame } from "../../src/protocol/agent-protocol.ts";
 import type { AgentConfig } from "./config.ts";
 import { Connection, type BackoffOptions } from "./connection.ts";
+import { WRITABLE_DESTINATION_TYPES } from "./destinations/index.ts";
 import type { EngineSet } from "./discovery.ts";
 import { collectInventory, type InventoryEngine } from "./engines/index.ts";
 import type { Engine } from "./engines/engine.ts";
 import { effectiveCompression } from "./pipeline/compression.ts";
 import type { EncryptOptions } from "./pipeline/encryption.ts";
-import { JobRunner, type Severity } from "./runner.ts";
+import type { LogSeverity } from "../../src/domain/log.ts";
+import { JobRunner } from "./runner.ts";
 import { Scheduler } from "./scheduler.ts";
 import { deleteState, type AgentStore, type Identity } from "./state.ts";
 import { AGENT_VERSION } from "./version.ts";
@@ -137,7 +139,7 @@ export class Agent {
     this.finish(exit);
   }
 
-  private report(severity: Severity, message: string, backupJobId?: string): void {
+  private report(severity: LogSeverity, message: string, backupJobId?: string): void {
     this.print(`${severity}: ${message}`);
     this.sendReliably({ type: "log", id: randomUUID(), severity, message, timestamp: this.now().toISOString(), backupJobId: backupJobId ?? null });
   }
@@ -165,6 +167,7 @@ export class Agent {
       displayName: this.options.config.displayName ?? this.options.identity.displayName,
       operatingSystem: `${type()} ${release()}`,
       version: AGENT_VERSION,
+      destinationTypes: WRITABLE_DESTINATION_TYPES,
     });
     for (const entry of this.store.pendingMessages()) this.connection.send(JSON.parse(entry.frame));
     void this.sendInventory(true);

@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+import type { RunTrigger } from "../../src/domain/backup.ts";
+import type { LogSeverity } from "../../src/domain/log.ts";
 import type { AgentJob } from "../../src/protocol/agent-protocol.ts";
 import { backupDatabase } from "./backup.ts";
 import { createDestination } from "./destinations/index.ts";
@@ -9,8 +11,9 @@ import type { EncryptOptions } from "./pipeline/encryption.ts";
 import type { AgentStore } from "./state.ts";
 import type { BackupMode } from "./types.ts";
 
-export type Severity = "Information" | "Warning" | "Error" | "Critical";
-export type Trigger = "Manual" | "Schedule";
+
+type PlannedDatabase = { database: AgentJob["databases"][number]; engine: Engine };
+type WrittenFile = { databaseId: string; destinationId: string; fileName: string; fileSize: number; checksum: string };
 
 export interface RunnerContext {
   store: AgentStore;
@@ -20,7 +23,7 @@ export interface RunnerContext {
   /** Puts a frame in the outbox and sends it when connected. */
   send: (frame: { id: string; type: string } & Record<string, unknown>) => void;
   /** A log line for the platform (and the local console). */
-  report: (severity: Severity, message: string, backupJobId?: string) => void;
+  report: (severity: LogSeverity, message: string, backupJobId?: string) => void;
   encryptOptions?: EncryptOptions;
   progressIntervalMs?: number;
 }
@@ -64,7 +67,7 @@ export class JobRunner {
   }
 
   /** Starts a run in the background. A job already running is not started twice. */
-  trigger(args: { backupJobId: string; mode: BackupMode; trigger: Trigger; backupRunId?: string }): void {
+  trigger(args: { backupJobId: string; mode: BackupMode; trigger: RunTrigger; backupRunId?: string }): void {
     const { store } = this.context;
     const job = store.job(args.backupJobId);
     const backupRunId = args.backupRunId ?? randomUUID();
@@ -84,7 +87,48 @@ export class JobRunner {
     this.running.set(job.backupJobId, run);
   }
 
-  private async run(job: AgentJob, mode: BackupMode, trigger: Trigger, backupRunId: string): Promise<void> {
+  /** Each of the job's databases with the configured engine that backs it up in `mode`. */
+  private planDatabases(job: AgentJob, mode: BackupMode): PlannedDatabase[] {
+    const plan = job.databases.map((database) => {
+      const engine = this.context.engines.find((candidate) => candidate.engineKey === database.engineKey);
+      if (!engine) throw new Error(`Database "${database.name}": engine "${database.engineKey}" is not configured in this agent's agent.json.`);
+      engine.assertModeSupported(mode);
+      return { database, engine };
+    });
+    if (plan.length === 0) throw new Error("The job has no databases.");
+    return plan;
+  }
+
+  /** Backs up the databases one after another to every destination, sending `backup.progress` as bytes flow. */
+  private async backupDatabases(job: AgentJob, plan: PlannedDatabase[], run: { mode: BackupMode; startedAt: Date; backupRunId: string; destinations: Destination[]; passphrase: string | undefined }) {
+    const files: WrittenFile[] = [];
+    let bytesBefore = 0;
+    let lastProgress = Date.now();
+    for (const { database, engine } of plan) {
+      const result = await backupDatabase({
+        engine,
+        database: database.name,
+        mode: run.mode,
+        startedAt: run.startedAt,
+        destinations: run.destinations,
+        compression: this.context.compression,
+        passphrase: run.passphrase,
+        encryptOptions: this.context.encryptOptions,
+        onBytes: (total) => {
+          if (Date.now() - lastProgress < (this.context.progressIntervalMs ?? 5000)) return;
+          lastProgress = Date.now();
+          this.context.send({ type: "backup.progress", id: randomUUID(), backupRunId: run.backupRunId, bytesDone: bytesBefore + total });
+        },
+      });
+      bytesBefore += result.fileSize;
+      for (const destination of job.destinations) {
+        files.push({ databaseId: database.databaseId, destinationId: destination.destinationId, ...result });
+      }
+    }
+    return { files, bytesBefore };
+  }
+
+  private async run(job: AgentJob, mode: BackupMode, trigger: RunTrigger, backupRunId: string): Promise<void> {
     const { store, now, send, report } = this.context;
     const startedAt = now();
     store.transaction(() => {
@@ -94,42 +138,12 @@ export class JobRunner {
     report("Information", `Backup job "${job.name}": ${mode} backup started (${trigger}).`, job.backupJobId);
     const destinations: Destination[] = [];
     try {
-      const plan = job.databases.map((database) => {
-        const engine = this.context.engines.find((candidate) => candidate.engineKey === database.engineKey);
-        if (!engine) throw new Error(`Database "${database.name}": engine "${database.engineKey}" is not configured in this agent's agent.json.`);
-        engine.assertModeSupported(mode);
-        return { database, engine };
-      });
-      if (plan.length === 0) throw new Error("The job has no databases.");
+      const plan = this.planDatabases(job, mode);
       for (const spec of job.destinations) destinations.push(createDestination(spec, store));
       if (destinations.length === 0) throw new Error("The job has no destinations.");
       const passphrase = job.encryption.enabled ? job.encryption.passphrase ?? undefined : undefined;
       if (job.encryption.enabled && !passphrase) throw new Error("Encryption is enabled but no passphrase was received.");
-
-      const files: { databaseId: string; destinationId: string; fileName: string; fileSize: number; checksum: string }[] = [];
-      let bytesBefore = 0;
-      let lastProgress = Date.now();
-      for (const { database, engine } of plan) {
-        const result = await backupDatabase({
-          engine,
-          database: database.name,
-          mode,
-          startedAt,
-          destinations,
-          compression: this.context.compression,
-          passphrase,
-          encryptOptions: this.context.encryptOptions,
-          onBytes: (total) => {
-            if (Date.now() - lastProgress < (this.context.progressIntervalMs ?? 5000)) return;
-            lastProgress = Date.now();
-            send({ type: "backup.progress", id: randomUUID(), backupRunId, bytesDone: bytesBefore + total });
-          },
-        });
-        bytesBefore += result.fileSize;
-        for (const destination of job.destinations) {
-          files.push({ databaseId: database.databaseId, destinationId: destination.destinationId, ...result });
-        }
-      }
+      const { files, bytesBefore } = await this.backupDatabases(job, plan, { mode, startedAt, backupRunId, destinations, passphrase });
       const finishedAt = now();
       store.transaction(() => {
         for (const file of files) store.recordWrittenFile(job.backupJobId, file, finishedAt);
@@ -151,14 +165,18 @@ export class JobRunner {
 
   /** Deletes this job's own files older than retentionDays from each destination it still uses. */
   private async applyRetention(job: AgentJob, destinations: Destination[], now: Date): Promise<void> {
-    const { store, report } = this.context;
+    const { store, report, send } = this.context;
     const cutoff = new Date(now.getTime() - job.retentionDays * 86_400_000);
     for (const file of store.writtenFilesBefore(job.backupJobId, cutoff)) {
       const destination = destinations.find((candidate) => candidate.spec.destinationId === file.destinationId);
       if (!destination) continue; // no longer one of the job's destinations: left alone
       try {
         await destination.remove(file.fileName);
-        store.forgetWrittenFile(file);
+        // Forgotten and reported together: a crash cannot leave a removed file unreported.
+        store.transaction(() => {
+          store.forgetWrittenFile(file);
+          send({ type: "files.deleted", id: randomUUID(), files: [{ destinationId: file.destinationId, fileName: file.fileName }], reason: "retention" });
+        });
         report("Information", `Backup job "${job.name}": retention removed ${file.fileName} from "${destination.spec.name}".`, job.backupJobId);
       } catch (error) {
         report("Warning", `Backup job "${job.name}": retention could not remove ${file.fileName} from "${destination.spec.name}": ${errorText(error)}`, job.backupJobId);

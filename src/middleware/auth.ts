@@ -1,34 +1,22 @@
 import { createMiddleware } from "hono/factory";
-import { clock } from "../lib/clock";
 import { timingSafeEqual } from "../lib/crypto";
 import { unauthorized } from "../lib/errors";
-import type { AppBindings } from "../lib/types";
-import { authenticateBearer } from "../services/authentication";
-import { rateLimitHeaders } from "../services/rate-limits";
-
-function bearerToken(header: string | undefined): string | null {
-  const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
-  return match ? match[1] : null;
-}
+import type { AppBindings } from "../http/types";
+import { authenticateBearer, bearerToken } from "../services/bearer-auth";
+import { rateLimitHeaders } from "../services/rate-limit";
 
 /**
- * Every non-public route: a JWT session or an API key, resolved to `c.var.auth`, and one request of the
- * subscriber's plan budget spent. Every response after this point, errors included, carries the
- * `RateLimit-*` headers.
+ * Every non-public route: a JWT session or an API key, resolved to the request's service context
+ * (`c.var.ctx`), and one request of the subscriber's plan budget spent. Every response after this point,
+ * errors included, carries the `RateLimit-*` headers.
  */
 export const requireAuth = createMiddleware<AppBindings>(async (c, next) => {
   const token = bearerToken(c.req.header("authorization"));
   if (!token) throw unauthorized("Missing bearer token.");
   // The lastUsedAt write runs beside the handler and is awaited before the response leaves.
   const pending: Promise<unknown>[] = [];
-  const { auth, rateLimit } = await authenticateBearer({
-    db: c.var.db,
-    env: c.env,
-    token,
-    now: clock.now(),
-    waitUntil: (p) => pending.push(p),
-  });
-  c.set("auth", auth);
+  const { tenant, rateLimit } = await authenticateBearer(c.var.publicCtx, token, (p) => pending.push(p));
+  c.set("ctx", { ...c.var.publicCtx, ...tenant });
   await next();
   for (const [name, value] of Object.entries(rateLimitHeaders(rateLimit))) c.res.headers.set(name, value);
   await Promise.all(pending);
@@ -42,3 +30,9 @@ export const requireAdmin = createMiddleware<AppBindings>(async (c, next) => {
   }
   await next();
 });
+
+/** Spread into `createRoute` for routes that need a token: runs `requireAuth` and documents the scheme. */
+export const authenticated = { middleware: [requireAuth], security: [{ Bearer: [] }] };
+
+/** Spread into `createRoute` for the operator API. */
+export const operatorOnly = { middleware: [requireAdmin], security: [{ OperatorToken: [] }] };

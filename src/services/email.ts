@@ -2,7 +2,9 @@ import { count, desc, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { outboxEmails } from "../db/schema";
 import { clock } from "../lib/clock";
+import { log } from "../lib/log";
 import { type Pagination, pageOffset } from "../lib/pagination";
+import type { PublicContext } from "./context";
 
 export interface EmailMessage {
   to: string;
@@ -23,15 +25,17 @@ async function deliverToProvider(env: Env, emailId: string, message: EmailMessag
       signal: AbortSignal.timeout(PROVIDER_TIMEOUT_MS),
     });
     await res.body?.cancel();
-    if (!res.ok) console.error(`[email ${emailId}] provider answered HTTP ${res.status}`);
+    if (!res.ok) log.error("email.provider.refused", { emailId, status: res.status });
   } catch (err) {
-    console.error(`[email ${emailId}] provider unreachable: ${(err as Error).name}`);
+    log.error("email.provider.unreachable", { emailId, error: (err as Error).name });
   }
 }
 
 /**
  * The one way the platform sends email. Every email is stored in `outbox_emails` (listed by
- * `GET /api/admin/outbox`) and printed to the console, so local development can follow the links in it.
+ * `GET /api/admin/outbox`); with the var `LOG_EMAILS = "true"` (local development) it is also printed to the
+ * console so the links in it can be followed. Elsewhere only its id is logged: an email holds an address
+ * and one-time tokens.
  * When the Worker has the secrets `EMAIL_API_URL` and `EMAIL_API_KEY`, the email is also POSTed to that
  * provider as `{from, to, subject, text}` JSON with `Authorization: Bearer <EMAIL_API_KEY>`.
  *
@@ -49,7 +53,8 @@ export async function sendEmail(
 ): Promise<{ emailId: string }> {
   const emailId = crypto.randomUUID();
   await db.insert(outboxEmails).values({ id: emailId, ...message, createdAt: clock.now() });
-  console.log(`[email ${emailId}] To: ${message.to}\nSubject: ${message.subject}\n\n${message.text}`);
+  if (env.LOG_EMAILS === "true") console.log(`[email ${emailId}] To: ${message.to}\nSubject: ${message.subject}\n\n${message.text}`);
+  else log.info("email.stored", { emailId, provider: Boolean(env.EMAIL_API_URL && env.EMAIL_API_KEY) });
   if (env.EMAIL_API_URL && env.EMAIL_API_KEY) {
     const delivery = deliverToProvider(env, emailId, message);
     if (waitUntil) waitUntil(delivery);
@@ -59,7 +64,7 @@ export async function sendEmail(
 }
 
 /** The outbox for the operator, newest first, optionally only the emails to one address. */
-export async function listOutboxEmails(db: Db, filter: { to?: string }, pagination: Pagination) {
+export async function listOutboxEmails({ db }: PublicContext, filter: { to?: string }, pagination: Pagination) {
   const where = filter.to ? sql`lower(${outboxEmails.to}) = ${filter.to.trim().toLowerCase()}` : undefined;
   const [emails, [{ total }]] = await Promise.all([
     db

@@ -1,9 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { createRouter } from "../../lib/router";
-import type { AppRouteHandler } from "../../lib/types";
+import { createRouter } from "../../http/router";
+import type { AppRouteHandler } from "../../http/types";
 import { CURRENT_AGENT_VERSION, installScript } from "../../services/agent-release";
 
 export const getInstallScript = createRoute({
+  operationId: "getInstallScript",
+  security: [],
   method: "get",
   path: "/install.sh",
   tags: ["Agents"],
