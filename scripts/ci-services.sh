@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What the agent's Node test suite (npm run test:agent) needs besides node_modules: PostgreSQL and
 # MariaDB answering on 127.0.0.1 (postgres / root, no password), their client tools, mariadb-backup,
-# and sshd + ssh-keygen for the SFTP test. Machines of this project's kind come with the servers running;
+# sshd + ssh-keygen for the SFTP test, and curl for the install test. Machines of this project's kind come with the servers running;
 # a fresh Debian machine gets them from apt here. Idempotent: fast when all is in place.
 set -euo pipefail
 
@@ -21,6 +21,8 @@ ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
 command -v pg_basebackup >/dev/null && command -v pg_receivewal >/dev/null || missing+=(postgresql-client)
 command -v mariadb-install-db >/dev/null || missing+=(mariadb-server)
 command -v tar >/dev/null || missing+=(tar)
+# The install test pipes the served install script from curl, as the README's command does.
+command -v curl >/dev/null || missing+=(curl ca-certificates)
 if [ "${#missing[@]}" -gt 0 ]; then
   log "installing ${missing[*]}"
   as_root apt-get update -q

@@ -12,6 +12,7 @@ import { mountApiDocs } from "./routes/docs";
 import { adminBugReportRouter } from "./routes/admin-bug-report";
 import { bugReportRouter } from "./routes/bug-report";
 import { healthRouter } from "./routes/health";
+import { installScriptRouter } from "./routes/install-script";
 import { accountRouter } from "./routes/account";
 import { adminRouter } from "./routes/admin";
 import { apiKeyRouter } from "./routes/api-key";
@@ -58,6 +59,7 @@ export function createApp() {
   app.route("/", databaseRouter);
   app.route("/", logRouter);
   app.route("/", webhookRouter);
+  app.route("/", installScriptRouter);
 
   mountApiDocs(app);
   app.onError(handleError);

@@ -61,7 +61,7 @@ export async function identityExists(stateDir: string): Promise<boolean> {
 
 /** Forgets everything: used when the platform revokes the agent. */
 export async function deleteState(stateDir: string): Promise<void> {
-  for (const name of [IDENTITY_FILE, DATABASE_FILE, `${DATABASE_FILE}-wal`, `${DATABASE_FILE}-shm`]) await rm(join(stateDir, name), { force: true });
+  for (const name of [IDENTITY_FILE, DATABASE_FILE, `${DATABASE_FILE}-wal`, `${DATABASE_FILE}-shm`, "status.json"]) await rm(join(stateDir, name), { force: true });
 }
 
 export interface OutboxEntry {

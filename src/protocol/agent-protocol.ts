@@ -141,6 +141,8 @@ export const InventoryEngineSchema = z.object({
   version: z.string().max(128).nullable().optional(),
   databases: z.array(z.object({ name: shortText() })).max(10_000),
   capabilities: EngineCapabilitiesSchema.optional(),
+  /** 1.1, optional: why an engine the agent found or was given cannot be used (it lists no databases then). */
+  error: z.string().max(1000).nullable().optional(),
 });
 
 export const BackupStartedSchema = z.object({

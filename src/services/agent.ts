@@ -171,7 +171,7 @@ export async function getAgentDetail({ db, subscriberId }: ServiceContext, agent
   const agent = await findAgent(db, subscriberId, agentId);
   const [engineRows, databaseRows] = await Promise.all([
     db
-      .select({ engineId: engines.id, engineKey: engines.engineKey, dbmsType: engines.dbmsType, version: engines.version })
+      .select({ engineId: engines.id, engineKey: engines.engineKey, dbmsType: engines.dbmsType, version: engines.version, error: engines.error })
       .from(engines)
       .where(and(eq(engines.subscriberId, subscriberId), eq(engines.agentId, agentId)))
       .orderBy(asc(engines.createdAt), asc(engines.engineKey)),

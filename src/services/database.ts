@@ -5,7 +5,7 @@ import type { InventoryEngine } from "../protocol/agent-protocol";
 import type { ServiceContext, TenantScope } from "./context";
 
 /** D1 binds at most 100 parameters per statement: rows per multi-row insert, ids per `IN (…)`. */
-const ENGINE_ROWS_PER_INSERT = 12; // 8 columns
+const ENGINE_ROWS_PER_INSERT = 11; // 9 columns
 const DATABASE_ROWS_PER_INSERT = 14; // 7 columns
 const IDS_PER_STATEMENT = 90;
 
@@ -17,7 +17,8 @@ function chunks<T>(items: T[], size: number): T[][] {
 
 /**
  * Applies an `inventory` frame: engines upserted by `engineKey`, databases by engine and name. A database
- * the agent no longer lists is kept (jobs may point at it) with `missingSince` set, cleared if it returns.
+ * the agent no longer lists is kept (jobs may point at it) with `missingSince` set, cleared if it returns;
+ * an engine reported with an `error` keeps its databases as they were, and the error.
  * Idempotent: the same frame twice leaves the same rows.
  */
 export async function applyInventory(ctx: TenantScope, agentId: string, reported: InventoryEngine[]) {
@@ -37,14 +38,18 @@ export async function applyInventory(ctx: TenantScope, agentId: string, reported
 
   // The last entry wins when an agent lists an engine key twice.
   for (const engine of new Map(reported.map((e) => [e.engineKey, e])).values()) {
-    const version = engine.version ?? null;
+    const error = engine.error || null;
     const known = engineByKey.get(engine.engineKey);
+    // Unreachable, its version is unknown now: the last one seen stays.
+    const version = error && known ? known.version : (engine.version ?? null);
     const engineId = known?.id ?? crypto.randomUUID();
     if (!known) {
-      newEngines.push({ id: engineId, subscriberId, agentId, engineKey: engine.engineKey, dbmsType: engine.dbmsType, version, createdAt: now, updatedAt: now });
-    } else if (known.dbmsType !== engine.dbmsType || known.version !== version) {
-      queries.push(db.update(engines).set({ dbmsType: engine.dbmsType, version, updatedAt: now }).where(eq(engines.id, known.id)));
+      newEngines.push({ id: engineId, subscriberId, agentId, engineKey: engine.engineKey, dbmsType: engine.dbmsType, version, error, createdAt: now, updatedAt: now });
+    } else if (known.dbmsType !== engine.dbmsType || known.version !== version || known.error !== error) {
+      queries.push(db.update(engines).set({ dbmsType: engine.dbmsType, version, error, updatedAt: now }).where(eq(engines.id, known.id)));
     }
+    // An engine the agent cannot reach lists nothing: its databases are not gone, so none is marked missing.
+    if (error) for (const d of knownDatabases) if (d.engineId === engineId) listed.add(`${engineId}\n${d.name}`);
     for (const name of new Set(engine.databases.map((d) => d.name))) {
       const key = `${engineId}\n${name}`;
       listed.add(key);

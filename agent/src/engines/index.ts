@@ -30,6 +30,8 @@ export interface InventoryEngine {
   version: string;
   databases: { name: string }[];
   capabilities: EngineCapabilities;
+  /** Why the engine could not be listed (it is reported with no databases). */
+  error?: string;
 }
 
 /**
@@ -44,7 +46,7 @@ export async function collectInventory(engines: Engine[], onError: (engine: Engi
         return { engineKey: engine.engineKey, dbmsType: engine.dbmsType, version, databases: names.map((name) => ({ name })), capabilities };
       } catch (error) {
         onError(engine, error as Error);
-        return { engineKey: engine.engineKey, dbmsType: engine.dbmsType, version: "", databases: [], capabilities: await fullOnlyCapabilities() };
+        return { engineKey: engine.engineKey, dbmsType: engine.dbmsType, version: "", databases: [], capabilities: await fullOnlyCapabilities(), error: (error as Error).message.slice(0, 1000) };
       }
     }),
   );

@@ -8,7 +8,8 @@ import { firstInstalled, runForOutput, runWithInput, streamFrom } from "./proces
 const SYSTEM_DATABASES = new Set(["information_schema", "performance_schema", "mysql", "sys"]);
 
 export function mysqlArgs(login: ServerLogin): { args: string[]; env: Record<string, string | undefined> } {
-  const args = ["-h", login.host, "--protocol=TCP"];
+  // A host that is a path is the server's Unix socket (where discovery finds a local server).
+  const args = login.host.startsWith("/") ? ["--protocol=SOCKET", "--socket", login.host] : ["-h", login.host, "--protocol=TCP"];
   if (login.port) args.push("-P", String(login.port));
   if (login.username) args.push("-u", login.username);
   // MYSQL_PWD keeps the password off the command line.

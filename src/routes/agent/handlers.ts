@@ -2,16 +2,18 @@ import { ApiError, unauthorized } from "../../lib/errors";
 import { isoUtc } from "../../lib/time";
 import type { AppRouteHandler } from "../../http/types";
 import * as agents from "../../services/agent";
+import * as agentRelease from "../../services/agent-release";
 import { bearerToken } from "../../services/bearer-auth";
 import type * as routes from "./routes";
 import { assertCredentialBudget, recordCredentialFailure } from "../../services/rate-limit";
 
 type AgentRow = Awaited<ReturnType<typeof agents.listAgents>>[number];
-const agentJson = (agent: AgentRow) => ({ ...agent, lastSeenUtc: isoUtc(agent.lastSeenUtc) });
+const agentJson = (agent: AgentRow) => ({ ...agent, lastSeenUtc: isoUtc(agent.lastSeenUtc), updateAvailable: agentRelease.isUpdateAvailable(agent.version) });
 
 export const createRegistrationToken: AppRouteHandler<typeof routes.createRegistrationToken> = async (c) => {
   const { registrationToken, expiresAt } = await agents.createRegistrationToken(c.var.ctx);
-  return c.json({ registrationToken, expiresAt: isoUtc(expiresAt) }, 200);
+  const installCommand = agentRelease.installCommand(new URL(c.req.url).origin, registrationToken);
+  return c.json({ registrationToken, expiresAt: isoUtc(expiresAt), installCommand }, 200);
 };
 
 export const registerAgent: AppRouteHandler<typeof routes.registerAgent> = async (c) => {
