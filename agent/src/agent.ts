@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { hostname, release, type } from "node:os";
-import type { AgentCommand, ServerFrame } from "../../src/protocol/agent-protocol.ts";
+import { type AgentCommand, FULL_ONLY_CAPABILITIES, type ServerFrame } from "../../src/protocol/agent-protocol.ts";
 import type { AgentConfig } from "./config.ts";
 import { Connection, type BackoffOptions } from "./connection.ts";
 import { WRITABLE_DESTINATION_TYPES } from "./destinations/index.ts";
@@ -189,7 +189,7 @@ export class Agent {
   private async sendInventory(force: boolean): Promise<void> {
     const found = await this.discover();
     this.engines = found.engines;
-    const unreachable: InventoryEngine[] = found.unreachable.map(({ engineKey, dbmsType, error }) => ({ engineKey, dbmsType, version: "", databases: [], error }));
+    const unreachable: InventoryEngine[] = found.unreachable.map(({ engineKey, dbmsType, error }) => ({ engineKey, dbmsType, version: "", databases: [], capabilities: FULL_ONLY_CAPABILITIES, error }));
     const engines = [...(await collectInventory(this.engines, () => {})), ...unreachable];
     this.options.observer?.inventory(engines);
     const snapshot = JSON.stringify(engines);
