@@ -156,6 +156,17 @@ describe("POST /api/auth/login with 2FA on", () => {
   }, 60_000);
 });
 
+describe("POST /api/auth/login with otp, 2FA off", () => {
+  it("ignores an otp when 2FA is off, and refuses a blank or oversized one (400)", async () => {
+    const { email, password } = await createSubscriber();
+    expect((await loginWith(email, password, "123456")).status).toBe(200);
+    const blank = await loginWith(email, password, " ");
+    expect(blank.status).toBe(400);
+    expect((await blank.json<{ error: string }>()).error).toContain("otp must not be empty.");
+    expect((await loginWith(email, password, "x".repeat(65))).status).toBe(400);
+  });
+});
+
 describe("DELETE /api/account/2fa", () => {
   it("turns 2FA off with a current code: login needs no otp again, the secret and recovery codes are gone", async () => {
     time.freezeAt(T0);
