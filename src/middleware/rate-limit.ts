@@ -8,6 +8,7 @@ export const PUBLIC_ENDPOINT_LIMITS = {
   "/api/auth/register": "register",
   "/api/auth/confirm-email": "confirmEmail",
   "/api/auth/forgot-password": "forgotPassword",
+  "/api/auth/resend-confirmation": "resendConfirmation",
   "/api/auth/reset-password": "resetPassword",
   "/api/auth/login": "login",
   "/api/agent/register": "agentRegister",
