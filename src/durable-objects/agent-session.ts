@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { createDb } from "../db/client";
+import { tenantDb } from "../db/tenant";
 import { clock } from "../lib/clock";
 import { errorText, log } from "../lib/log";
 import { isoUtc } from "../lib/time";
@@ -321,7 +322,7 @@ export class AgentSession extends DurableObject<Env> {
     const session = this.session();
     if (!session) return undefined;
     return fn(session, {
-      db: createDb(this.env.DB),
+      db: tenantDb(createDb(this.env.DB), session.subscriberId),
       env: this.env,
       now: clock.now(),
       waitUntil: (promise) => this.ctx.waitUntil(promise),
