@@ -1,5 +1,6 @@
-import { count, desc, inArray, lt, sql } from "drizzle-orm";
+import { count, desc, lt, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
+import { purgeInChunks } from "../db/purge";
 import { outboxEmails } from "../db/schema";
 import { clock } from "../lib/clock";
 import { log } from "../lib/log";
@@ -15,9 +16,6 @@ export interface EmailMessage {
 
 /** Emails in the outbox hold live reset and confirmation links: they go after this long. */
 export const OUTBOX_RETENTION_MS = 7 * 24 * 60 * 60_000;
-const OUTBOX_PURGE_CHUNK = 500;
-/** A bound on one run's work; what is left goes on the next run. */
-const OUTBOX_PURGE_MAX_CHUNKS = 50;
 
 /** How long the provider may take before the send counts as failed (the outbox keeps the email either way). */
 const PROVIDER_TIMEOUT_MS = 10_000;
@@ -71,19 +69,8 @@ export async function sendEmail(
 }
 
 /** Deletes outbox emails older than OUTBOX_RETENTION_MS in bounded chunks (scheduled daily); returns how many went. */
-export async function purgeOutbox(db: Db, now: Date): Promise<number> {
-  const expired = db
-    .select({ id: outboxEmails.id })
-    .from(outboxEmails)
-    .where(lt(outboxEmails.createdAt, new Date(now.getTime() - OUTBOX_RETENTION_MS)))
-    .limit(OUTBOX_PURGE_CHUNK);
-  let deleted = 0;
-  for (let chunk = 0; chunk < OUTBOX_PURGE_MAX_CHUNKS; chunk++) {
-    const changes = (await db.delete(outboxEmails).where(inArray(outboxEmails.id, expired))).meta.changes;
-    deleted += changes;
-    if (changes < OUTBOX_PURGE_CHUNK) break;
-  }
-  return deleted;
+export function purgeOutbox(db: Db, now: Date): Promise<number> {
+  return purgeInChunks(db, outboxEmails, outboxEmails.id, lt(outboxEmails.createdAt, new Date(now.getTime() - OUTBOX_RETENTION_MS)));
 }
 
 /** The outbox for the operator, newest first, optionally only the emails to one address. */

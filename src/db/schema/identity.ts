@@ -89,7 +89,11 @@ export const emailTokens = sqliteTable(
     usedAt: timestamp("used_at"),
     createdAt: timestamp("created_at").notNull(),
   },
-  (t) => [uniqueIndex("email_tokens_hash_unique").on(t.tokenHash), index("email_tokens_user_idx").on(t.userId)],
+  (t) => [
+    uniqueIndex("email_tokens_hash_unique").on(t.tokenHash),
+    index("email_tokens_user_idx").on(t.userId),
+    index("email_tokens_expires_idx").on(t.expiresAt),
+  ],
 );
 
 export const apiKeys = sqliteTable(
