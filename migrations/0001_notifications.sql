@@ -22,3 +22,5 @@ CREATE TABLE `notification_preferences` (
 	`updated_at` integer NOT NULL,
 	FOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade
 );
+--> statement-breakpoint
+CREATE INDEX `agents_offline_since_idx` ON `agents` (`is_online`,`last_seen_utc`);

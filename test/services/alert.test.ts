@@ -180,7 +180,7 @@ describe("the alert queue", { timeout: 30_000 }, () => {
   it("the Worker's queue handler routes datasync-alerts to the alert consumer, which acks what it cannot read", async () => {
     const ctx = createExecutionContext();
     const batch = createMessageBatch(ALERT_QUEUE_NAME, [{ id: "junk", timestamp: new Date(), attempts: 1, body: "not an alert" }]);
-    await worker.queue(batch, env, ctx);
+    await worker.queue(batch, env);
     expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(["junk"]);
   });
 

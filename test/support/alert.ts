@@ -4,6 +4,7 @@ import { expect } from "vitest";
 import { alertThrottles } from "../../src/db/schema";
 import type { AlertKind } from "../../src/domain/notification";
 import type { AlertMessage } from "../../src/services/alert-queue";
+import { db } from "../helpers";
 import { emailsTo, type OutboxEmail } from "./auth";
 
 /** Waits (real time) until `check` passes: the Worker's own queue consumer works in the background. */
@@ -29,8 +30,7 @@ export async function alertEmails(address: string, count: number): Promise<Outbo
 }
 
 export async function throttleRow(subjectId: string, kind: AlertKind) {
-  const { createDb } = await import("../../src/db/client");
-  const [row] = await createDb(env.DB)
+  const [row] = await db()
     .select()
     .from(alertThrottles)
     .where(and(eq(alertThrottles.subjectId, subjectId), eq(alertThrottles.kind, kind)));

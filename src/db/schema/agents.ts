@@ -33,7 +33,12 @@ export const agents = sqliteTable(
     lastSeenUtc: timestamp("last_seen_utc"),
     createdAt: timestamp("created_at").notNull(),
   },
-  (t) => [uniqueIndex("agents_token_hash_unique").on(t.tokenHash), index("agents_subscriber_idx").on(t.subscriberId, t.createdAt)],
+  (t) => [
+    uniqueIndex("agents_token_hash_unique").on(t.tokenHash),
+    index("agents_subscriber_idx").on(t.subscriberId, t.createdAt),
+    // The every-minute sweep for agents offline 10 minutes reads a range of this, not every agent.
+    index("agents_offline_since_idx").on(t.isOnline, t.lastSeenUtc),
+  ],
 );
 
 /** A database engine an agent discovered, keyed per agent by the agent's own `engineKey`. */
