@@ -1,3 +1,9 @@
+CREATE TABLE `alert_backlog` (
+	`id` text PRIMARY KEY NOT NULL,
+	`event_ids` text NOT NULL,
+	`created_at` integer NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE `alert_throttles` (
 	`subject_id` text NOT NULL,
 	`kind` text NOT NULL,

@@ -1,6 +1,6 @@
-import { and, eq, gte, isNotNull, isNull, lte, or, sql } from "drizzle-orm";
+import { and, eq, gte, inArray, isNotNull, isNull, lte, or, sql } from "drizzle-orm";
 import { createDb, type Db } from "../db/client";
-import { agents, alertThrottles, backupJobs } from "../db/schema";
+import { agents, alertBacklog, alertThrottles, backupJobs } from "../db/schema";
 import type { AlertKind } from "../domain/notification";
 import { clock } from "../lib/clock";
 import { errorText, log } from "../lib/log";
@@ -28,17 +28,37 @@ export type AlertMessage =
 
 const asMessages = (bodies: AlertMessage[]) => bodies.map((body) => ({ body, contentType: "json" as const }));
 
-/** Queues the alerts of events whose batch has committed. Never throws: the event is already recorded. */
+/**
+ * Queues the alerts of events whose batch has committed. Never throws: the event is already recorded.
+ * If the queue refuses, the ids wait in `alert_backlog` for the every-minute sweep.
+ */
 export async function enqueueEventAlerts(env: Env, eventIds: string[]): Promise<void> {
   try {
     await env.ALERT_QUEUE.send({ type: "events", eventIds } satisfies AlertMessage, { contentType: "json" });
   } catch (err) {
-    log.error("alert.publish.failed", { events: eventIds.length, error: errorText(err) });
+    log.error("alert.publish.failed", { events: eventIds.length, error: errorText(err), note: "the sweep will queue them" });
+    await createDb(env.DB)
+      .insert(alertBacklog)
+      .values({ eventIds, createdAt: clock.now() })
+      .catch((backlogErr: unknown) => log.error("alert.backlog.failed", { events: eventIds.length, error: errorText(backlogErr) }));
   }
 }
 
-/** Every minute: queues the hourly batches that are due and the agents offline for 10 minutes not yet alerted. */
+/** Queues the backlog the publish could not, then forgets it. */
+async function drainAlertBacklog(env: Env, db: Db): Promise<number> {
+  const rows = await db.select().from(alertBacklog).orderBy(alertBacklog.createdAt).limit(SWEEP_BATCH);
+  if (rows.length === 0) return 0;
+  await env.ALERT_QUEUE.sendBatch(asMessages(rows.map((row) => ({ type: "events" as const, eventIds: row.eventIds }))));
+  await db.delete(alertBacklog).where(inArray(alertBacklog.id, rows.map((row) => row.id)));
+  return rows.length;
+}
+
+/**
+ * Every minute: queues what the publish could not, the hourly batches that are due and the agents
+ * offline for 10 minutes not yet alerted. Returns how many messages it queued.
+ */
 export async function sweepAlerts(env: Env, db: Db, now: Date): Promise<number> {
+  const backlog = await drainAlertBacklog(env, db);
   const due = await db
     .select({ subjectId: alertThrottles.subjectId, kind: alertThrottles.kind })
     .from(alertThrottles)
@@ -63,7 +83,7 @@ export async function sweepAlerts(env: Env, db: Db, now: Date): Promise<number> 
     ...offline.map((a) => ({ type: "agentOffline" as const, subscriberId: a.subscriberId, agentId: a.agentId, name: a.displayName ?? a.hostname, since: a.since!.getTime() })),
   ];
   if (messages.length > 0) await env.ALERT_QUEUE.sendBatch(asMessages(messages));
-  return messages.length;
+  return backlog + messages.length;
 }
 
 /** Weekly: one summary message per subscriber that has backup jobs (sendBatch takes 100 at a time). */

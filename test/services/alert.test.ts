@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import { agents, backupRuns, notificationPreferences } from "../../src/db/schema";
+import { agents, alertBacklog, backupRuns, notificationPreferences } from "../../src/db/schema";
 import { CRON, scheduled } from "../../src/scheduled";
 import { ALERT_QUEUE_NAME, AGENT_OFFLINE_ALERT_AFTER_MS, sweepAlerts } from "../../src/services/alert-queue";
 import { eventInsert, publishEvents } from "../../src/services/event";
@@ -184,8 +184,20 @@ describe("the alert queue", { timeout: 30_000 }, () => {
     expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(["junk"]);
   });
 
-  it("a queue that is down does not fail the report: publishEvents throws nothing", async () => {
+  it("a queue that is down does not fail the report, and loses no alert: the sweep queues it later", async () => {
+    time.freezeAt(T0 + 120 * 60 * MINUTE);
+    const { subscriberId, email } = await createSubscriber();
+    const backupJobId = crypto.randomUUID();
+    const event = eventInsert({ db: db(), subscriberId, now: new Date(time.now) }, "backup.failure", { backupJobId, name: "Ledger", backupMode: "Full", error: "disk full" });
+    await db().batch([...event.queries]);
     const down = { ...env, ALERT_QUEUE: { send: () => Promise.reject(new Error("queue unavailable")) } } as unknown as Env;
-    await expect(publishEvents(down, [crypto.randomUUID()])).resolves.toBeUndefined();
+    await expect(publishEvents(down, [event.id])).resolves.toBeUndefined();
+    expect((await db().select().from(alertBacklog)).map((row) => row.eventIds)).toContainEqual([event.id]);
+    expect(await emailsTo(email)).toEqual([]);
+
+    await sweepAlerts(env, db(), new Date(time.now));
+    const [alert] = await alertEmails(email, 1);
+    expect(alert.subject).toBe("Backup failed: Ledger");
+    expect((await db().select().from(alertBacklog)).map((row) => row.eventIds)).not.toContainEqual([event.id]);
   });
 });

@@ -1,6 +1,6 @@
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import type { AlertKind } from "../../domain/notification";
-import { timestamp } from "./columns";
+import { id, timestamp } from "./columns";
 import { users } from "./identity";
 
 /** A user's email alert choices; no row means every kind is on (the default). */
@@ -39,3 +39,10 @@ export const alertThrottles = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.subjectId, t.kind] }), index("alert_throttles_flush_idx").on(t.flushAt)],
 );
+
+/** Events whose alerts could not be queued (the queue was down): the every-minute sweep queues them again. */
+export const alertBacklog = sqliteTable("alert_backlog", {
+  id: id(),
+  eventIds: text("event_ids", { mode: "json" }).notNull().$type<string[]>(),
+  createdAt: timestamp("created_at").notNull(),
+});
