@@ -1,11 +1,13 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
-import { describe, expect, it } from "vitest";
+import { decodeJwt } from "jose";
+import { describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
 import { agents, alertBacklog, backupRuns, notificationPreferences } from "../../src/db/schema";
 import { CRON, scheduled } from "../../src/scheduled";
 import { ALERT_QUEUE_NAME, AGENT_OFFLINE_ALERT_AFTER_MS, sweepAlerts } from "../../src/services/alert-queue";
+import { sendAlertEmail } from "../../src/services/alert-email";
 import { eventInsert, publishEvents } from "../../src/services/event";
 import { api, createColleague, createSubscriber, db } from "../helpers";
 import { alertEmails, eventually, recordingAlertQueue, throttleRow, unsubscribeLink } from "../support/alert";
@@ -173,6 +175,27 @@ describe("anomaly, agent offline and weekly summary alerts", { timeout: 30_000 }
     expect(summary.subject).toBe("Weekly backup summary: 3 runs, 1 failed");
     expect(summary.text).toContain("- Weekly Sales: 3 runs, 1 failed, 3.0 KiB");
     expect(await emailsTo(optedOut.email)).toEqual([]);
+  });
+});
+
+describe("alert emails at the provider", { timeout: 30_000 }, () => {
+  it("carry RFC 8058 List-Unsubscribe and List-Unsubscribe-Post headers with the recipient's own link", async () => {
+    const { subscriberId, email, userId } = await createSubscriber();
+    const provider = vi.spyOn(globalThis, "fetch").mockImplementation(async () => new Response("{}", { status: 202 }));
+    try {
+      const withProvider = { ...env, EMAIL_API_URL: "https://email-provider.example/send", EMAIL_API_KEY: "provider-key" } as Env;
+      expect(await sendAlertEmail(withProvider, db(), new Date(), subscriberId, "anomaly", { subject: "Backup anomaly: Orders", body: "size" })).toBe(1);
+      const [url, init] = provider.mock.calls.find(([target]) => String(target) === withProvider.EMAIL_API_URL)!;
+      expect(String(url)).toBe("https://email-provider.example/send");
+      const sent = JSON.parse(String(init!.body)) as { to: string; headers: Record<string, string>; text: string };
+      expect(sent.to).toBe(email);
+      expect(sent.headers["List-Unsubscribe-Post"]).toBe("List-Unsubscribe=One-Click");
+      const link = sent.headers["List-Unsubscribe"].slice(1, -1);
+      expect(sent.text).toContain(link);
+      expect(decodeJwt(link.split("token=")[1])).toMatchObject({ sub: userId, kind: "anomaly" });
+    } finally {
+      provider.mockRestore();
+    }
   });
 });
 
