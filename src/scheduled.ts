@@ -28,8 +28,8 @@ export const CRON_TASKS: CronTask[] = [
   { name: "enqueue webhook deliveries the publish missed", cron: CRON.everyMinute, run: (env, now) => sweepWebhookDeliveries(env, createDb(env.DB), now) },
   { name: "report missed scheduled backups", cron: CRON.everyMinute, run: detectMissedSchedules },
   { name: "sample agents online", cron: CRON.everyMinute, run: sampleAgentsOnline },
-  { name: "queue due alert batches and agents offline 10 minutes", cron: CRON.everyMinute, run: (env, now) => sweepAlerts(env, createDb(env.DB), now) },
-  { name: "queue weekly summary emails", cron: CRON.weekly, run: (env, now) => enqueueWeeklyReports(env, createDb(env.DB), now) },
+  { name: "queue due alert batches and agents offline 10 minutes", cron: CRON.everyMinute, run: (env, now) => sweepAlerts({ db: createDb(env.DB), env, now }) },
+  { name: "queue weekly summary emails", cron: CRON.weekly, run: (env, now) => enqueueWeeklyReports({ db: createDb(env.DB), env, now }) },
 ];
 
 /**

@@ -1,7 +1,10 @@
-import type { Db } from "../db/client";
 import { NOTIFICATION_KIND_LABELS, type AlertKind, type NotificationKind } from "../domain/notification";
+import type { ServiceContext } from "./context";
 import { sendEmail } from "./email";
 import { alertRecipients, unsubscribeUrl } from "./notification";
+
+/** What alerts work with: no tenant or principal, as they run in queue consumers and cron tasks. */
+export type AlertContext = Pick<ServiceContext, "db" | "env" | "now">;
 
 /** What one alert email says, before the greeting and the unsubscribe footer are added per recipient. */
 export interface AlertEmail {
@@ -43,7 +46,7 @@ function moreThan({ lines, count }: { lines: string[]; count: number }) {
  * link of their own (in the text, and as RFC 8058 `List-Unsubscribe` headers for the provider).
  * Returns how many emails went.
  */
-export async function sendAlertEmail(env: Env, db: Db, now: Date, subscriberId: string, kind: NotificationKind, email: AlertEmail): Promise<number> {
+export async function sendAlertEmail({ db, env, now }: AlertContext, subscriberId: string, kind: NotificationKind, email: AlertEmail): Promise<number> {
   const recipients = await alertRecipients(db, subscriberId, kind);
   for (const recipient of recipients) {
     const link = await unsubscribeUrl(env, recipient.userId, kind, now);

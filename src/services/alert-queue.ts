@@ -5,6 +5,7 @@ import type { AlertKind } from "../domain/notification";
 import { clock } from "../lib/clock";
 import { errorText, log } from "../lib/log";
 import { alertOnEvents, flushAlertBatch, raiseAlert } from "./alert";
+import type { AlertContext } from "./alert-email";
 import { sendWeeklyReport } from "./weekly-report";
 
 /**
@@ -57,7 +58,7 @@ async function drainAlertBacklog(env: Env, db: Db): Promise<number> {
  * Every minute: queues what the publish could not, the hourly batches that are due and the agents
  * offline for 10 minutes not yet alerted. Returns how many messages it queued.
  */
-export async function sweepAlerts(env: Env, db: Db, now: Date): Promise<number> {
+export async function sweepAlerts({ db, env, now }: AlertContext): Promise<number> {
   const backlog = await drainAlertBacklog(env, db);
   const due = await db
     .select({ subjectId: alertThrottles.subjectId, kind: alertThrottles.kind })
@@ -87,7 +88,7 @@ export async function sweepAlerts(env: Env, db: Db, now: Date): Promise<number> 
 }
 
 /** Weekly: one summary message per subscriber that has backup jobs (sendBatch takes 100 at a time). */
-export async function enqueueWeeklyReports(env: Env, db: Db, now: Date): Promise<number> {
+export async function enqueueWeeklyReports({ db, env, now }: AlertContext): Promise<number> {
   const subscribers = await db.selectDistinct({ subscriberId: backupJobs.subscriberId }).from(backupJobs);
   for (let i = 0; i < subscribers.length; i += 100) {
     const chunk = subscribers.slice(i, i + 100).map(({ subscriberId }) => ({ type: "weeklyReport" as const, subscriberId, until: now.getTime() }));
@@ -96,20 +97,20 @@ export async function enqueueWeeklyReports(env: Env, db: Db, now: Date): Promise
   return subscribers.length;
 }
 
-async function handleAlertMessage(env: Env, db: Db, now: Date, message: AlertMessage): Promise<void> {
+async function handleAlertMessage(ctx: AlertContext, message: AlertMessage): Promise<void> {
   switch (message.type) {
     case "events":
-      return alertOnEvents(env, db, now, message.eventIds);
+      return alertOnEvents(ctx, message.eventIds);
     case "flush":
-      return flushAlertBatch(env, db, now, message.subjectId, message.kind);
+      return flushAlertBatch(ctx, message.subjectId, message.kind);
     case "agentOffline": {
       const since = new Date(message.since);
       const line = `Agent "${message.name}" has been offline since ${since.toISOString()} (its last connection ended then).`;
       const agent = { subscriberId: message.subscriberId, subjectId: message.agentId, subjectName: message.name };
-      return raiseAlert(env, db, now, { ...agent, kind: "agentOffline", at: since, line, oncePerInstant: true });
+      return raiseAlert(ctx, { ...agent, kind: "agentOffline", at: since, line, oncePerInstant: true });
     }
     case "weeklyReport":
-      await sendWeeklyReport(env, db, message.subscriberId, new Date(message.until));
+      await sendWeeklyReport(ctx, message.subscriberId, new Date(message.until));
       return;
   }
 }
@@ -128,7 +129,7 @@ export async function consumeAlerts(batch: MessageBatch<unknown>, env: Env): Pro
       continue;
     }
     try {
-      await handleAlertMessage(env, db, clock.now(), message.body);
+      await handleAlertMessage({ db, env, now: clock.now() }, message.body);
       message.ack();
     } catch (err) {
       log.error("alert.unprocessed", { type: message.body.type, error: errorText(err) });

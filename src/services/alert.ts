@@ -2,7 +2,7 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { alertThrottles, events } from "../db/schema";
 import type { AlertKind } from "../domain/notification";
-import { batchedAlert, immediateAlert, sendAlertEmail } from "./alert-email";
+import { type AlertContext, batchedAlert, immediateAlert, sendAlertEmail } from "./alert-email";
 
 /**
  * Email alerts are throttled per subject (a backup job or an agent) and kind: the first occurrence is
@@ -72,18 +72,19 @@ async function throttle(db: Db, o: Occurrence): Promise<{ send: false } | { send
 }
 
 /** Emails an occurrence now, or adds it to the subject's hourly batch. */
-export async function raiseAlert(env: Env, db: Db, now: Date, o: Occurrence): Promise<void> {
-  const decision = await throttle(db, o);
-  if (decision.send) await sendAlertEmail(env, db, now, o.subscriberId, o.kind, immediateAlert(o.kind, o.subjectName, o.line, decision.earlier));
+export async function raiseAlert(ctx: AlertContext, o: Occurrence): Promise<void> {
+  const decision = await throttle(ctx.db, o);
+  if (decision.send) await sendAlertEmail(ctx, o.subscriberId, o.kind, immediateAlert(o.kind, o.subjectName, o.line, decision.earlier));
 }
 
 /** Sends the batched email of a subject whose batch is due; nothing if another sweep or an occurrence took it. */
-export async function flushAlertBatch(env: Env, db: Db, now: Date, subjectId: string, kind: AlertKind): Promise<void> {
+export async function flushAlertBatch(ctx: AlertContext, subjectId: string, kind: AlertKind): Promise<void> {
+  const { db, now } = ctx;
   for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
     const row = await throttleOf(db, subjectId, kind);
     if (!row || row.pendingCount === 0 || !row.flushAt || row.flushAt.getTime() > now.getTime()) return;
     if (await updateIfUnchanged(db, row, { lastSentAt: now, pending: [], pendingCount: 0, flushAt: null })) {
-      await sendAlertEmail(env, db, now, row.subscriberId, kind, batchedAlert(kind, row.subjectName, { lines: row.pending, count: row.pendingCount }));
+      await sendAlertEmail(ctx, row.subscriberId, kind, batchedAlert(kind, row.subjectName, { lines: row.pending, count: row.pendingCount }));
       return;
     }
   }
@@ -103,7 +104,8 @@ const text = (value: unknown) => (value === null || value === undefined ? "unkno
  * The alerts of recorded events, in their order: a failure and an anomaly raise one; a success resets
  * the job's failure throttle, and its anomaly throttle unless the same report found an anomaly.
  */
-export async function alertOnEvents(env: Env, db: Db, now: Date, eventIds: string[]): Promise<void> {
+export async function alertOnEvents(ctx: AlertContext, eventIds: string[]): Promise<void> {
+  const { db } = ctx;
   if (eventIds.length === 0) return;
   const rows = await db.select().from(events).where(inArray(events.id, eventIds)).orderBy(events.createdAt);
   const anomalousJobs = new Set(rows.filter((e) => e.type === "backup.anomaly").map((e) => String(e.data.backupJobId)));
@@ -112,10 +114,10 @@ export async function alertOnEvents(env: Env, db: Db, now: Date, eventIds: strin
     const job = { subscriberId: event.subscriberId, subjectId: String(data.backupJobId), subjectName: text(data.name), at: event.createdAt };
     const when = event.createdAt.toISOString();
     if (event.type === "backup.failure") {
-      await raiseAlert(env, db, now, { ...job, kind: "backupFailure", line: `${when}: backup job "${job.subjectName}" failed (${text(data.backupMode)}): ${text(data.error)}` });
+      await raiseAlert(ctx, { ...job, kind: "backupFailure", line: `${when}: backup job "${job.subjectName}" failed (${text(data.backupMode)}): ${text(data.error)}` });
     } else if (event.type === "backup.anomaly") {
       const line = `${when}: backup job "${job.subjectName}": ${text(data.kind)} anomaly, expected ${text(data.expected)}, actual ${text(data.actual)}`;
-      await raiseAlert(env, db, now, { ...job, kind: "anomaly", line });
+      await raiseAlert(ctx, { ...job, kind: "anomaly", line });
     } else if (event.type === "backup.success") {
       await resetAlertThrottle(db, job.subjectId, "backupFailure");
       if (!anomalousJobs.has(job.subjectId)) await resetAlertThrottle(db, job.subjectId, "anomaly");

@@ -1,7 +1,7 @@
 import { and, eq, gte, lt, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { backupJobs, backupRuns } from "../db/schema";
-import { sendAlertEmail } from "./alert-email";
+import { type AlertContext, sendAlertEmail } from "./alert-email";
 
 export const WEEK_MS = 7 * 24 * 60 * 60_000;
 
@@ -52,8 +52,8 @@ export function formatBytes(bytes: number): string {
 }
 
 /** The weekly summary email to the subscriber's users who want it; nothing for a subscriber without jobs. */
-export async function sendWeeklyReport(env: Env, db: Db, subscriberId: string, until: Date): Promise<number> {
-  const jobs = await weeklySummary(db, subscriberId, until);
+export async function sendWeeklyReport(ctx: AlertContext, subscriberId: string, until: Date): Promise<number> {
+  const jobs = await weeklySummary(ctx.db, subscriberId, until);
   if (jobs.length === 0) return 0;
   const total = jobs.reduce((sum, j) => ({ runs: sum.runs + j.runs, failures: sum.failures + j.failures, totalSize: sum.totalSize + j.totalSize }), {
     runs: 0,
@@ -66,5 +66,5 @@ export async function sendWeeklyReport(env: Env, db: Db, subscriberId: string, u
     `Your backups from ${from} to ${until.toISOString().slice(0, 10)}: ${total.runs} runs, ${total.failures} failed, ` +
     `${formatBytes(total.totalSize)} written.\n\nPer backup job:\n${lines.join("\n")}`;
   const subject = `Weekly backup summary: ${total.runs} runs, ${total.failures} failed`;
-  return sendAlertEmail(env, db, until, subscriberId, "weeklyReport", { subject, body });
+  return sendAlertEmail(ctx, subscriberId, "weeklyReport", { subject, body });
 }

@@ -135,7 +135,7 @@ describe("anomaly, agent offline and weekly summary alerts", { timeout: 30_000 }
     const sweep = async (at: number) => {
       time.now = at;
       const queue = recordingAlertQueue();
-      await sweepAlerts(queue.env, db(), new Date(at));
+      await sweepAlerts({ env: queue.env, db: db(), now: new Date(at) });
       return queue.sent.filter((m) => m.type === "agentOffline" && m.agentId === agentId);
     };
     const disconnectedAt = time.now;
@@ -184,7 +184,7 @@ describe("alert emails at the provider", { timeout: 30_000 }, () => {
     const provider = vi.spyOn(globalThis, "fetch").mockImplementation(async () => new Response("{}", { status: 202 }));
     try {
       const withProvider = { ...env, EMAIL_API_URL: "https://email-provider.example/send", EMAIL_API_KEY: "provider-key" } as Env;
-      expect(await sendAlertEmail(withProvider, db(), new Date(), subscriberId, "anomaly", { subject: "Backup anomaly: Orders", body: "size" })).toBe(1);
+      expect(await sendAlertEmail({ env: withProvider, db: db(), now: new Date() }, subscriberId, "anomaly", { subject: "Backup anomaly: Orders", body: "size" })).toBe(1);
       const [url, init] = provider.mock.calls.find(([target]) => String(target) === withProvider.EMAIL_API_URL)!;
       expect(String(url)).toBe("https://email-provider.example/send");
       const sent = JSON.parse(String(init!.body)) as { to: string; headers: Record<string, string>; text: string };
@@ -218,7 +218,7 @@ describe("the alert queue", { timeout: 30_000 }, () => {
     expect((await db().select().from(alertBacklog)).map((row) => row.eventIds)).toContainEqual([event.id]);
     expect(await emailsTo(email)).toEqual([]);
 
-    await sweepAlerts(env, db(), new Date(time.now));
+    await sweepAlerts({ env, db: db(), now: new Date(time.now) });
     const [alert] = await alertEmails(email, 1);
     expect(alert.subject).toBe("Backup failed: Ledger");
     expect((await db().select().from(alertBacklog)).map((row) => row.eventIds)).not.toContainEqual([event.id]);
