@@ -9,6 +9,7 @@ import { detectMissedSchedules } from "./services/anomaly";
 import { purgeExpiredTokens, purgeFinishedDeliveries, purgeMissedScheduleReports, purgeOldEvents } from "./services/housekeeping";
 import { sampleAgentsOnline } from "./services/gauges";
 import { sweepWebhookDeliveries } from "./services/webhook-queue";
+import { enqueueWeeklyReports, sweepAlerts } from "./services/alert-queue";
 
 /** One periodic job, run by the cron trigger whose expression it names (see `[triggers]` in wrangler.toml). */
 interface CronTask {
@@ -18,7 +19,7 @@ interface CronTask {
 }
 
 /** The cron expressions of wrangler.toml's `[triggers]`. */
-export const CRON = { everyMinute: "* * * * *", daily: "17 3 * * *" } as const;
+export const CRON = { everyMinute: "* * * * *", daily: "17 3 * * *", weekly: "0 8 * * 1" } as const;
 
 /** Every periodic job of the platform. Add yours here. */
 export const CRON_TASKS: CronTask[] = [
@@ -32,6 +33,8 @@ export const CRON_TASKS: CronTask[] = [
   { name: "enqueue webhook deliveries the publish missed", cron: CRON.everyMinute, run: (env, now) => sweepWebhookDeliveries(env, createDb(env.DB), now) },
   { name: "report missed scheduled backups", cron: CRON.everyMinute, run: detectMissedSchedules },
   { name: "sample agents online", cron: CRON.everyMinute, run: sampleAgentsOnline },
+  { name: "queue due alert batches and agents offline 10 minutes", cron: CRON.everyMinute, run: (env, now) => sweepAlerts({ db: createDb(env.DB), env, now }) },
+  { name: "queue weekly summary emails", cron: CRON.weekly, run: (env, now) => enqueueWeeklyReports({ db: createDb(env.DB), env, now }) },
 ];
 
 /**

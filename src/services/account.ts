@@ -10,6 +10,7 @@ import {
   events,
   logMessages,
   missedScheduleReports,
+  alertThrottles,
   subscribers,
   users,
   webhookDeliveries,
@@ -139,7 +140,7 @@ export async function changePassword(ctx: ServiceContext, input: { currentPasswo
 
 /**
  * Deletes the subscriber with the password (and a code when 2FA is on). In one batch: its activity rows
- * (events, logs, runs, files, deliveries, which have no foreign key to it), then the subscriber, whose
+ * (events, logs, runs, files, deliveries, alert throttles, which have no foreign key to it), then the subscriber, whose
  * foreign keys cascade to users, keys, agents, jobs, destinations, credentials, webhooks and bug reports.
  * A public known issue published from one of its reports stays, without the report (it never held the
  * reporter's identity or text). Then: the limiter forgets it, so every token and key is refused from the
@@ -163,6 +164,7 @@ export async function deleteAccount(ctx: ServiceContext, proof: { password: stri
     db.delete(logMessages).where(owned(logMessages)),
     db.delete(databases).where(owned(databases)),
     db.delete(engines).where(owned(engines)),
+    db.delete(alertThrottles).where(owned(alertThrottles)),
     db.delete(subscribers).where(eq(subscribers.id, subscriberId)),
   ]);
   await refreshTenant(env, subscriberId);

@@ -12,6 +12,8 @@ export interface EmailMessage {
   to: string;
   subject: string;
   text: string;
+  /** Extra headers for the provider (alerts' `List-Unsubscribe`); the outbox keeps only to, subject and text. */
+  headers?: Record<string, string>;
 }
 
 /** Emails in the outbox hold live reset and confirmation links: they go after this long. */
@@ -26,7 +28,7 @@ async function deliverToProvider(env: Env, emailId: string, message: EmailMessag
     const res = await fetch(env.EMAIL_API_URL!, {
       method: "POST",
       headers: { authorization: `Bearer ${env.EMAIL_API_KEY}`, "content-type": "application/json" },
-      body: JSON.stringify({ from: env.EMAIL_FROM, to: message.to, subject: message.subject, text: message.text }),
+      body: JSON.stringify({ from: env.EMAIL_FROM, to: message.to, subject: message.subject, text: message.text, headers: message.headers }),
       signal: AbortSignal.timeout(PROVIDER_TIMEOUT_MS),
     });
     await res.body?.cancel();
@@ -41,7 +43,7 @@ async function deliverToProvider(env: Env, emailId: string, message: EmailMessag
  * local default), every email is also kept in `outbox_emails` for 7 days (listed by
  * `GET /api/admin/outbox`), and in local development only it is printed to the console, so a developer can
  * follow its links. When the Worker has the secrets `EMAIL_API_URL` and `EMAIL_API_KEY`, the email is
- * POSTed to that provider as `{from, to, subject, text}` JSON with `Authorization: Bearer <EMAIL_API_KEY>`.
+ * POSTed to that provider as `{from, to, subject, text, headers?}` JSON with `Authorization: Bearer <EMAIL_API_KEY>`.
  *
  * A provider failure is logged (status only) and not thrown: the action that sent the email has already
  * happened. Pass `waitUntil` (a request's `executionCtx.waitUntil`) to deliver after the response: the
@@ -57,7 +59,7 @@ export async function sendEmail(
   const emailId = crypto.randomUUID();
   // A subject is one header line: a line break from user text (a bug report's title…) could add headers.
   message = { ...message, subject: message.subject.replace(/[\r\n\u0085\u2028\u2029]+/g, " ") };
-  if (env.EMAIL_OUTBOX === "true") await db.insert(outboxEmails).values({ id: emailId, ...message, createdAt: clock.now() });
+  if (env.EMAIL_OUTBOX === "true") await db.insert(outboxEmails).values({ id: emailId, to: message.to, subject: message.subject, text: message.text, createdAt: clock.now() });
   if (isLocalDevelopment(env)) console.log(`[email ${emailId}] To: ${message.to}\nSubject: ${message.subject}\n\n${message.text}`);
   else log.info("email.stored", { emailId, outbox: env.EMAIL_OUTBOX === "true", provider: Boolean(env.EMAIL_API_URL && env.EMAIL_API_KEY) });
   if (env.EMAIL_API_URL && env.EMAIL_API_KEY) {

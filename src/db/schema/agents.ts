@@ -40,8 +40,8 @@ export const agents = sqliteTable(
   (t) => [
     uniqueIndex("agents_token_hash_unique").on(t.tokenHash),
     index("agents_subscriber_idx").on(t.subscriberId, t.createdAt),
-    // The minute's agents-online gauge counts from this index, not the whole table.
-    index("agents_online_idx").on(t.isOnline),
+    // The minute's agents-online gauge and the sweep for agents offline 10 minutes read ranges of this.
+    index("agents_offline_since_idx").on(t.isOnline, t.lastSeenUtc),
   ],
 );
 
