@@ -21,9 +21,8 @@ import type { AgentJob } from "../protocol/agent-protocol";
 import { platformLogInsert } from "./log";
 import type { ServiceContext } from "./context";
 import { requireOwnAgent, sendAgentCommand } from "./agent";
-import { assertWithinPlanLimit } from "./plan";
 import { openSecret, sealSecret } from "./secret";
-import { countResource } from "./usage";
+import { createWithinPlanLimit } from "./usage";
 
 export type BackupJobRow = typeof backupJobs.$inferSelect;
 
@@ -151,7 +150,6 @@ const destinationLinks = (db: Db, jobId: string, destinationIds: string[]) =>
 const unique = (ids: string[]) => [...new Set(ids)];
 
 export async function createJob(ctx: ServiceContext, input: BackupJobInput): Promise<BackupJobRow> {
-  assertWithinPlanLimit(ctx.plan, "backupJobs", await countResource(ctx.db, ctx.subscriberId, "backupJobs"));
   const agent = await requireOwnAgent(ctx, input.agentId);
   const databaseIds = unique(input.databaseIds);
   const destinationIds = unique(input.destinationIds);
@@ -171,12 +169,14 @@ export async function createJob(ctx: ServiceContext, input: BackupJobInput): Pro
     createdAt: ctx.now,
     updatedAt: ctx.now,
   };
-  await ctx.db.batch([
-    ctx.db.insert(backupJobs).values(job),
-    databaseLinks(ctx.db, job.id, databaseIds),
-    destinationLinks(ctx.db, job.id, destinationIds),
-    platformLogInsert(ctx, { severity: "Information", message: `Backup job "${job.name}" created.`, agentId: agent.id, backupJobId: job.id }),
-  ]);
+  await createWithinPlanLimit(ctx, "backupJobs", (subscriberId) =>
+    ctx.db.batch([
+      ctx.db.insert(backupJobs).values({ ...job, subscriberId }),
+      databaseLinks(ctx.db, job.id, databaseIds),
+      destinationLinks(ctx.db, job.id, destinationIds),
+      platformLogInsert(ctx, { severity: "Information", message: `Backup job "${job.name}" created.`, agentId: agent.id, backupJobId: job.id }),
+    ]),
+  );
   await resyncJobs(ctx, [job.id]);
   return job;
 }

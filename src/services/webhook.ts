@@ -4,10 +4,10 @@ import { ApiError, badRequest, notFound } from "../lib/errors";
 import { type Pagination, pageOffset } from "../lib/pagination";
 import { eventInsert, publishEvents } from "./event";
 import type { ServiceContext } from "./context";
-import { assertPlanFeature, assertWithinPlanLimit } from "./plan";
+import { assertPlanFeature } from "./plan";
 import { sealSecret } from "./secret";
 import { WEBHOOK_TEST_EVENTS, takeBudget } from "./rate-limit";
-import { countResource } from "./usage";
+import { createWithinPlanLimit } from "./usage";
 import { generateWebhookSecret } from "./webhook-signature";
 import { webhookUrlProblem } from "./url-policy";
 
@@ -41,7 +41,6 @@ export async function createWebhook(
   const { db, subscriberId, now, env, plan } = ctx;
   assertPlanFeature(plan, "webhooks");
   assertWebhookUrl(env, input.url);
-  assertWithinPlanLimit(plan, "webhooks", await countResource(db, subscriberId, "webhooks"));
   const secret = input.secret ?? generateWebhookSecret();
   const webhook: WebhookRow = {
     id: crypto.randomUUID(),
@@ -54,7 +53,7 @@ export async function createWebhook(
     createdAt: now,
     updatedAt: now,
   };
-  await db.insert(webhooks).values(webhook);
+  await createWithinPlanLimit(ctx, "webhooks", (limitedSubscriberId) => db.insert(webhooks).values({ ...webhook, subscriberId: limitedSubscriberId }));
   return { webhook, secret };
 }
 
