@@ -181,11 +181,20 @@ export async function createJob(ctx: ServiceContext, input: BackupJobInput): Pro
   return job;
 }
 
-/** The encryption columns after a change: a new passphrase is sealed; enabling without one keeps the stored one. */
-async function encryptionColumns(ctx: ServiceContext, job: BackupJobRow, encryption: BackupJobChanges["encryption"]) {
+/**
+ * The encryption columns after a change: a new passphrase is sealed; enabling without one keeps the
+ * stored one, unless the job moves to another agent: the stored passphrase was given for its old agent
+ * only (write-only means no other agent may receive it), so a move needs the passphrase again.
+ */
+async function encryptionColumns(ctx: ServiceContext, job: BackupJobRow, encryption: BackupJobChanges["encryption"], agentChanged: boolean) {
+  if (encryption && !encryption.enabled) return { encryptionEnabled: false, sealedPassphrase: null };
+  if (encryption?.passphrase) return { encryptionEnabled: true, sealedPassphrase: await sealSecret(ctx.env, encryption.passphrase) };
+  if (agentChanged && (encryption?.enabled || job.encryptionEnabled)) {
+    throw badRequest("encryption.passphrase is required again when an encrypted backup job moves to another agent.", [
+      { path: "encryption.passphrase", message: "Required when agentId changes on an encrypted job." },
+    ]);
+  }
   if (!encryption) return {};
-  if (!encryption.enabled) return { encryptionEnabled: false, sealedPassphrase: null };
-  if (encryption.passphrase) return { encryptionEnabled: true, sealedPassphrase: await sealSecret(ctx.env, encryption.passphrase) };
   if (!job.sealedPassphrase) {
     throw badRequest("encryption.passphrase of at least 12 characters is required when encryption is enabled.", [
       { path: "encryption.passphrase", message: "Required when encryption is enabled." },
@@ -216,7 +225,7 @@ export async function updateJob(ctx: ServiceContext, jobId: string, changes: Bac
     isEnabled: agentId ? isEnabled : false,
     schedules: changes.schedules ?? job.schedules,
     retentionDays: changes.retentionDays ?? job.retentionDays,
-    ...(await encryptionColumns(ctx, job, changes.encryption)),
+    ...(await encryptionColumns(ctx, job, changes.encryption, agentId !== job.agentId)),
     updatedAt: ctx.now,
   };
   const replaceLinks: BatchItem<"sqlite">[] = [];
