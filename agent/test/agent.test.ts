@@ -283,6 +283,17 @@ describe("running agent", () => {
     expect(await readdir(stateDir)).toEqual([]);
   });
 
+  it("deleted while it was offline: the connect's 401 agent_revoked makes it delete its state too", async () => {
+    const stateDir = await enroll();
+    const { agent } = await startAgent(stateDir);
+    await platform.waitFor((frames) => frames.some((f) => f.type === "inventory"), "inventory");
+    platform.revoked = true;
+    platform.dropConnection();
+    const exit = await agent.exited;
+    expect(exit).toEqual({ reason: "revoked", message: expect.stringContaining("This agent was deleted on the platform") });
+    expect(await readdir(stateDir)).toEqual([]);
+  });
+
   it("stops with a clear reason when the platform refuses its token", async () => {
     const stateDir = await enroll();
     const identity = JSON.parse(await readFile(join(stateDir, "identity.json"), "utf8"));

@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { createDb } from "../db/client";
 import { clock } from "../lib/clock";
+import { AGENT_REVOKED_MESSAGE } from "../lib/errors";
 import { errorText, log } from "../lib/log";
 import { isoUtc } from "../lib/time";
 import {
@@ -81,6 +82,8 @@ export class AgentSession extends DurableObject<Env> {
    */
   async enqueue(command: AgentCommand): Promise<{ id: string; seq: number }> {
     const id = crypto.randomUUID();
+    // Nobody will ever fetch a deleted agent's commands: keep no secret for it.
+    if (this.isRevoked()) return { id, seq: 0 };
     // A whole-job upsert makes an older one the agent has not received yet pointless.
     const supersedeKey = command.type === "job.upsert" ? `job:${command.job.backupJobId}` : null;
     if (supersedeKey) this.sql.exec("DELETE FROM commands WHERE supersede_key = ? AND sent = 0", supersedeKey);
@@ -92,14 +95,23 @@ export class AgentSession extends DurableObject<Env> {
     return { id, seq };
   }
 
-  /** The agent was deleted: tell it, close with 4001, forget its queue and state. */
+  /**
+   * The agent was deleted: tell a connected agent, close with 4001, forget its queue and state, and
+   * remember the revocation, so an upgrade the Worker authenticated just before the delete is refused.
+   * An agent that is offline now learns it from its next connect (401 `agent_revoked`, see the Worker).
+   */
   async revoke(): Promise<void> {
     await this.enqueue({ type: "agent.revoked" });
     for (const socket of this.ctx.getWebSockets()) {
       if (socket.readyState === WebSocket.OPEN) socket.close(CLOSE_CODES.revoked, "Agent deleted.");
     }
     this.sql.exec("DELETE FROM commands; DELETE FROM applied_messages; DELETE FROM session;");
+    this.sql.exec("INSERT INTO session (key, value) VALUES ('revoked', 'true')");
     await this.ctx.storage.deleteAlarm();
+  }
+
+  private isRevoked(): boolean {
+    return this.sql.exec("SELECT 1 FROM session WHERE key = 'revoked'").toArray().length > 0;
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -109,6 +121,9 @@ export class AgentSession extends DurableObject<Env> {
     const header = request.headers.get(AGENT_IDENTITY_HEADER);
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket" || !header) {
       return new Response("Expected an agent WebSocket upgrade.", { status: 426 });
+    }
+    if (this.isRevoked()) {
+      return Response.json({ error: AGENT_REVOKED_MESSAGE, code: "agent_revoked" }, { status: 401, headers: { "WWW-Authenticate": "Bearer" } });
     }
     const identity = JSON.parse(header) as AgentIdentity;
     const previous = this.session();

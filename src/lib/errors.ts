@@ -6,6 +6,8 @@ export const ERROR_STATUS = {
   bad_request: 400,
   validation_failed: 400,
   unauthorized: 401,
+  /** The agent token belonged to an agent deleted on the platform: the agent must wipe its state. */
+  agent_revoked: 401,
   forbidden: 403,
   plan_limit: 403,
   not_found: 404,
@@ -45,6 +47,9 @@ export const badRequest = (message: string, details?: ErrorDetail[]) =>
   new ApiError("bad_request", message, { details });
 export const unauthorized = (message = "Missing or invalid token.") =>
   new ApiError("unauthorized", message, { headers: { "WWW-Authenticate": "Bearer" } });
+/** The answer to a deleted agent's token, from the Worker or (racing the delete) from the agent's session. */
+export const AGENT_REVOKED_MESSAGE = "This agent was deleted on the platform: wipe its state and enroll again.";
+export const agentRevoked = () => new ApiError("agent_revoked", AGENT_REVOKED_MESSAGE, { headers: { "WWW-Authenticate": "Bearer" } });
 export const forbidden = (message: string) => new ApiError("forbidden", message);
 export const planLimit = (message: string) => new ApiError("plan_limit", message);
 
