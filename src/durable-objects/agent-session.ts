@@ -22,6 +22,7 @@ import { type BackupReportOutcome, applyBackupReport } from "../services/backup-
 import type { ServiceContext } from "../services/context";
 import { applyInventory } from "../services/database";
 import { recordAgentLog } from "../services/log";
+import { SECRET_BINDINGS, isSealed, openSecret, sealSecret } from "../services/secret";
 
 /** How long applied message ids are remembered: far longer than an agent keeps an unacknowledged message. */
 const APPLIED_ID_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
@@ -53,6 +54,8 @@ export class AgentSession extends DurableObject<Env> {
   private applying: Promise<unknown> = Promise.resolve();
   /** Presence writes go to D1 in order. */
   private presenceWrites: Promise<unknown> = Promise.resolve();
+  /** Commands go out in seq order even though opening a sealed one awaits. */
+  private sending: Promise<unknown> = Promise.resolve();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -84,15 +87,24 @@ export class AgentSession extends DurableObject<Env> {
     const id = crypto.randomUUID();
     // Nobody will ever fetch a deleted agent's commands: keep no secret for it.
     if (this.isRevoked()) return { id, seq: 0 };
+    const body = await this.storedBody(id, command);
     // A whole-job upsert makes an older one the agent has not received yet pointless.
     const supersedeKey = command.type === "job.upsert" ? `job:${command.job.backupJobId}` : null;
     if (supersedeKey) this.sql.exec("DELETE FROM commands WHERE supersede_key = ? AND sent = 0", supersedeKey);
-    const { seq } = this.sql
-      .exec<{ seq: number }>("INSERT INTO commands (id, supersede_key, body) VALUES (?, ?, ?) RETURNING seq", id, supersedeKey, JSON.stringify(command))
-      .one();
+    const { seq } = this.sql.exec<{ seq: number }>("INSERT INTO commands (id, supersede_key, body) VALUES (?, ?, ?) RETURNING seq", id, supersedeKey, body).one();
     const socket = this.currentSocket();
-    if (socket) this.sendCommands(socket, seq);
+    if (socket) await this.sendCommands(socket, seq);
     return { id, seq };
+  }
+
+  /**
+   * A command carrying a secret (credential fields, a passphrase) is stored sealed, bound to its row's
+   * id, and opened only to be sent: an agent offline for months does not leave secrets in plain text.
+   */
+  private async storedBody(id: string, command: AgentCommand): Promise<string> {
+    const json = JSON.stringify(command);
+    const secret = command.type === "credential.upsert" || (command.type === "job.upsert" && command.job.encryption.passphrase);
+    return secret ? sealSecret(this.env, json, SECRET_BINDINGS.agentCommand(id)) : json;
   }
 
   /**
@@ -139,7 +151,7 @@ export class AgentSession extends DurableObject<Env> {
     const now = clock.nowMs();
     server.serializeAttachment({ connectedAt: now, lastFrameAt: now, badFrames: [] } satisfies SocketState);
     this.send(server, { type: "welcome", agentId: identity.agentId, protocolVersion: PROTOCOL_VERSION, serverTime: isoUtc(clock.now()) });
-    this.sendCommands(server, 0);
+    await this.sendCommands(server, 0);
 
     this.sql.exec("DELETE FROM applied_messages WHERE applied_at < ?", now - APPLIED_ID_RETENTION_MS);
     await this.ctx.storage.setAlarm(Date.now() + SILENCE_TIMEOUT_MS);
@@ -235,11 +247,18 @@ export class AgentSession extends DurableObject<Env> {
     ws.send(JSON.stringify(frame));
   }
 
-  /** Sends every unacknowledged command from `fromSeq` on, in seq order, and marks them sent. */
-  private sendCommands(ws: WebSocket, fromSeq: number): void {
-    const rows = this.sql.exec<{ seq: number; id: string; body: string }>("SELECT seq, id, body FROM commands WHERE seq >= ? ORDER BY seq", fromSeq).toArray();
-    for (const row of rows) ws.send(`{"type":"command","id":${JSON.stringify(row.id)},"seq":${row.seq},"command":${row.body}}`);
-    if (rows.length > 0) this.sql.exec("UPDATE commands SET sent = 1 WHERE seq >= ? AND sent = 0", fromSeq);
+  /** Sends every unacknowledged command from `fromSeq` on, in seq order (sealed ones opened), and marks them sent. */
+  private sendCommands(ws: WebSocket, fromSeq: number): Promise<void> {
+    const run = this.sending.then(async () => {
+      const rows = this.sql.exec<{ seq: number; id: string; body: string }>("SELECT seq, id, body FROM commands WHERE seq >= ? ORDER BY seq", fromSeq).toArray();
+      const bodies = await Promise.all(rows.map((row) => (isSealed(row.body) ? openSecret(this.env, row.body, SECRET_BINDINGS.agentCommand(row.id)) : row.body)));
+      if (ws.readyState !== WebSocket.OPEN) return;
+      rows.forEach((row, i) => ws.send(`{"type":"command","id":${JSON.stringify(row.id)},"seq":${row.seq},"command":${bodies[i]}}`));
+      if (rows.length > 0) this.sql.exec("UPDATE commands SET sent = 1 WHERE seq >= ? AND sent = 0 AND seq <= ?", fromSeq, rows[rows.length - 1].seq);
+    });
+    // They stay queued (unsent) for the next connect; the caller's command is stored either way.
+    this.sending = run.catch((error: Error) => log.error("agent.commands.unsent", { agentId: this.session()?.agentId, error: errorText(error) }));
+    return this.sending as Promise<void>;
   }
 
   private refuse(ws: WebSocket, state: SocketState, id: string | null, error: string): void {

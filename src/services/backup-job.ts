@@ -21,7 +21,7 @@ import type { AgentJob } from "../protocol/agent-protocol";
 import { platformLogInsert } from "./log";
 import type { ServiceContext } from "./context";
 import { requireOwnAgent, sendAgentCommand } from "./agent";
-import { openSecret, sealSecret } from "./secret";
+import { SECRET_BINDINGS, openSecret, resealIfUnbound, sealSecret } from "./secret";
 import { createWithinPlanLimit } from "./usage";
 
 export type BackupJobRow = typeof backupJobs.$inferSelect;
@@ -154,8 +154,9 @@ export async function createJob(ctx: ServiceContext, input: BackupJobInput): Pro
   const databaseIds = unique(input.databaseIds);
   const destinationIds = unique(input.destinationIds);
   await checkReferences(ctx, agent.id, databaseIds, destinationIds);
+  const jobId = crypto.randomUUID();
   const job: BackupJobRow = {
-    id: crypto.randomUUID(),
+    id: jobId,
     subscriberId: ctx.subscriberId,
     agentId: agent.id,
     name: input.name,
@@ -163,7 +164,10 @@ export async function createJob(ctx: ServiceContext, input: BackupJobInput): Pro
     schedules: input.schedules,
     retentionDays: input.retentionDays,
     encryptionEnabled: input.encryption.enabled,
-    sealedPassphrase: input.encryption.enabled && input.encryption.passphrase ? await sealSecret(ctx.env, input.encryption.passphrase) : null,
+    sealedPassphrase:
+      input.encryption.enabled && input.encryption.passphrase
+        ? await sealSecret(ctx.env, input.encryption.passphrase, SECRET_BINDINGS.passphrase(jobId, agent.id))
+        : null,
     lastStatus: null,
     lastRunUtc: null,
     createdAt: ctx.now,
@@ -186,21 +190,24 @@ export async function createJob(ctx: ServiceContext, input: BackupJobInput): Pro
  * stored one, unless the job moves to another agent: the stored passphrase was given for its old agent
  * only (write-only means no other agent may receive it), so a move needs the passphrase again.
  */
-async function encryptionColumns(ctx: ServiceContext, job: BackupJobRow, encryption: BackupJobChanges["encryption"], agentChanged: boolean) {
+async function encryptionColumns(ctx: ServiceContext, job: BackupJobRow, encryption: BackupJobChanges["encryption"], agentId: string | null) {
+  const binding = SECRET_BINDINGS.passphrase(job.id, agentId);
   if (encryption && !encryption.enabled) return { encryptionEnabled: false, sealedPassphrase: null };
-  if (encryption?.passphrase) return { encryptionEnabled: true, sealedPassphrase: await sealSecret(ctx.env, encryption.passphrase) };
-  if (agentChanged && (encryption?.enabled || job.encryptionEnabled)) {
+  if (encryption?.passphrase) return { encryptionEnabled: true, sealedPassphrase: await sealSecret(ctx.env, encryption.passphrase, binding) };
+  if (agentId !== job.agentId && (encryption?.enabled || job.encryptionEnabled)) {
     throw badRequest("encryption.passphrase is required again when an encrypted backup job moves to another agent.", [
       { path: "encryption.passphrase", message: "Required when agentId changes on an encrypted job." },
     ]);
   }
-  if (!encryption) return {};
+  // A release-1 passphrase (sealed unbound) is bound to its job and agent on this write.
+  const kept = job.sealedPassphrase ? { sealedPassphrase: await resealIfUnbound(ctx.env, job.sealedPassphrase, binding) } : {};
+  if (!encryption) return kept;
   if (!job.sealedPassphrase) {
     throw badRequest("encryption.passphrase of at least 12 characters is required when encryption is enabled.", [
       { path: "encryption.passphrase", message: "Required when encryption is enabled." },
     ]);
   }
-  return { encryptionEnabled: true };
+  return { encryptionEnabled: true, ...kept };
 }
 
 /** Partial update: only the fields sent change, checked against the job's (possibly new) agent; then re-synced. */
@@ -225,7 +232,7 @@ export async function updateJob(ctx: ServiceContext, jobId: string, changes: Bac
     isEnabled: agentId ? isEnabled : false,
     schedules: changes.schedules ?? job.schedules,
     retentionDays: changes.retentionDays ?? job.retentionDays,
-    ...(await encryptionColumns(ctx, job, changes.encryption, agentId !== job.agentId)),
+    ...(await encryptionColumns(ctx, job, changes.encryption, agentId)),
     updatedAt: ctx.now,
   };
   const replaceLinks: BatchItem<"sqlite">[] = [];
@@ -263,7 +270,9 @@ export async function deleteJob(ctx: ServiceContext, jobId: string): Promise<voi
 /** The `job.upsert` payload: everything the agent needs to run the job on its own, passphrase included. */
 async function agentJob(env: Env, detail: BackupJobDetail): Promise<AgentJob> {
   const { job } = detail;
-  const passphrase = job.encryptionEnabled && job.sealedPassphrase ? await openSecret(env, job.sealedPassphrase) : null;
+  // Bound to the agent it was given for: opening it for any other agent throws.
+  const passphrase =
+    job.encryptionEnabled && job.sealedPassphrase ? await openSecret(env, job.sealedPassphrase, SECRET_BINDINGS.passphrase(job.id, job.agentId)) : null;
   return {
     backupJobId: job.id,
     name: job.name,

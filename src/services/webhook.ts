@@ -5,7 +5,7 @@ import { type Pagination, pageOffset } from "../lib/pagination";
 import { eventInsert, publishEvents } from "./event";
 import type { ServiceContext } from "./context";
 import { assertPlanFeature } from "./plan";
-import { sealSecret } from "./secret";
+import { SECRET_BINDINGS, resealIfUnbound, sealSecret } from "./secret";
 import { WEBHOOK_TEST_EVENTS, takeBudget } from "./rate-limit";
 import { createWithinPlanLimit } from "./usage";
 import { generateWebhookSecret } from "./webhook-signature";
@@ -42,12 +42,13 @@ export async function createWebhook(
   assertPlanFeature(plan, "webhooks");
   assertWebhookUrl(env, input.url);
   const secret = input.secret ?? generateWebhookSecret();
+  const webhookId = crypto.randomUUID();
   const webhook: WebhookRow = {
-    id: crypto.randomUUID(),
+    id: webhookId,
     subscriberId,
     url: input.url,
     events: [...new Set(input.events)],
-    sealedSecret: await sealSecret(env, secret),
+    sealedSecret: await sealSecret(env, secret, SECRET_BINDINGS.webhookSecret(webhookId)),
     isEnabled: true,
     failingSince: null,
     createdAt: now,
@@ -70,6 +71,9 @@ export async function updateWebhook(
   if (input.events !== undefined) changes.events = [...new Set(input.events)];
   if (input.isEnabled !== undefined) changes.isEnabled = input.isEnabled;
   if (input.isEnabled && !current.isEnabled) changes.failingSince = null;
+  // A release-1 secret (sealed unbound) is bound to its webhook on this write.
+  const sealedSecret = await resealIfUnbound(ctx.env, current.sealedSecret, SECRET_BINDINGS.webhookSecret(webhookId));
+  if (sealedSecret !== current.sealedSecret) changes.sealedSecret = sealedSecret;
   const [updated] = await ctx.db
     .update(webhooks)
     .set(changes)
