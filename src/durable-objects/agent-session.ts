@@ -5,10 +5,12 @@ import { AGENT_REVOKED_MESSAGE } from "../lib/errors";
 import { errorText, log } from "../lib/log";
 import { isoUtc } from "../lib/time";
 import {
+  AGENT_BUDGET,
   type AgentCommand,
   type AgentFrame,
   CLOSE_CODES,
   MAX_BAD_FRAMES_PER_MINUTE,
+  OVER_BUDGET_ERROR,
   PING_FRAME,
   PONG_FRAME,
   PROTOCOL_VERSION,
@@ -17,11 +19,11 @@ import {
   parseAgentFrame,
 } from "../protocol/agent-protocol";
 import { publishEvents } from "../services/event";
-import { AGENT_IDENTITY_HEADER, type AgentIdentity, recordPresence, touchAgent, updateAgentFacts } from "../services/agent";
+import { AGENT_IDENTITY_HEADER, type AgentIdentity, describeAgent, recordPresence, touchAgent, updateAgentFacts } from "../services/agent";
 import { type BackupReportOutcome, applyBackupReport } from "../services/backup-report";
 import type { ServiceContext } from "../services/context";
 import { applyInventory } from "../services/database";
-import { recordAgentLog } from "../services/log";
+import { platformLogInsert, recordAgentLog } from "../services/log";
 import { SECRET_BINDINGS, isSealed, openSecret, sealSecret } from "../services/secret";
 
 /** How long applied message ids are remembered: far longer than an agent keeps an unacknowledged message. */
@@ -29,6 +31,26 @@ const APPLIED_ID_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 const BAD_FRAME_WINDOW_MS = 60_000;
 /** How often a connected agent's `lastSeenUtc` is refreshed in D1: a write per agent per alarm would not scale. */
 const LAST_SEEN_REFRESH_MS = 10 * 60 * 1000;
+
+/**
+ * The agent's budget (AGENT_BUDGET), kept in the session's storage rather than on the socket, so a
+ * reconnect does not refill it. Tokens and times from the injected clock, in ms.
+ */
+interface Budget {
+  frames: number;
+  logRows: number;
+  refilledAt: number;
+  refusals: number[];
+}
+
+/** Why an inventory is over the caps, or null. */
+function inventoryOverCap(engines: { databases: unknown[] }[]): string | null {
+  const total = engines.reduce((sum, engine) => sum + engine.databases.length, 0);
+  if (engines.length <= AGENT_BUDGET.enginesPerAgent && total <= AGENT_BUDGET.databasesPerAgent && engines.every((e) => e.databases.length <= AGENT_BUDGET.databasesPerEngine)) {
+    return null;
+  }
+  return `${OVER_BUDGET_ERROR} an inventory lists at most ${AGENT_BUDGET.enginesPerAgent} engines, ${AGENT_BUDGET.databasesPerEngine} databases per engine and ${AGENT_BUDGET.databasesPerAgent} in all.`;
+}
 
 /** Kept on each socket, so it survives hibernation. Times from the injected clock, in ms. */
 interface SocketState {
@@ -171,6 +193,10 @@ export class AgentSession extends DurableObject<Env> {
     }
     ws.serializeAttachment(state);
     const frame = parsed.frame;
+    if (frame.type !== "ping" && frame.type !== "ack") {
+      const overBudget = this.spendBudget(frame, state.lastFrameAt);
+      if (overBudget) return this.refuseOverBudget(ws, frame.id, overBudget);
+    }
     switch (frame.type) {
       case "ping":
         // A ping that is not byte-for-byte PING_FRAME reaches us instead of the auto-response.
@@ -267,6 +293,44 @@ export class AgentSession extends DurableObject<Env> {
     ws.serializeAttachment(state);
     this.send(ws, { type: "error", id, error });
     if (state.badFrames.length >= MAX_BAD_FRAMES_PER_MINUTE) ws.close(CLOSE_CODES.policyViolation, "Too many bad frames.");
+  }
+
+  /** Takes one frame (and one log row for a `log`) from the agent's buckets; why not, if it cannot. */
+  private spendBudget(frame: Exclude<AgentFrame, { type: "ping" | "ack" }>, now: number): string | null {
+    const row = this.sql.exec<{ value: string }>("SELECT value FROM session WHERE key = 'budget'").toArray()[0];
+    const budget: Budget = row ? JSON.parse(row.value) : { frames: AGENT_BUDGET.frameBurst, logRows: AGENT_BUDGET.logRowBurst, refilledAt: now, refusals: [] };
+    const elapsed = Math.max(0, now - budget.refilledAt);
+    budget.frames = Math.min(AGENT_BUDGET.frameBurst, budget.frames + (elapsed * AGENT_BUDGET.framesPerSecond) / 1000);
+    budget.logRows = Math.min(AGENT_BUDGET.logRowBurst, budget.logRows + (elapsed * AGENT_BUDGET.logRowsPerMinute) / 60_000);
+    budget.refilledAt = now;
+    let refusal: string | null = null;
+    if (budget.frames < 1) refusal = `${OVER_BUDGET_ERROR} more than ${AGENT_BUDGET.framesPerSecond} frames a second; send it again later.`;
+    else if (frame.type === "log" && budget.logRows < 1) refusal = `${OVER_BUDGET_ERROR} more than ${AGENT_BUDGET.logRowsPerMinute} log entries a minute; send it again later.`;
+    else if (frame.type === "inventory") refusal = inventoryOverCap(frame.engines);
+    if (!refusal) {
+      budget.frames -= 1;
+      if (frame.type === "log") budget.logRows -= 1;
+    } else {
+      budget.refusals = [...budget.refusals.filter((t) => now - t < 60_000), now];
+    }
+    this.sql.exec("INSERT OR REPLACE INTO session (key, value) VALUES ('budget', ?)", JSON.stringify(budget));
+    return refusal;
+  }
+
+  /** An `error` for the frame; sustained abuse closes the socket with 1008 and leaves one Warning in the log. */
+  private async refuseOverBudget(ws: WebSocket, id: string, error: string): Promise<void> {
+    this.send(ws, { type: "error", id, error });
+    const refusals = (JSON.parse(this.sql.exec<{ value: string }>("SELECT value FROM session WHERE key = 'budget'").one().value) as Budget).refusals;
+    if (refusals.length < AGENT_BUDGET.closeAfterRefusalsPerMinute || ws.readyState !== WebSocket.OPEN) return;
+    ws.close(CLOSE_CODES.policyViolation, "Over budget.");
+    log.warn("agent.over_budget", { agentId: this.session()?.agentId });
+    await this.withSession((session, ctx) =>
+      platformLogInsert(ctx, {
+        severity: "Warning",
+        message: `Agent ${describeAgent(session)} was disconnected: it sent more than its budget allows (${refusals.length} frames refused in a minute).`,
+        agentId: session.agentId,
+      }),
+    );
   }
 
   /**
