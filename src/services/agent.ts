@@ -1,6 +1,6 @@
 import { and, asc, eq, isNull, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { agentRegistrationTokens, agents, backupJobs, databases, engines, subscribers } from "../db/schema";
+import { agentRegistrationTokens, agents, backupJobs, databases, engines, revokedAgentTokens, subscribers } from "../db/schema";
 import { randomToken, sha256Hex } from "../lib/crypto";
 import { ApiError, badRequest, notFound } from "../lib/errors";
 import { type AgentCommand, AgentCommandSchema } from "../protocol/agent-protocol";
@@ -147,6 +147,17 @@ export async function authenticateAgentToken(db: Db, token: string): Promise<Age
   return row ?? null;
 }
 
+/** Whether a token that authenticates no agent belonged to a deleted one (its connect answers `agent_revoked`). */
+export async function isRevokedAgentToken(db: Db, token: string): Promise<boolean> {
+  if (!token.startsWith(AGENT_TOKEN_PREFIX)) return false;
+  const [row] = await db
+    .select({ agentId: revokedAgentTokens.agentId })
+    .from(revokedAgentTokens)
+    .where(eq(revokedAgentTokens.tokenHash, await sha256Hex(token)))
+    .limit(1);
+  return Boolean(row);
+}
+
 /** How logs name an agent: its display name, or its hostname. */
 export function describeAgent({ hostname, displayName }: { hostname: string; displayName: string | null }): string {
   return displayName ? `"${displayName}" (${hostname})` : hostname;
@@ -213,8 +224,10 @@ export async function requestInventory(ctx: ServiceContext, agentId: string) {
 
 /**
  * Deletes an agent: its row (which revokes its token), engines and databases go in one batch with the
- * log entry; its backup jobs stay, orphaned. Then its session tells a connected agent `agent.revoked`,
- * closes the socket with 4001 and drops the queue. The row goes first, so a reconnect after this is 401.
+ * log entry; its backup jobs stay, orphaned. Its token hash is kept, so a later connect (an agent that
+ * was offline) answers 401 `agent_revoked` and the agent wipes its state. Then its session tells a
+ * connected agent `agent.revoked`, closes the socket with 4001, drops the queue and refuses any upgrade
+ * that authenticated before the row went.
  */
 export async function deleteAgent(ctx: ServiceContext, agentId: string) {
   const { db, subscriberId } = ctx;
@@ -228,6 +241,10 @@ export async function deleteAgent(ctx: ServiceContext, agentId: string) {
       .where(and(eq(backupJobs.subscriberId, subscriberId), eq(backupJobs.agentId, agentId))),
     db.delete(databases).where(and(eq(databases.subscriberId, subscriberId), eq(databases.agentId, agentId))),
     db.delete(engines).where(and(eq(engines.subscriberId, subscriberId), eq(engines.agentId, agentId))),
+    db
+      .insert(revokedAgentTokens)
+      .select(db.select({ tokenHash: agents.tokenHash, subscriberId: agents.subscriberId, agentId: agents.id, revokedAt: sql<Date>`${ctx.now.getTime()}`.as("revoked_at") }).from(agents).where(owned))
+      .onConflictDoNothing(),
     db.delete(agents).where(owned),
     platformLogInsert(ctx, { severity: "Warning", message: `Agent ${describeAgent(agent)} deleted; its token is revoked.`, agentId }),
   ]);

@@ -21,10 +21,9 @@ import type { AgentJob } from "../protocol/agent-protocol";
 import { platformLogInsert } from "./log";
 import type { ServiceContext } from "./context";
 import { requireOwnAgent, sendAgentCommand } from "./agent";
-import { assertWithinPlanLimit } from "./plan";
-import { openSecret, sealSecret } from "./secret";
+import { SECRET_BINDINGS, openSecret, resealIfUnbound, sealSecret } from "./secret";
 import { nextDueAt } from "./schedule";
-import { countResource } from "./usage";
+import { createWithinPlanLimit } from "./usage";
 
 export type BackupJobRow = typeof backupJobs.$inferSelect;
 
@@ -152,13 +151,13 @@ const destinationLinks = (db: Db, jobId: string, destinationIds: string[]) =>
 const unique = (ids: string[]) => [...new Set(ids)];
 
 export async function createJob(ctx: ServiceContext, input: BackupJobInput): Promise<BackupJobRow> {
-  assertWithinPlanLimit(ctx.plan, "backupJobs", await countResource(ctx.db, ctx.subscriberId, "backupJobs"));
   const agent = await requireOwnAgent(ctx, input.agentId);
   const databaseIds = unique(input.databaseIds);
   const destinationIds = unique(input.destinationIds);
   await checkReferences(ctx, agent.id, databaseIds, destinationIds);
+  const jobId = crypto.randomUUID();
   const job: BackupJobRow = {
-    id: crypto.randomUUID(),
+    id: jobId,
     subscriberId: ctx.subscriberId,
     agentId: agent.id,
     name: input.name,
@@ -166,34 +165,51 @@ export async function createJob(ctx: ServiceContext, input: BackupJobInput): Pro
     schedules: input.schedules,
     retentionDays: input.retentionDays,
     encryptionEnabled: input.encryption.enabled,
-    sealedPassphrase: input.encryption.enabled && input.encryption.passphrase ? await sealSecret(ctx.env, input.encryption.passphrase) : null,
+    sealedPassphrase:
+      input.encryption.enabled && input.encryption.passphrase
+        ? await sealSecret(ctx.env, input.encryption.passphrase, SECRET_BINDINGS.passphrase(jobId, agent.id))
+        : null,
     lastStatus: null,
     lastRunUtc: null,
     nextDueAt: nextDueAt(input.schedules, input.isEnabled, ctx.now),
     createdAt: ctx.now,
     updatedAt: ctx.now,
   };
-  await ctx.db.batch([
-    ctx.db.insert(backupJobs).values(job),
-    databaseLinks(ctx.db, job.id, databaseIds),
-    destinationLinks(ctx.db, job.id, destinationIds),
-    platformLogInsert(ctx, { severity: "Information", message: `Backup job "${job.name}" created.`, agentId: agent.id, backupJobId: job.id }),
-  ]);
+  await createWithinPlanLimit(ctx, "backupJobs", (subscriberId) =>
+    ctx.db.batch([
+      ctx.db.insert(backupJobs).values({ ...job, subscriberId }),
+      databaseLinks(ctx.db, job.id, databaseIds),
+      destinationLinks(ctx.db, job.id, destinationIds),
+      platformLogInsert(ctx, { severity: "Information", message: `Backup job "${job.name}" created.`, agentId: agent.id, backupJobId: job.id }),
+    ]),
+  );
   await resyncJobs(ctx, [job.id]);
   return job;
 }
 
-/** The encryption columns after a change: a new passphrase is sealed; enabling without one keeps the stored one. */
-async function encryptionColumns(ctx: ServiceContext, job: BackupJobRow, encryption: BackupJobChanges["encryption"]) {
-  if (!encryption) return {};
-  if (!encryption.enabled) return { encryptionEnabled: false, sealedPassphrase: null };
-  if (encryption.passphrase) return { encryptionEnabled: true, sealedPassphrase: await sealSecret(ctx.env, encryption.passphrase) };
+/**
+ * The encryption columns after a change: a new passphrase is sealed; enabling without one keeps the
+ * stored one, unless the job moves to another agent: the stored passphrase was given for its old agent
+ * only (write-only means no other agent may receive it), so a move needs the passphrase again.
+ */
+async function encryptionColumns(ctx: ServiceContext, job: BackupJobRow, encryption: BackupJobChanges["encryption"], agentId: string | null) {
+  const binding = SECRET_BINDINGS.passphrase(job.id, agentId);
+  if (encryption && !encryption.enabled) return { encryptionEnabled: false, sealedPassphrase: null };
+  if (encryption?.passphrase) return { encryptionEnabled: true, sealedPassphrase: await sealSecret(ctx.env, encryption.passphrase, binding) };
+  if (agentId !== job.agentId && (encryption?.enabled || job.encryptionEnabled)) {
+    throw badRequest("encryption.passphrase is required again when an encrypted backup job moves to another agent.", [
+      { path: "encryption.passphrase", message: "Required when agentId changes on an encrypted job." },
+    ]);
+  }
+  // A release-1 passphrase (sealed unbound) is bound to its job and agent on this write.
+  const kept = job.sealedPassphrase ? { sealedPassphrase: await resealIfUnbound(ctx.env, job.sealedPassphrase, binding) } : {};
+  if (!encryption) return kept;
   if (!job.sealedPassphrase) {
     throw badRequest("encryption.passphrase of at least 12 characters is required when encryption is enabled.", [
       { path: "encryption.passphrase", message: "Required when encryption is enabled." },
     ]);
   }
-  return { encryptionEnabled: true };
+  return { encryptionEnabled: true, ...kept };
 }
 
 /** Partial update: only the fields sent change, checked against the job's (possibly new) agent; then re-synced. */
@@ -221,7 +237,7 @@ export async function updateJob(ctx: ServiceContext, jobId: string, changes: Bac
     // Times before this change are not held against the job: it is next due at its first time after now.
     nextDueAt: nextDueAt(schedules, Boolean(agentId) && isEnabled, ctx.now),
     retentionDays: changes.retentionDays ?? job.retentionDays,
-    ...(await encryptionColumns(ctx, job, changes.encryption)),
+    ...(await encryptionColumns(ctx, job, changes.encryption, agentId)),
     updatedAt: ctx.now,
   };
   const replaceLinks: BatchItem<"sqlite">[] = [];
@@ -259,7 +275,9 @@ export async function deleteJob(ctx: ServiceContext, jobId: string): Promise<voi
 /** The `job.upsert` payload: everything the agent needs to run the job on its own, passphrase included. */
 async function agentJob(env: Env, detail: BackupJobDetail): Promise<AgentJob> {
   const { job } = detail;
-  const passphrase = job.encryptionEnabled && job.sealedPassphrase ? await openSecret(env, job.sealedPassphrase) : null;
+  // Bound to the agent it was given for: opening it for any other agent throws.
+  const passphrase =
+    job.encryptionEnabled && job.sealedPassphrase ? await openSecret(env, job.sealedPassphrase, SECRET_BINDINGS.passphrase(job.id, job.agentId)) : null;
   return {
     backupJobId: job.id,
     name: job.name,

@@ -7,8 +7,7 @@ import type { ServiceContext } from "./context";
 import { resyncJobs } from "./backup-job";
 import { requireOwnAgent } from "./agent";
 import { findCredential } from "./credential";
-import { assertWithinPlanLimit } from "./plan";
-import { countResource } from "./usage";
+import { createWithinPlanLimit } from "./usage";
 
 /**
  * The settings each destination type needs (src/domain/destination.ts), strict: an unknown field is a 400.
@@ -81,7 +80,6 @@ export async function createDestination(
   ctx: ServiceContext,
   input: { name: string; type: DestinationType; agentId?: string; settings: Record<string, unknown>; credentialReferenceId?: string },
 ): Promise<DestinationRow> {
-  assertWithinPlanLimit(ctx.plan, "destinations", await countResource(ctx.db, ctx.subscriberId, "destinations"));
   const agentId = input.agentId ?? null;
   const credentialId = input.credentialReferenceId ?? null;
   await checkReferences(ctx, agentId, credentialId);
@@ -96,7 +94,7 @@ export async function createDestination(
     createdAt: ctx.now,
     updatedAt: ctx.now,
   };
-  await ctx.db.insert(destinations).values(row);
+  await createWithinPlanLimit(ctx, "destinations", (subscriberId) => ctx.db.insert(destinations).values({ ...row, subscriberId }));
   return row;
 }
 

@@ -45,6 +45,21 @@ export const agents = sqliteTable(
   ],
 );
 
+/**
+ * Tokens of deleted agents (SHA-256): a connect with one is answered 401 `agent_revoked`, so an agent
+ * that was offline when it was deleted still learns it must wipe its state.
+ */
+export const revokedAgentTokens = sqliteTable(
+  "revoked_agent_tokens",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    subscriberId: subscriberIdColumn(),
+    agentId: text("agent_id").notNull(),
+    revokedAt: timestamp("revoked_at").notNull(),
+  },
+  (t) => [index("revoked_agent_tokens_subscriber_idx").on(t.subscriberId)],
+);
+
 /** A database engine an agent discovered, keyed per agent by the agent's own `engineKey`. */
 export const engines = sqliteTable(
   "engines",

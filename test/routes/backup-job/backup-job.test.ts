@@ -70,7 +70,7 @@ describe("backup jobs", () => {
     ]);
 
     const [stored] = await db().select().from(backupJobs).where(eq(backupJobs.id, id));
-    expect(stored.sealedPassphrase).toMatch(/^v1\./);
+    expect(stored.sealedPassphrase).toMatch(/^v2\./);
     expect(stored.sealedPassphrase).not.toContain(PASSPHRASE);
 
     const { job } = await socket.command("job.upsert");
