@@ -3,6 +3,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../db/client";
 import {
   type BackupMode,
+  type DestinationType,
   type JobSchedule,
   type PlanName,
   agents,
@@ -173,21 +174,26 @@ function assertModesSupported(engineRows: EngineModes[], modes: { backupMode: Ba
   }
 }
 
-/** A 400 when a destination's type is one the agent cannot write (an agent of protocol 1.0 writes LocalStorage, S3Storage and SftpStorage). */
-async function assertDestinationsWritable({ db, subscriberId }: ServiceContext, agentId: string, destinationIds: string[]) {
-  const [agent, rows] = await Promise.all([
-    db.query.agents.findFirst({ columns: { hostname: true, displayName: true, destinationTypes: true }, where: eq(agents.id, agentId) }),
-    db
-      .select({ id: destinations.id, name: destinations.name, type: destinations.type })
-      .from(destinations)
-      .where(and(eq(destinations.subscriberId, subscriberId), inArray(destinations.id, destinationIds))),
-  ]);
+/**
+ * A 400 when the agent cannot write one of these destinations' types (an agent of protocol 1.0 writes
+ * LocalStorage, S3Storage and SftpStorage); `path` is the request field each came from.
+ */
+export async function assertAgentWrites({ db }: Pick<ServiceContext, "db">, agentId: string, targets: { name: string; type: DestinationType; path: string }[]) {
+  const agent = await db.query.agents.findFirst({ columns: { hostname: true, displayName: true, destinationTypes: true }, where: eq(agents.id, agentId) });
   if (!agent) return;
   const writable = writableDestinationTypes(agent);
-  const unwritable = rows.find((d) => !writable.includes(d.type));
+  const unwritable = targets.find((d) => !writable.includes(d.type));
   if (!unwritable) return;
   const message = `Agent ${describeAgent(agent)} cannot write ${unwritable.type} destinations such as "${unwritable.name}" (it can write: ${writable.join(", ")}); update the agent or choose another destination.`;
-  throw badRequest(message, [{ path: `destinationIds.${destinationIds.indexOf(unwritable.id)}`, message }]);
+  throw badRequest(message, [{ path: unwritable.path, message }]);
+}
+
+async function assertDestinationsWritable(ctx: ServiceContext, agentId: string, destinationIds: string[]) {
+  const rows = await ctx.db
+    .select({ id: destinations.id, name: destinations.name, type: destinations.type })
+    .from(destinations)
+    .where(and(eq(destinations.subscriberId, ctx.subscriberId), inArray(destinations.id, destinationIds)));
+  await assertAgentWrites(ctx, agentId, rows.map((d) => ({ ...d, path: `destinationIds.${destinationIds.indexOf(d.id)}` })));
 }
 
 /**

@@ -432,6 +432,11 @@ describe("what the job's agent can do", () => {
     const addAzure = await api(`/api/backupjob/${local}`, { token, method: "PUT", json: { destinationIds: [azure] } });
     expect(addAzure.status).toBe(400);
     expect((await addAzure.json<{ error: string }>()).error).toBe(refusal);
+    // Nor can a destination a job writes to become a type that job's agent cannot write.
+    const retype = await api(`/api/destination/${destinationId}`, { token, method: "PUT", json: { name: "Archive", type: "AzureBlobStorage", settings: { container: "backups" } } });
+    expect(retype.status).toBe(400);
+    expect(await retype.json()).toMatchObject({ error: refusal, details: [{ path: "type" }] });
+    expect(await (await api(`/api/destination/${destinationId}`, { token })).json()).toMatchObject({ type: "LocalStorage" });
 
     // A 1.1 agent that says it writes Azure Blob gets the job.
     const modern = await createAgent(subscriberId, { destinationTypes: ["LocalStorage", "AzureBlobStorage"] });
