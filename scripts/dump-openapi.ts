@@ -8,7 +8,7 @@ import { expect, it } from "vitest";
 import { app } from "../src/app";
 
 it("writes dist/openapi.json", async () => {
-  const res = await app.request("http://localhost/api/openapi.json", {}, { DB: {} });
+  const res = await app.request("http://localhost/api/openapi.json", {}, { DB: {}, ENVIRONMENT: "development" });
   expect(res.status).toBe(200);
   await mkdir("dist", { recursive: true });
   await writeFile("dist/openapi.json", JSON.stringify(await res.json(), null, 2));
