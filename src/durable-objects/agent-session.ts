@@ -23,6 +23,7 @@ import { publishEvents } from "../services/event";
 import { AGENT_IDENTITY_HEADER, type AgentIdentity, describeAgent, recordPresence, touchAgent, updateAgentFacts } from "../services/agent";
 import { type BackupReportOutcome, applyBackupReport } from "../services/backup-report";
 import type { ServiceContext } from "../services/context";
+import { markFilesDeleted } from "../services/backup-file";
 import { applyInventory } from "../services/database";
 import { platformLogInsert, recordAgentLog } from "../services/log";
 import { SECRET_BINDINGS, isSealed, openSecret, sealSecret } from "../services/secret";
@@ -388,9 +389,8 @@ export class AgentSession extends DurableObject<Env> {
           await recordAgentLog(ctx, session.agentId, frame);
           return { ok: true } as const;
         case "files.deleted":
-          // Protocol 1.1; until backup files have a status to mark, refuse it so the agent keeps the
-          // report in its outbox (it resends after reconnects) rather than have it acked and lost.
-          return { ok: false, error: "files.deleted is not recorded by this platform version yet." } as const;
+          await markFilesDeleted(ctx, session.agentId, frame.files);
+          return { ok: true } as const;
         default:
           return applyBackupReport(ctx, session.agentId, frame);
       }

@@ -86,6 +86,9 @@ const destinationOf = <T extends keyof typeof DestinationSettingsSchemas>(type: 
     credentialReferenceId: z.uuid().nullable(),
   });
 
+/** What an agent that does not list `destinationTypes` in its `hello` (protocol 1.0) can write. */
+export const PROTOCOL_1_0_DESTINATION_TYPES: readonly DestinationType[] = ["LocalStorage", "S3Storage", "SftpStorage"];
+
 export const JobDestinationSchema = z.discriminatedUnion("type", [
   destinationOf("LocalStorage"),
   destinationOf("S3Storage"),

@@ -3,7 +3,7 @@ import type { Db } from "../db/client";
 import { agentRegistrationTokens, agents, backupJobs, databases, engines, revokedAgentTokens, subscribers } from "../db/schema";
 import { randomToken, sha256Hex } from "../lib/crypto";
 import { ApiError, badRequest, notFound } from "../lib/errors";
-import { type AgentCommand, AgentCommandSchema } from "../protocol/agent-protocol";
+import { type AgentCommand, AgentCommandSchema, type DestinationType, PROTOCOL_1_0_DESTINATION_TYPES } from "../protocol/agent-protocol";
 import { eventInsert } from "./event";
 import { platformLogInsert } from "./log";
 import type { PublicContext, ServiceContext, TenantScope } from "./context";
@@ -179,10 +179,18 @@ export function listAgents({ db, subscriberId }: ServiceContext) {
 
 /** One agent with its engines, each with its databases; 404 when it is not this subscriber's. */
 export async function getAgentDetail({ db, subscriberId }: ServiceContext, agentId: string) {
-  const agent = await findAgent(db, subscriberId, agentId);
+  const { destinationTypes, ...agent } = await findAgent(db, subscriberId, agentId);
   const [engineRows, databaseRows] = await Promise.all([
     db
-      .select({ engineId: engines.id, engineKey: engines.engineKey, dbmsType: engines.dbmsType, version: engines.version, error: engines.error })
+      .select({
+        engineId: engines.id,
+        engineKey: engines.engineKey,
+        dbmsType: engines.dbmsType,
+        version: engines.version,
+        backupModes: engines.backupModes,
+        canRestore: engines.canRestore,
+        error: engines.error,
+      })
       .from(engines)
       .where(and(eq(engines.subscriberId, subscriberId), eq(engines.agentId, agentId)))
       .orderBy(asc(engines.createdAt), asc(engines.engineKey)),
@@ -194,8 +202,10 @@ export async function getAgentDetail({ db, subscriberId }: ServiceContext, agent
   ]);
   return {
     ...agent,
-    engines: engineRows.map((engine) => ({
+    destinationTypes: writableDestinationTypes({ destinationTypes }),
+    engines: engineRows.map(({ backupModes, canRestore, ...engine }) => ({
       ...engine,
+      capabilities: { backupModes, restore: canRestore },
       databases: databaseRows.filter((d) => d.engineId === engine.engineId).map(({ engineId: _, ...database }) => database),
     })),
   };
@@ -203,7 +213,7 @@ export async function getAgentDetail({ db, subscriberId }: ServiceContext, agent
 
 async function findAgent(db: Db, subscriberId: string, agentId: string) {
   const [agent] = await db
-    .select(agentColumns)
+    .select({ ...agentColumns, destinationTypes: agents.destinationTypes })
     .from(agents)
     .where(and(eq(agents.subscriberId, subscriberId), eq(agents.id, agentId)))
     .limit(1);
@@ -285,11 +295,16 @@ export async function touchAgent({ db, subscriberId, now }: TenantScope, agentId
     .where(and(eq(agents.subscriberId, subscriberId), eq(agents.id, agentId)));
 }
 
+/** The destination types an agent can write: what its hello listed, or a 1.0 agent's. */
+export function writableDestinationTypes(agent: { destinationTypes: DestinationType[] | null }): readonly DestinationType[] {
+  return agent.destinationTypes ?? PROTOCOL_1_0_DESTINATION_TYPES;
+}
+
 /** The host facts of a `hello` frame. */
 export async function updateAgentFacts(
   { db, subscriberId }: TenantScope,
   agentId: string,
-  facts: { hostname: string; displayName?: string | null; operatingSystem: string; version: string },
+  facts: { hostname: string; displayName?: string | null; operatingSystem: string; version: string; destinationTypes?: DestinationType[] },
 ) {
   await db
     .update(agents)
@@ -297,6 +312,8 @@ export async function updateAgentFacts(
       hostname: facts.hostname,
       operatingSystem: facts.operatingSystem,
       version: facts.version,
+      // Every hello says it again: an agent downgraded to 1.0 goes back to the 1.0 types.
+      destinationTypes: facts.destinationTypes ? [...new Set(facts.destinationTypes)] : null,
       ...(facts.displayName !== undefined ? { displayName: facts.displayName } : {}),
     })
     .where(and(eq(agents.subscriberId, subscriberId), eq(agents.id, agentId)));

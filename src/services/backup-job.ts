@@ -3,6 +3,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../db/client";
 import {
   type BackupMode,
+  type DestinationType,
   type JobSchedule,
   type PlanName,
   agents,
@@ -20,7 +21,7 @@ import { type Pagination, pageOffset } from "../lib/pagination";
 import type { AgentJob } from "../protocol/agent-protocol";
 import { platformLogInsert } from "./log";
 import type { ServiceContext } from "./context";
-import { requireOwnAgent, sendAgentCommand } from "./agent";
+import { describeAgent, requireOwnAgent, sendAgentCommand, writableDestinationTypes } from "./agent";
 import { SECRET_BINDINGS, openSecret, resealIfUnbound, sealSecret } from "./secret";
 import { nextDueAt } from "./schedule";
 import { createWithinPlanLimit } from "./usage";
@@ -142,6 +143,72 @@ async function checkReferences(ctx: ServiceContext, agentId: string | null, data
   }
 }
 
+/** The distinct engines behind some databases (given by id, or as a job's), with the modes they can back up in. */
+function enginesOf({ db, subscriberId }: ServiceContext, of: { databaseIds: string[] } | { backupJobId: string }) {
+  const columns = { engineKey: engines.engineKey, dbmsType: engines.dbmsType, backupModes: engines.backupModes };
+  if ("databaseIds" in of) {
+    if (of.databaseIds.length === 0) return Promise.resolve([]);
+    return db
+      .selectDistinct(columns)
+      .from(databases)
+      .innerJoin(engines, eq(engines.id, databases.engineId))
+      .where(and(eq(databases.subscriberId, subscriberId), inArray(databases.id, of.databaseIds)));
+  }
+  return db
+    .selectDistinct(columns)
+    .from(backupJobDatabases)
+    .innerJoin(databases, eq(databases.id, backupJobDatabases.databaseId))
+    .innerJoin(engines, eq(engines.id, databases.engineId))
+    .where(and(eq(backupJobDatabases.backupJobId, of.backupJobId), eq(databases.subscriberId, subscriberId)));
+}
+
+type EngineModes = Awaited<ReturnType<typeof enginesOf>>[number];
+
+/** A 400 naming the first engine that cannot back up in one of `modes` (each with the request path it came from). */
+function assertModesSupported(engineRows: EngineModes[], modes: { backupMode: BackupMode; path: string }[]) {
+  for (const { backupMode, path } of modes) {
+    const engine = engineRows.find((e) => !e.backupModes.includes(backupMode));
+    if (!engine) continue;
+    const message = `Engine "${engine.engineKey}" (${engine.dbmsType}) cannot make ${backupMode} backups (it can: ${engine.backupModes.join(", ")}).`;
+    throw badRequest(message, [{ path, message }]);
+  }
+}
+
+/**
+ * A 400 when the agent cannot write one of these destinations' types (an agent of protocol 1.0 writes
+ * LocalStorage, S3Storage and SftpStorage); `path` is the request field each came from.
+ */
+export async function assertAgentWrites({ db }: Pick<ServiceContext, "db">, agentId: string, targets: { name: string; type: DestinationType; path: string }[]) {
+  const agent = await db.query.agents.findFirst({ columns: { hostname: true, displayName: true, destinationTypes: true }, where: eq(agents.id, agentId) });
+  if (!agent) return;
+  const writable = writableDestinationTypes(agent);
+  const unwritable = targets.find((d) => !writable.includes(d.type));
+  if (!unwritable) return;
+  const message = `Agent ${describeAgent(agent)} cannot write ${unwritable.type} destinations such as "${unwritable.name}" (it can write: ${writable.join(", ")}); update the agent or choose another destination.`;
+  throw badRequest(message, [{ path: unwritable.path, message }]);
+}
+
+async function assertDestinationsWritable(ctx: ServiceContext, agentId: string, destinationIds: string[]) {
+  const rows = await ctx.db
+    .select({ id: destinations.id, name: destinations.name, type: destinations.type })
+    .from(destinations)
+    .where(and(eq(destinations.subscriberId, ctx.subscriberId), inArray(destinations.id, destinationIds)));
+  await assertAgentWrites(ctx, agentId, rows.map((d) => ({ ...d, path: `destinationIds.${destinationIds.indexOf(d.id)}` })));
+}
+
+/**
+ * Refuses (400) what the job's agent would fail at every run: a schedule in a mode one of the job's
+ * engines cannot do, or a destination type the agent cannot write. Only the parts given are checked.
+ */
+async function checkCapabilities(ctx: ServiceContext, agentId: string | null, job: { databaseIds?: string[]; destinationIds?: string[]; schedules?: JobSchedule[] }) {
+  if (!agentId) return;
+  if (job.databaseIds && job.schedules) {
+    const modes = job.schedules.map(({ backupMode }, i) => ({ backupMode, path: `schedules.${i}.backupMode` }));
+    assertModesSupported(await enginesOf(ctx, { databaseIds: job.databaseIds }), modes);
+  }
+  if (job.destinationIds && job.destinationIds.length > 0) await assertDestinationsWritable(ctx, agentId, job.destinationIds);
+}
+
 const databaseLinks = (db: Db, jobId: string, databaseIds: string[]) =>
   db.insert(backupJobDatabases).values(databaseIds.map((databaseId) => ({ backupJobId: jobId, databaseId })));
 
@@ -155,6 +222,7 @@ export async function createJob(ctx: ServiceContext, input: BackupJobInput): Pro
   const databaseIds = unique(input.databaseIds);
   const destinationIds = unique(input.destinationIds);
   await checkReferences(ctx, agent.id, databaseIds, destinationIds);
+  await checkCapabilities(ctx, agent.id, { databaseIds, destinationIds, schedules: input.schedules });
   const jobId = crypto.randomUUID();
   const job: BackupJobRow = {
     id: jobId,
@@ -229,6 +297,12 @@ export async function updateJob(ctx: ServiceContext, jobId: string, changes: Bac
   }
   await checkReferences(ctx, agentId, databaseIds, destinationIds);
   const schedules = changes.schedules ?? job.schedules;
+  // A job that is already wrong (made before its agent reported what it can do) can still be renamed or disabled.
+  const agentChanged = agentId !== job.agentId;
+  await checkCapabilities(ctx, agentId, {
+    ...(agentChanged || changes.schedules || changes.databaseIds ? { databaseIds, schedules } : {}),
+    ...(agentChanged || changes.destinationIds ? { destinationIds } : {}),
+  });
   const columns = {
     name: changes.name ?? job.name,
     agentId,
@@ -306,7 +380,11 @@ export async function triggerRun(ctx: ServiceContext, jobId: string, backupMode:
   const job = await findJob(ctx.db, ctx.subscriberId, jobId);
   if (!job.agentId) throw badRequest("Backup job has no agent (its agent was deleted); assign an agent first.");
   if (!job.isEnabled) throw badRequest("Backup job is disabled.");
-  const agent = await ctx.db.query.agents.findFirst({ where: eq(agents.id, job.agentId) });
+  const [agent, jobEngines] = await Promise.all([
+    ctx.db.query.agents.findFirst({ where: eq(agents.id, job.agentId) }),
+    enginesOf(ctx, { backupJobId: jobId }),
+  ]);
+  assertModesSupported(jobEngines, [{ backupMode, path: "backupMode" }]);
   if (!agent?.isOnline) throw badRequest("Agent is offline: the backup cannot be triggered until it reconnects.");
   const backupRunId = crypto.randomUUID();
   await ctx.db.insert(backupRuns).values({

@@ -4,7 +4,7 @@ import { type DestinationType, backupJobDestinations, backupJobs, destinations }
 import { DESTINATION_SETTINGS_FIELDS } from "../domain/destination";
 import { badRequest, notFound, validationFailed } from "../lib/errors";
 import type { ServiceContext } from "./context";
-import { resyncJobs } from "./backup-job";
+import { assertAgentWrites, resyncJobs } from "./backup-job";
 import { requireOwnAgent } from "./agent";
 import { findCredential } from "./credential";
 import { createWithinPlanLimit } from "./usage";
@@ -119,6 +119,10 @@ export async function updateDestination(ctx: ServiceContext, destinationId: stri
   const credentialId = changes.credentialReferenceId === undefined ? current.credentialId : changes.credentialReferenceId;
   const usableFrom = await checkReferences(ctx, agentId, credentialId);
   const users = await jobsUsing(ctx, destinationId);
+  if (type !== current.type) {
+    const name = changes.name ?? current.name;
+    for (const job of users) if (job.agentId) await assertAgentWrites(ctx, job.agentId, [{ name, type, path: "type" }]);
+  }
   const elsewhere = usableFrom ? users.find((job) => job.agentId !== null && job.agentId !== usableFrom) : undefined;
   if (elsewhere) {
     throw badRequest(`Backup job "${elsewhere.name}" writes to this destination from another agent than its agent or credential's.`);

@@ -49,6 +49,7 @@ export const getAgent: AppRouteHandler<typeof routes.getAgent> = async (c) => {
   return c.json(
     {
       ...agentJson(detail),
+      destinationTypes: [...detail.destinationTypes],
       engines: detail.engines.map((engine) => ({
         ...engine,
         databases: engine.databases.map((d) => ({ ...d, missingSince: isoUtc(d.missingSince) })),
