@@ -240,7 +240,7 @@ describe("missed scheduled runs", () => {
 
   it("a job saved through the service is due at its first time after the save, and none when disabled", async () => {
     const { subscriberId } = await createSubscriber();
-    const { agentId, databaseIds } = await createAgent(subscriberId, { databases: ["Sales"] });
+    const { agentId, databaseIds } = await createAgent(subscriberId, { databases: ["Sales"], backupModes: ["Full", "Differential"] });
     const destinationId = crypto.randomUUID();
     await db().insert(destinations).values({ id: destinationId, subscriberId, agentId, name: "Disk", type: "LocalStorage", settings: { path: "/b" }, createdAt: created, updatedAt: created });
     const ctx = { db: db(), env, subscriberId, now: at("2026-11-27T10:20:00Z"), plan: "Ultimate" as const, principal: { kind: "agent" as const, agentId }, waitUntil: () => {} };

@@ -36,7 +36,7 @@ describe("POST /api/account/2fa/setup and /enable", () => {
     expect(decodeURIComponent(url.pathname)).toContain(email);
 
     const stored = await storedUser(userId);
-    expect(stored.totpSecret).toMatch(/^v1\./);
+    expect(stored.totpSecret).toMatch(/^v2\./);
     expect(stored.totpSecret).not.toContain(secret);
     expect(stored.totpEnabledAt).toBeNull();
     // Pending setup does not change login.
