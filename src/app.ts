@@ -20,6 +20,8 @@ import { agentRouter } from "./routes/agent";
 import { databaseRouter } from "./routes/database";
 import { logRouter } from "./routes/log";
 import { webhookRouter } from "./routes/webhook";
+import { authSessionRouter } from "./routes/auth-session";
+import { liveRouter } from "./routes/live";
 
 export function createApp() {
   const app = createRouter();
@@ -36,6 +38,7 @@ export function createApp() {
   app.use("/api/auth/forgot-password", limitPerClientIp("forgotPassword"));
   app.use("/api/auth/reset-password", limitPerClientIp("resetPassword"));
   app.use("/api/auth/login", limitPerClientIp("login"));
+  app.on("POST", "/api/auth/session", limitPerClientIp("login"));
   app.use("/api/agent/register", limitPerClientIp("agentRegister"));
 
   app.route("/", healthRouter);
@@ -53,6 +56,8 @@ export function createApp() {
   app.route("/", databaseRouter);
   app.route("/", logRouter);
   app.route("/", webhookRouter);
+  app.route("/", authSessionRouter);
+  app.route("/", liveRouter);
 
   mountApiDocs(app);
   app.onError(handleError);

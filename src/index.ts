@@ -5,6 +5,7 @@ import { scheduled } from "./scheduled";
 
 export { AgentSession } from "./durable-objects/agent-session";
 export { TenantRateLimiter } from "./durable-objects/tenant-rate-limiter";
+export { LiveFeed } from "./durable-objects/live-feed";
 
 export default {
   fetch: app.fetch,

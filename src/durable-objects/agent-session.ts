@@ -18,6 +18,7 @@ import { publishEvents } from "../services/activity";
 import { type AgentIdentity, recordPresence, touchAgent, updateAgentFacts } from "../services/agents";
 import { type BackupReportOutcome, applyBackupReport } from "../services/backup-reports";
 import { applyInventory } from "../services/inventory";
+import { liveRunEvent, publishLive } from "../services/live-feed";
 import { recordAgentLog } from "../services/logs";
 
 /** Header through which the Worker hands the authenticated agent to its session with the upgrade. */
@@ -273,8 +274,11 @@ export class AgentSession extends DurableObject<Env> {
         case "log":
           await recordAgentLog(ctx, session.agentId, frame);
           return { ok: true } as const;
-        default:
-          return applyBackupReport({ ...ctx, env: this.env, agentId: session.agentId }, frame);
+        default: {
+          const outcome = await applyBackupReport({ ...ctx, env: this.env, agentId: session.agentId }, frame);
+          if (outcome.ok) this.ctx.waitUntil(publishLive(this.env, session.subscriberId, liveRunEvent(frame)));
+          return outcome;
+        }
       }
     });
     return outcome ?? { ok: false, error: "This agent was deleted." };
@@ -286,6 +290,7 @@ export class AgentSession extends DurableObject<Env> {
       this.withSession(async (session, ctx) => {
         if (session.online === online) return;
         await publishEvents(this.env, [await recordPresence(ctx, session, online)]);
+        this.ctx.waitUntil(publishLive(this.env, session.subscriberId, { type: "agent.presence", agentId: session.agentId, isOnline: online }));
         this.saveSession({ ...this.session()!, online, lastSeenWrittenAt: ctx.now.getTime() });
       }),
     );

@@ -5,6 +5,7 @@ import { unauthorized } from "../lib/errors";
 import type { AppBindings } from "../lib/types";
 import { authenticateBearer } from "../services/authentication";
 import { rateLimitHeaders } from "../services/rate-limits";
+import { authenticateSessionCookie } from "./session-cookie";
 
 function bearerToken(header: string | undefined): string | null {
   const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
@@ -12,22 +13,18 @@ function bearerToken(header: string | undefined): string | null {
 }
 
 /**
- * Every non-public route: a JWT session or an API key, resolved to `c.var.auth`, and one request of the
+ * Every non-public route: a JWT session, an API key or the dashboard's session cookie, resolved to `c.var.auth`, and one request of the
  * subscriber's plan budget spent. Every response after this point, errors included, carries the
  * `RateLimit-*` headers.
  */
 export const requireAuth = createMiddleware<AppBindings>(async (c, next) => {
   const token = bearerToken(c.req.header("authorization"));
-  if (!token) throw unauthorized("Missing bearer token.");
   // The lastUsedAt write runs beside the handler and is awaited before the response leaves.
   const pending: Promise<unknown>[] = [];
-  const { auth, rateLimit } = await authenticateBearer({
-    db: c.var.db,
-    env: c.env,
-    token,
-    now: clock.now(),
-    waitUntil: (p) => pending.push(p),
-  });
+  const deps = { now: clock.now(), waitUntil: (p: Promise<unknown>) => void pending.push(p) };
+  const { auth, rateLimit } = token
+    ? await authenticateBearer({ db: c.var.db, env: c.env, token, ...deps })
+    : await authenticateSessionCookie(c, deps);
   c.set("auth", auth);
   await next();
   for (const [name, value] of Object.entries(rateLimitHeaders(rateLimit))) c.res.headers.set(name, value);

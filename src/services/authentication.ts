@@ -81,6 +81,17 @@ export async function authenticateBearer({ db, env, token, now, waitUntil }: Aut
     principal = { kind: "session", userId: claims.userId, generation: claims.generation };
   }
 
+  return admitPrincipal({ db, env, now, waitUntil }, { subscriberId, userId, principal });
+}
+
+/**
+ * Spends one request of the subscriber's budget for an identified caller (bearer token or the
+ * dashboard's cookie session) after the limiter confirms the session generation or key is still valid.
+ */
+export async function admitPrincipal(
+  { db, env, now, waitUntil }: Omit<AuthenticateInput, "token">,
+  { subscriberId, userId, principal }: { subscriberId: string; userId: string | null; principal: Principal },
+): Promise<Authenticated> {
   const verdict = await tenantLimiter(env, subscriberId).admit({ subscriberId, now: now.getTime(), principal });
   switch (verdict.status) {
     case "invalid_session":

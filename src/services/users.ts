@@ -157,7 +157,13 @@ export async function confirmEmail({ db, now }: Omit<AuthServiceContext, "env">,
  * verification (a decoy hash for unknown emails) and answers the same 401; after 10 failures for an
  * email in 15 minutes it is a 429 until the window moves on, even with the right password.
  */
-export async function login({ db, env, now }: AuthServiceContext, input: { email: string; password: string }) {
+export async function login(ctx: AuthServiceContext, input: { email: string; password: string }) {
+  const user = await verifyCredentials(ctx, input);
+  return issueAccessToken(ctx.env, { userId: user.userId, subscriberId: user.subscriberId, generation: user.generation }, ctx.now);
+}
+
+/** The checks of `login` (lock-out, password, confirmed email), shared with the dashboard's cookie session. */
+export async function verifyCredentials({ db, env, now }: AuthServiceContext, input: { email: string; password: string }) {
   const email = normaliseEmail(input.email);
   await assertLoginAllowed(env, email, now.getTime());
   const [user] = await db
@@ -177,7 +183,7 @@ export async function login({ db, env, now }: AuthServiceContext, input: { email
     throw unauthorized(LOGIN_FAILED_MESSAGE);
   }
   await clearLoginFailures(env, email);
-  return issueAccessToken(env, { userId: user.id, subscriberId: user.subscriberId, generation: user.sessionGeneration }, now);
+  return { userId: user.id, subscriberId: user.subscriberId, generation: user.sessionGeneration };
 }
 
 /** Emails a reset link (1 hour, single use) when the address belongs to a user; silent otherwise. */

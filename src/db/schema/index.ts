@@ -6,3 +6,4 @@ export * from "./backups";
 export * from "./bug-reports";
 export * from "./identity";
 export * from "./webhooks";
+export * from "./browser-sessions";
