@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What the agent's Node test suite (npm run test:agent) needs besides node_modules: PostgreSQL and
 # MariaDB answering on 127.0.0.1 (postgres / root, no password), their client tools, and sshd +
-# ssh-keygen for the SFTP test. Machines of this project's kind come with the servers running;
+# ssh-keygen for the SFTP test; and Chromium for the dashboard's browser tests (npm run test:browser). Machines of this project's kind come with the servers running;
 # a fresh Debian machine gets them from apt here. Idempotent: fast when all is in place.
 set -euo pipefail
 
@@ -14,6 +14,8 @@ ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
 { command -v mariadb >/dev/null || command -v mysql >/dev/null; } && { command -v mariadb-dump >/dev/null || command -v mysqldump >/dev/null; } || missing+=(mariadb-client)
 [ -x /usr/sbin/mariadbd ] || [ -x /usr/sbin/mysqld ] || missing+=(mariadb-server)
 [ -x /usr/sbin/sshd ] && command -v ssh-keygen >/dev/null || missing+=(openssh-server openssh-client)
+# The dashboard's browser tests (npm run test:browser) drive Debian's Chromium through playwright-core.
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ "${#missing[@]}" -gt 0 ]; then
   log "installing ${missing[*]}"
   as_root apt-get update -q
@@ -58,4 +60,4 @@ if ! "$client" -h 127.0.0.1 -P 3306 --protocol=TCP -u root -e "SELECT 1" >/dev/n
   wait_for "MariaDB over TCP" "$client" -h 127.0.0.1 -P 3306 --protocol=TCP -u root -e "SELECT 1"
 fi
 
-log "PostgreSQL, MariaDB and sshd are ready"
+log "PostgreSQL, MariaDB, sshd and Chromium are ready"

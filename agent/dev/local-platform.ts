@@ -25,9 +25,10 @@ export interface LocalPlatform {
 
 /**
  * The Worker under `wrangler dev` on a free loopback port with its own fresh state directory and
- * secrets, migrations applied first: the platform exactly as a customer's agent meets it.
+ * secrets, migrations applied first: the platform exactly as a customer's agent meets it. `port`
+ * pins the port (the dashboard's browser tests keep to their own range).
  */
-export async function startPlatform(stateDir: string): Promise<LocalPlatform> {
+export async function startPlatform(stateDir: string, options: { port?: number } = {}): Promise<LocalPlatform> {
   await mkdir(stateDir, { recursive: true });
   const adminToken = randomBytes(24).toString("base64url");
   const envFile = join(stateDir, "test.env");
@@ -38,7 +39,7 @@ export async function startPlatform(stateDir: string): Promise<LocalPlatform> {
   const persist = join(stateDir, "wrangler-state");
   const env = { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false", X_LOCAL_OBSERVABILITY: "false" };
   await promisify(execFile)(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist], { cwd: ROOT, env });
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const child: ChildProcess = spawn(
     WRANGLER,
     ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()), "--persist-to", persist, "--env-file", envFile, "--var", `ADMIN_TOKEN:${adminToken}`, "--show-interactive-dev-session=false"],

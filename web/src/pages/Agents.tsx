@@ -1,0 +1,175 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { Link, useLocation } from "wouter";
+import { api, del, post } from "../api/client";
+import type { Agent, AgentDetail, RegistrationToken } from "../api/types";
+import { CopyButton, EmptyState, ErrorMessage, Pager, QueryState, StatusBadge, formatTime, useClientPage } from "../components/ui";
+
+export const useAgents = () => useQuery({ queryKey: ["agents"], queryFn: () => api<Agent[]>("/api/agent") });
+
+const agentName = (agent: Pick<Agent, "displayName" | "hostname">) => agent.displayName ?? agent.hostname;
+
+/** The exact commands for a new agent, with a fresh one-time registration token (24 h). */
+function InstallAgent({ agents }: { agents: Agent[] }) {
+  const queryClient = useQueryClient();
+  const token = useQuery({
+    queryKey: ["registration-token"],
+    queryFn: () => post<RegistrationToken>("/api/agent/registration-token"),
+    staleTime: Number.POSITIVE_INFINITY,
+    gcTime: Number.POSITIVE_INFINITY,
+  });
+  const online = agents.filter((a) => a.isOnline);
+  const commands = token.data
+    ? [`datasync-agent enroll --server ${location.origin} --token ${token.data.registrationToken}`, "datasync-agent run --config agent.json"].join("\n")
+    : "";
+  return (
+    <section className="card" aria-labelledby="install-heading">
+      <h2 id="install-heading">Install an agent</h2>
+      <p>
+        The agent runs on the server that hosts your databases (Node.js 22 or newer). Enroll it with this one-time token, then start it; describe its
+        database engines in <code>agent.json</code> (see <code>agent/agent.example.json</code>).
+      </p>
+      {/* Slot: the one-line installer (GET /install.sh) goes above these commands once it ships. */}
+      <QueryState query={token} loading="Creating a registration token…">
+        {(data) => (
+          <>
+            <div className="command">
+              <pre aria-label="Install commands">
+                <code>{commands}</code>
+              </pre>
+              <CopyButton text={commands} label="Copy install commands" />
+            </div>
+            <p className="muted">
+              The token works once and expires {formatTime(data.expiresAt)}.{" "}
+              <button type="button" className="link" onClick={() => queryClient.resetQueries({ queryKey: ["registration-token"] })}>
+                Create a new token
+              </button>
+            </p>
+          </>
+        )}
+      </QueryState>
+      <p role="status" className={online.length ? "success connected" : "muted"}>
+        {online.length ? `Connected: ${online.map(agentName).join(", ")}` : "Waiting for an agent to connect…"}
+      </p>
+    </section>
+  );
+}
+
+export function AgentsPage() {
+  const agents = useAgents();
+  const { page, setPage, total, pageItems } = useClientPage(agents.data);
+  return (
+    <>
+      <h1>Agents</h1>
+      <QueryState query={agents}>
+        {(list) => (
+          <>
+            <InstallAgent agents={list} />
+            <section aria-labelledby="agents-heading">
+              <h2 id="agents-heading">Your agents</h2>
+              {list.length === 0 ? (
+                <EmptyState title="No agents yet.">
+                  <p>Run the commands above on a database server: it appears here, and turns green when it connects.</p>
+                </EmptyState>
+              ) : (
+                <div className="table-wrap">
+                  <table>
+                    <thead>
+                      <tr>
+                        <th scope="col">Agent</th>
+                        <th scope="col">Status</th>
+                        <th scope="col">Host</th>
+                        <th scope="col">Last seen</th>
+                        <th scope="col">Version</th>
+                      </tr>
+                    </thead>
+                    <tbody>
+                      {pageItems.map((agent) => (
+                        <tr key={agent.agentId}>
+                          <td>
+                            <Link href={`/agents/${agent.agentId}`}>{agentName(agent)}</Link>
+                          </td>
+                          <td>
+                            <StatusBadge status={agent.isOnline ? "Online" : "Offline"} />
+                          </td>
+                          <td>
+                            {agent.hostname} ({agent.operatingSystem})
+                          </td>
+                          <td>{formatTime(agent.lastSeenUtc)}</td>
+                          <td>{agent.version}</td>
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                </div>
+              )}
+              <Pager page={page} total={total} onPage={setPage} label="Agents" />
+            </section>
+          </>
+        )}
+      </QueryState>
+    </>
+  );
+}
+
+export function AgentPage({ agentId }: { agentId: string }) {
+  const [, navigate] = useLocation();
+  const queryClient = useQueryClient();
+  const agent = useQuery({ queryKey: ["agent", agentId], queryFn: () => api<AgentDetail>(`/api/agent/${agentId}`) });
+  const remove = useMutation({
+    mutationFn: () => del(`/api/agent/${agentId}`),
+    onSuccess: () => {
+      queryClient.invalidateQueries({ queryKey: ["agents"] });
+      navigate("/agents");
+    },
+  });
+  return (
+    <QueryState query={agent}>
+      {(data) => (
+        <>
+          <p>
+            <Link href="/agents">← Agents</Link>
+          </p>
+          <h1>{agentName(data)}</h1>
+          <p>
+            <StatusBadge status={data.isOnline ? "Online" : "Offline"} /> {data.hostname} · {data.operatingSystem} · agent {data.version} · last seen{" "}
+            {formatTime(data.lastSeenUtc)}
+          </p>
+          <h2>Engines and databases</h2>
+          {data.engines.length === 0 ? (
+            <EmptyState title="No database engines reported yet.">
+              <p>The agent reports the engines of its agent.json when it connects.</p>
+            </EmptyState>
+          ) : (
+            data.engines.map((engine) => (
+              <section key={engine.engineId} className="card">
+                <h3>
+                  {engine.dbmsType} {engine.version ?? ""} <span className="muted">({engine.engineKey})</span>
+                </h3>
+                {engine.databases.length === 0 ? (
+                  <p className="muted">No databases found.</p>
+                ) : (
+                  <ul>
+                    {engine.databases.map((db) => (
+                      <li key={db.databaseId}>
+                        {db.name} {db.missingSince && <span className="muted">(missing since {formatTime(db.missingSince)})</span>}
+                      </li>
+                    ))}
+                  </ul>
+                )}
+              </section>
+            ))
+          )}
+          <h2>Danger zone</h2>
+          <ErrorMessage error={remove.error} />
+          <button
+            type="button"
+            className="danger"
+            onClick={() => confirm(`Delete the agent ${agentName(data)}? Its jobs stay, disabled.`) && remove.mutate()}
+          >
+            Delete agent
+          </button>
+        </>
+      )}
+    </QueryState>
+  );
+}
