@@ -11,6 +11,8 @@ applyStoredTheme();
 const queryClient = new QueryClient({
   defaultOptions: {
     queries: {
+      // Pages shown again within 10 s use what they have: the plan's rate limit (60 a minute on Free)
+      // counts the dashboard's requests too. Live events and the dashboard's own changes invalidate at once.
       staleTime: 10_000,
       // A 4xx will not get better by asking again; network hiccups might.
       retry: (count, error) => !(error instanceof ApiError && error.status < 500) && count < 2,

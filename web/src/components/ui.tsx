@@ -74,13 +74,13 @@ export function useClientPage<T>(items: T[] | undefined, pageSize = PAGE_SIZE) {
   return { page: current, setPage, total, pageItems: (items ?? []).slice((current - 1) * pageSize, current * pageSize) };
 }
 
-export function CopyButton({ text, label }: { text: string; label: string }) {
+/** "Copy" (then "Copied") plus what it copies, for screen readers: e.g. "Copy install commands". */
+export function CopyButton({ text, what }: { text: string; what: string }) {
   const [copied, setCopied] = useState(false);
   return (
     <button
       type="button"
       className="secondary copy"
-      aria-label={label}
       onClick={async () => {
         try {
           await navigator.clipboard.writeText(text);
@@ -92,6 +92,7 @@ export function CopyButton({ text, label }: { text: string; label: string }) {
       }}
     >
       {copied ? "Copied" : "Copy"}
+      <span className="visually-hidden"> {what}</span>
     </button>
   );
 }

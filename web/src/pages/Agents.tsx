@@ -36,7 +36,7 @@ function InstallAgent({ agents }: { agents: Agent[] }) {
               <pre aria-label="Install commands">
                 <code>{commands}</code>
               </pre>
-              <CopyButton text={commands} label="Copy install commands" />
+              <CopyButton text={commands} what="install commands" />
             </div>
             <p className="muted">
               The token works once and expires {formatTime(data.expiresAt)}.{" "}

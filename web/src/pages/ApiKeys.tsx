@@ -25,7 +25,7 @@ export function ApiKeysPage() {
           <p>Copy it now: it is shown only once.</p>
           <div className="command">
             <code aria-label="New API key">{create.data.key}</code>
-            <CopyButton text={create.data.key} label="Copy API key" />
+            <CopyButton text={create.data.key} what="API key" />
           </div>
         </section>
       )}

@@ -21,7 +21,7 @@ function NewWebhook() {
           <p>Verify each delivery's <code>webhook-signature</code> with this secret. Copy it now: it is shown only once.</p>
           <div className="command">
             <code aria-label="Signing secret">{create.data.secret}</code>
-            <CopyButton text={create.data.secret} label="Copy signing secret" />
+            <CopyButton text={create.data.secret} what="signing secret" />
           </div>
         </section>
       )}
