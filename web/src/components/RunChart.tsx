@@ -23,6 +23,8 @@ export default function RunChart({ runs }: { runs: BackupRun[] }) {
       {
         width: Math.min(element.clientWidth || 600, 900),
         height: 220,
+        // One run alone would get a range of years around it: show a day either side instead.
+        scales: { x: { time: true, range: (_u, min, max) => (min === max ? [min - 86_400, max + 86_400] : [min, max]) } },
         series: [{}, { label: "Size (MB)", stroke: "#2f7dd1", scale: "mb", points: { show: true } }, { label: "Duration (s)", stroke: "#d1842f", scale: "s", points: { show: true } }],
         axes: [axis, { ...axis, scale: "mb", label: "MB" }, { ...axis, scale: "s", side: 1, label: "s", grid: { show: false } }],
       },
