@@ -54,7 +54,7 @@ describe("signing up and logging in", () => {
     await page.getByRole("heading", { name: "Log in to DataSync" }).waitFor();
   });
 
-  it("says why a log-in failed: wrong password, unconfirmed email, malformed address", async () => {
+  it("says why a log-in failed: wrong password, unconfirmed email", async () => {
     const email = uniqueEmail();
     await signUpAndLogIn(page, platform, { email, password: PASSWORD });
     await context.clearCookies();

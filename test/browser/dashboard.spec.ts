@@ -50,7 +50,7 @@ async function apiClient(): Promise<ApiClient> {
 }
 
 describe("the dashboard, from sign-up to a backup file", () => {
-  it("installs an agent, creates a job, runs it and sees progress and success live", async () => {
+  it("installs an agent, creates a job, runs it and sees it succeed live", async () => {
     await signUpAndLogIn(page, platform, { email, password: PASSWORD });
     await expect.poll(() => page.getByRole("main").textContent()).toContain("No agents yet.");
 

@@ -11,8 +11,8 @@ export default function RunChart({ runs }: { runs: BackupRun[] }) {
   useEffect(() => {
     const element = container.current;
     if (!element || finished.length === 0) return;
-    const style = getComputedStyle(document.documentElement);
-    const text = style.getPropertyValue("--text").trim() || "#222";
+    // The resolved text colour of the current theme (the canvas cannot read CSS variables itself).
+    const text = getComputedStyle(element).color;
     const data: uPlot.AlignedData = [
       finished.map((r) => Date.parse(r.startedUtc!) / 1000),
       finished.map((r) => (r.totalSize ?? 0) / 1024 / 1024),

@@ -1,5 +1,6 @@
-import type { ReactNode } from "react";
-import { Field } from "./ui";
+import type { UseMutationResult } from "@tanstack/react-query";
+import { type ReactNode, useId } from "react";
+import { ErrorMessage, Field } from "./ui";
 
 /** One input of a form built from a table of fields (destination settings, credential secrets). */
 export interface FieldSpec {
@@ -40,4 +41,35 @@ export function readSpecs(form: FormData, specs: FieldSpec[], prefix: string): R
     values[spec.name] = spec.type === "number" ? Number(raw) : raw;
   }
   return values;
+}
+
+/**
+ * The "add one" form under a list: its fields, the API's error, a success line; submitting hands the
+ * form's data to `mutation` and clears the form when it succeeds.
+ */
+export function CreateForm<T>({ title, submit, mutation, success, children }: { title: string; submit: string; mutation: UseMutationResult<T, Error, FormData>; success?: (data: T) => ReactNode; children: ReactNode }) {
+  const id = useId();
+  return (
+    <form
+      className="card"
+      aria-labelledby={id}
+      onSubmit={(e) => {
+        e.preventDefault();
+        const form = e.currentTarget;
+        mutation.mutate(new FormData(form), { onSuccess: () => form.reset() });
+      }}
+    >
+      <h2 id={id}>{title}</h2>
+      {children}
+      <ErrorMessage error={mutation.error} />
+      {mutation.isSuccess && success && (
+        <p role="status" className="success">
+          {success(mutation.data)}
+        </p>
+      )}
+      <button type="submit" disabled={mutation.isPending}>
+        {submit}
+      </button>
+    </form>
+  );
 }

@@ -145,4 +145,69 @@ export function formatBytes(bytes: number | null | undefined): string {
   return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
 }
 
+/** A date input's day as the start (or end) of that day in UTC, for the API's `from`/`to`. */
+export const dayBound = (day: string, end: boolean) => (day ? `${day}T${end ? "23:59:59" : "00:00:00"}Z` : undefined);
+
 export const formatDuration = (ms: number | null | undefined) => (ms === null || ms === undefined ? "—" : ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`);
+
+export interface Column<T> {
+  /** The header; a column of actions has a hidden one for screen readers. */
+  header: string;
+  hiddenHeader?: boolean;
+  cell: (row: T) => ReactNode;
+  className?: string;
+}
+
+/** Every list's table: scrolls sideways on narrow screens instead of widening the page. */
+export function DataTable<T>({ rows, columns, rowKey }: { rows: T[]; columns: Column<T>[]; rowKey: (row: T) => string }) {
+  return (
+    <div className="table-wrap">
+      <table>
+        <thead>
+          <tr>
+            {columns.map((column) => (
+              <th scope="col" key={column.header}>
+                {column.hiddenHeader ? <span className="visually-hidden">{column.header}</span> : column.header}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((row) => (
+            <tr key={rowKey(row)}>
+              {columns.map((column) => (
+                <td key={column.header} className={column.className}>
+                  {column.cell(row)}
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** A secret the API returns once (API key, webhook signing secret): shown with a copy button and a warning. */
+export function ShownOnce({ title, value, what, children }: { title: string; value: string; what: string; children: ReactNode }) {
+  const id = useId();
+  return (
+    <section className="card highlight" aria-labelledby={id}>
+      <h2 id={id}>{title}</h2>
+      <p>{children} Copy it now: it is shown only once.</p>
+      <div className="command">
+        <code aria-label={what[0].toUpperCase() + what.slice(1)}>{value}</code>
+        <CopyButton text={value} what={what} />
+      </div>
+    </section>
+  );
+}
+
+/** A small delete/revoke button in a table row, asking first; its accessible name says what it removes. */
+export function RowAction({ label, name, confirmText, onConfirm }: { label: string; name: string; confirmText: string; onConfirm: () => void }) {
+  return (
+    <button type="button" className="danger small" aria-label={`${label} ${name}`} onClick={() => confirm(confirmText) && onConfirm()}>
+      {label.split(" ")[0]}
+    </button>
+  );
+}

@@ -1,6 +1,6 @@
 import { useAccount } from "../api/session";
 import type { Account } from "../api/types";
-import { QueryState } from "../components/ui";
+import { DataTable, QueryState } from "../components/ui";
 
 const USAGE: [keyof Account["usage"], string][] = [
   ["agents", "Agents"],
@@ -46,26 +46,15 @@ export function AccountPage() {
                 <p>
                   You are on the <strong>{data.plan}</strong> plan: {data.limits.requestsPerMinute} API requests a minute, logs kept {data.limits.logRetentionDays} days.
                 </p>
-                <div className="table-wrap">
-                  <table>
-                    <thead>
-                      <tr>
-                        <th scope="col">Resource</th>
-                        <th scope="col">Used</th>
-                        <th scope="col">Plan limit</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {USAGE.map(([key, label]) => (
-                        <tr key={key}>
-                          <td>{label}</td>
-                          <td>{data.usage[key]}</td>
-                          <td>{data.limits[key] === null ? "Unlimited" : data.limits[key] === 0 ? "Not in plan" : data.limits[key]}</td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </div>
+                <DataTable
+                  rows={USAGE}
+                  rowKey={([key]) => key}
+                  columns={[
+                    { header: "Resource", cell: ([, label]) => label },
+                    { header: "Used", cell: ([key]) => data.usage[key] },
+                    { header: "Plan limit", cell: ([key]) => (data.limits[key] === null ? "Unlimited" : data.limits[key] === 0 ? "Not in plan" : data.limits[key]) },
+                  ]}
+                />
               </section>
               <ComingSoon title="Password">Changing your password here is coming soon. Until then, use “Forgot your password?” on the log-in page.</ComingSoon>
               <ComingSoon title="Two-factor authentication">Two-factor authentication with an authenticator app is coming soon.</ComingSoon>

@@ -2,11 +2,26 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link, useLocation } from "wouter";
 import { api, del, post } from "../api/client";
 import type { Agent, AgentDetail, RegistrationToken } from "../api/types";
-import { CopyButton, EmptyState, ErrorMessage, Pager, QueryState, StatusBadge, formatTime, useClientPage } from "../components/ui";
+import { CopyButton, DataTable, EmptyState, ErrorMessage, Pager, QueryState, SelectField, StatusBadge, formatTime, useClientPage } from "../components/ui";
 
 export const useAgents = () => useQuery({ queryKey: ["agents"], queryFn: () => api<Agent[]>("/api/agent") });
 
 const agentName = (agent: Pick<Agent, "displayName" | "hostname">) => agent.displayName ?? agent.hostname;
+
+/** A picker of the subscriber's agents; `none` is the empty choice's text. */
+export function AgentSelect({ none, ...select }: { label: string; none: string } & Omit<React.ComponentProps<typeof SelectField>, "children">) {
+  const agents = useAgents();
+  return (
+    <SelectField {...select}>
+      <option value="">{none}</option>
+      {agents.data?.map((a) => (
+        <option key={a.agentId} value={a.agentId}>
+          {agentName(a)}
+        </option>
+      ))}
+    </SelectField>
+  );
+}
 
 /** The exact commands for a new agent, with a fresh one-time registration token (24 h). */
 function InstallAgent({ agents }: { agents: Agent[] }) {
@@ -71,36 +86,17 @@ export function AgentsPage() {
                   <p>Run the commands above on a database server: it appears here, and turns green when it connects.</p>
                 </EmptyState>
               ) : (
-                <div className="table-wrap">
-                  <table>
-                    <thead>
-                      <tr>
-                        <th scope="col">Agent</th>
-                        <th scope="col">Status</th>
-                        <th scope="col">Host</th>
-                        <th scope="col">Last seen</th>
-                        <th scope="col">Version</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {pageItems.map((agent) => (
-                        <tr key={agent.agentId}>
-                          <td>
-                            <Link href={`/agents/${agent.agentId}`}>{agentName(agent)}</Link>
-                          </td>
-                          <td>
-                            <StatusBadge status={agent.isOnline ? "Online" : "Offline"} />
-                          </td>
-                          <td>
-                            {agent.hostname} ({agent.operatingSystem})
-                          </td>
-                          <td>{formatTime(agent.lastSeenUtc)}</td>
-                          <td>{agent.version}</td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </div>
+                <DataTable
+                  rows={pageItems}
+                  rowKey={(a) => a.agentId}
+                  columns={[
+                    { header: "Agent", cell: (a) => <Link href={`/agents/${a.agentId}`}>{agentName(a)}</Link> },
+                    { header: "Status", cell: (a) => <StatusBadge status={a.isOnline ? "Online" : "Offline"} /> },
+                    { header: "Host", cell: (a) => `${a.hostname} (${a.operatingSystem})` },
+                    { header: "Last seen", cell: (a) => formatTime(a.lastSeenUtc) },
+                    { header: "Version", cell: (a) => a.version },
+                  ]}
+                />
               )}
               <Pager page={page} total={total} onPage={setPage} label="Agents" />
             </section>

@@ -3,11 +3,9 @@ import { useState } from "react";
 import { useSearch } from "wouter";
 import { apiPage } from "../api/client";
 import type { BackupFile } from "../api/types";
-import { EmptyState, Field, PAGE_SIZE, Pager, QueryState, SelectField, formatBytes, formatTime } from "../components/ui";
+import { DataTable, EmptyState, Field, PAGE_SIZE, Pager, QueryState, SelectField, dayBound, formatBytes, formatTime } from "../components/ui";
 import { useJobs } from "./BackupJobs";
 
-/** A date input's day as the start (or end) of that day in UTC, for the API's from/to. */
-const dayBound = (day: string, end: boolean) => (day ? `${day}T${end ? "23:59:59" : "00:00:00"}Z` : undefined);
 
 export function BackupFilesPage() {
   const [filters, setFilters] = useState({ backupJobId: new URLSearchParams(useSearch()).get("backupJobId") ?? "", from: "", to: "" });
@@ -46,32 +44,17 @@ export function BackupFilesPage() {
             </EmptyState>
           ) : (
             <>
-              <div className="table-wrap">
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">File</th>
-                      <th scope="col">Job</th>
-                      <th scope="col">Size</th>
-                      <th scope="col">Created</th>
-                      <th scope="col">Checksum</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {items.map((f) => (
-                      <tr key={f.backupFileId}>
-                        <td className="break">{f.fileName}</td>
-                        <td>{jobName(f.backupJobId)}</td>
-                        <td>{formatBytes(f.fileSize)}</td>
-                        <td>{formatTime(f.dateCreated)}</td>
-                        <td>
-                          <code title={f.checksum}>{f.checksum.slice(0, 19)}…</code>
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <DataTable
+                rows={items}
+                rowKey={(f) => f.backupFileId}
+                columns={[
+                  { header: "File", className: "break", cell: (f) => f.fileName },
+                  { header: "Job", cell: (f) => jobName(f.backupJobId) },
+                  { header: "Size", cell: (f) => formatBytes(f.fileSize) },
+                  { header: "Created", cell: (f) => formatTime(f.dateCreated) },
+                  { header: "Checksum", cell: (f) => <code title={f.checksum}>{f.checksum.slice(0, 19)}…</code> },
+                ]}
+              />
               <Pager page={page} total={total} onPage={setPage} label="Backup files" />
             </>
           )

@@ -5,7 +5,7 @@ import { api, apiPage, del, post, put } from "../api/client";
 import { progressKey } from "../api/live";
 import type { BackupJob, BackupMode, BackupRun, BackupTriggered } from "../api/types";
 import { formatRun, nextRuns } from "../components/CronHelper";
-import { EmptyState, ErrorMessage, Loading, PAGE_SIZE, Pager, QueryState, SelectField, StatusBadge, formatBytes, formatDuration, formatTime } from "../components/ui";
+import { DataTable, EmptyState, ErrorMessage, Loading, PAGE_SIZE, Pager, QueryState, SelectField, StatusBadge, formatBytes, formatDuration, formatTime } from "../components/ui";
 
 // uPlot is loaded only on a job's page: it stays out of the first load.
 const RunChart = lazy(() => import("../components/RunChart"));
@@ -39,36 +39,19 @@ function History({ backupJobId }: { backupJobId: string }) {
             </EmptyState>
           ) : (
             <>
-              <div className="table-wrap">
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">Status</th>
-                      <th scope="col">Mode</th>
-                      <th scope="col">Trigger</th>
-                      <th scope="col">Started</th>
-                      <th scope="col">Duration</th>
-                      <th scope="col">Size</th>
-                      <th scope="col">Error</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {items.map((run) => (
-                      <tr key={run.backupRunId}>
-                        <td>
-                          <RunProgress run={run} />
-                        </td>
-                        <td>{run.backupMode}</td>
-                        <td>{run.trigger}</td>
-                        <td>{formatTime(run.startedUtc)}</td>
-                        <td>{formatDuration(run.durationMs)}</td>
-                        <td>{formatBytes(run.totalSize)}</td>
-                        <td>{run.error ?? ""}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <DataTable
+                rows={items}
+                rowKey={(run) => run.backupRunId}
+                columns={[
+                  { header: "Status", cell: (run) => <RunProgress run={run} /> },
+                  { header: "Mode", cell: (run) => run.backupMode },
+                  { header: "Trigger", cell: (run) => run.trigger },
+                  { header: "Started", cell: (run) => formatTime(run.startedUtc) },
+                  { header: "Duration", cell: (run) => formatDuration(run.durationMs) },
+                  { header: "Size", cell: (run) => formatBytes(run.totalSize) },
+                  { header: "Error", cell: (run) => run.error ?? "" },
+                ]}
+              />
               <Pager page={page} total={total} onPage={setPage} label="Run history" />
               <Suspense fallback={<Loading what="Loading chart…" />}>
                 <RunChart runs={items} />

@@ -2,7 +2,7 @@ import { useQuery } from "@tanstack/react-query";
 import { Link } from "wouter";
 import { api } from "../api/client";
 import type { BackupJobSummary } from "../api/types";
-import { EmptyState, Pager, QueryState, StatusBadge, formatTime, useClientPage } from "../components/ui";
+import { DataTable, EmptyState, Pager, QueryState, StatusBadge, formatTime, useClientPage } from "../components/ui";
 
 export const useJobs = () => useQuery({ queryKey: ["jobs"], queryFn: () => api<BackupJobSummary[]>("/api/backupjob") });
 
@@ -27,34 +27,17 @@ export function BackupJobsPage() {
               </p>
             </EmptyState>
           ) : (
-            <div className="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Job</th>
-                    <th scope="col">Last result</th>
-                    <th scope="col">Last run</th>
-                    <th scope="col">Schedules</th>
-                    <th scope="col">Enabled</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {pageItems.map((job) => (
-                    <tr key={job.backupJobId}>
-                      <td>
-                        <Link href={`/jobs/${job.backupJobId}`}>{job.name}</Link>
-                      </td>
-                      <td>
-                        <StatusBadge status={job.lastStatus} />
-                      </td>
-                      <td>{formatTime(job.lastRunUtc)}</td>
-                      <td>{job.schedules.length ? job.schedules.map((s) => `${s.backupMode} ${s.cronExpression}`).join("; ") : "Manual only"}</td>
-                      <td>{job.isEnabled ? "Yes" : job.agentId ? "No" : "No (agent deleted)"}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable
+              rows={pageItems}
+              rowKey={(job) => job.backupJobId}
+              columns={[
+                { header: "Job", cell: (job) => <Link href={`/jobs/${job.backupJobId}`}>{job.name}</Link> },
+                { header: "Last result", cell: (job) => <StatusBadge status={job.lastStatus} /> },
+                { header: "Last run", cell: (job) => formatTime(job.lastRunUtc) },
+                { header: "Schedules", cell: (job) => (job.schedules.length ? job.schedules.map((s) => `${s.backupMode} ${s.cronExpression}`).join("; ") : "Manual only") },
+                { header: "Enabled", cell: (job) => (job.isEnabled ? "Yes" : job.agentId ? "No" : "No (agent deleted)") },
+              ]}
+            />
           )
         }
       </QueryState>

@@ -2,9 +2,9 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { api, del, post } from "../api/client";
 import type { Credential } from "../api/types";
-import { type FieldSpec, SpecFields, readSpecs } from "../components/SimpleForm";
-import { EmptyState, ErrorMessage, Field, Pager, QueryState, SelectField, useClientPage } from "../components/ui";
-import { useAgents } from "./Agents";
+import { CreateForm, type FieldSpec, SpecFields, readSpecs } from "../components/SimpleForm";
+import { DataTable, EmptyState, ErrorMessage, Field, Pager, QueryState, RowAction, SelectField, useClientPage } from "../components/ui";
+import { AgentSelect } from "./Agents";
 
 type CredentialType = Credential["type"];
 
@@ -34,23 +34,13 @@ const SECRETS: Record<CredentialType, FieldSpec[]> = {
 function NewCredential() {
   const queryClient = useQueryClient();
   const [type, setType] = useState<CredentialType>("BasicCredential");
-  const agents = useAgents();
   const create = useMutation({
     mutationFn: (form: FormData) =>
       post<Credential>("/api/credential", { name: form.get("name"), agentId: form.get("agentId"), credential: { $type: type, ...readSpecs(form, SECRETS[type], "secret") } }),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: ["credentials"] }),
   });
   return (
-    <form
-      className="card"
-      aria-labelledby="new-credential"
-      onSubmit={(e) => {
-        e.preventDefault();
-        const form = e.currentTarget;
-        create.mutate(new FormData(form), { onSuccess: () => form.reset() });
-      }}
-    >
-      <h2 id="new-credential">Add a credential</h2>
+    <CreateForm title="Add a credential" submit="Add credential" mutation={create} success={(c) => `Credential ${c.name} saved.`}>
       <p className="muted">Secrets are write-only: they are encrypted, sent to the agent, and never shown again.</p>
       <Field label="Name" name="name" required maxLength={200} />
       <SelectField label="Type" value={type} onChange={(e) => setType(e.target.value as CredentialType)}>
@@ -58,25 +48,9 @@ function NewCredential() {
           <option key={t}>{t}</option>
         ))}
       </SelectField>
-      <SelectField label="Agent that uses it" name="agentId" required>
-        <option value="">Choose an agent</option>
-        {agents.data?.map((a) => (
-          <option key={a.agentId} value={a.agentId}>
-            {a.displayName ?? a.hostname}
-          </option>
-        ))}
-      </SelectField>
+      <AgentSelect label="Agent that uses it" name="agentId" required none="Choose an agent" />
       <SpecFields specs={SECRETS[type]} prefix="secret" />
-      <ErrorMessage error={create.error} />
-      {create.isSuccess && (
-        <p role="status" className="success">
-          Credential {create.data.name} saved.
-        </p>
-      )}
-      <button type="submit" disabled={create.isPending}>
-        Add credential
-      </button>
-    </form>
+    </CreateForm>
   );
 }
 
@@ -98,32 +72,19 @@ export function CredentialsPage() {
               <p>Add one below when a destination (S3, Azure, SFTP, Google Cloud) or a database needs a login.</p>
             </EmptyState>
           ) : (
-            <div className="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Name</th>
-                    <th scope="col">Type</th>
-                    <th scope="col">
-                      <span className="visually-hidden">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {pageItems.map((c) => (
-                    <tr key={c.credentialReferenceId}>
-                      <td>{c.name}</td>
-                      <td>{c.type}</td>
-                      <td>
-                        <button type="button" className="danger small" aria-label={`Delete credential ${c.name}`} onClick={() => confirm(`Delete ${c.name}?`) && remove.mutate(c.credentialReferenceId)}>
-                          Delete
-                        </button>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable
+              rows={pageItems}
+              rowKey={(c) => c.credentialReferenceId}
+              columns={[
+                { header: "Name", cell: (c) => c.name },
+                { header: "Type", cell: (c) => c.type },
+                {
+                  header: "Actions",
+                  hiddenHeader: true,
+                  cell: (c) => <RowAction label="Delete credential" name={c.name} confirmText={`Delete ${c.name}?`} onConfirm={() => remove.mutate(c.credentialReferenceId)} />,
+                },
+              ]}
+            />
           )
         }
       </QueryState>

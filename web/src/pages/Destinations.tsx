@@ -2,9 +2,9 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { api, del, post } from "../api/client";
 import type { Credential, Destination } from "../api/types";
-import { type FieldSpec, SpecFields, readSpecs } from "../components/SimpleForm";
-import { EmptyState, ErrorMessage, Field, Pager, QueryState, SelectField, useClientPage } from "../components/ui";
-import { useAgents } from "./Agents";
+import { CreateForm, type FieldSpec, SpecFields, readSpecs } from "../components/SimpleForm";
+import { DataTable, EmptyState, ErrorMessage, Field, Pager, QueryState, RowAction, SelectField, useClientPage } from "../components/ui";
+import { AgentSelect } from "./Agents";
 
 type DestinationType = Destination["type"];
 
@@ -34,7 +34,6 @@ const SETTINGS: Record<DestinationType, FieldSpec[]> = {
 function NewDestination() {
   const queryClient = useQueryClient();
   const [type, setType] = useState<DestinationType>("LocalStorage");
-  const agents = useAgents();
   const credentials = useQuery({ queryKey: ["credentials"], queryFn: () => api<Credential[]>("/api/credential") });
   const create = useMutation({
     mutationFn: (form: FormData) =>
@@ -48,30 +47,14 @@ function NewDestination() {
     onSuccess: () => queryClient.invalidateQueries({ queryKey: ["destinations"] }),
   });
   return (
-    <form
-      className="card"
-      aria-labelledby="new-destination"
-      onSubmit={(e) => {
-        e.preventDefault();
-        const form = e.currentTarget;
-        create.mutate(new FormData(form), { onSuccess: () => form.reset() });
-      }}
-    >
-      <h2 id="new-destination">Add a destination</h2>
+    <CreateForm title="Add a destination" submit="Add destination" mutation={create} success={(d) => `Destination ${d.name} added.`}>
       <Field label="Name" name="name" required maxLength={200} />
       <SelectField label="Type" value={type} onChange={(e) => setType(e.target.value as DestinationType)}>
         {Object.keys(SETTINGS).map((t) => (
           <option key={t}>{t}</option>
         ))}
       </SelectField>
-      <SelectField label="Agent that writes to it" name="agentId">
-        <option value="">Any agent</option>
-        {agents.data?.map((a) => (
-          <option key={a.agentId} value={a.agentId}>
-            {a.displayName ?? a.hostname}
-          </option>
-        ))}
-      </SelectField>
+      <AgentSelect label="Agent that writes to it" name="agentId" none="Any agent" />
       <SpecFields specs={SETTINGS[type]} prefix="settings" />
       {type !== "LocalStorage" && (
         <SelectField label="Credential" name="credentialReferenceId">
@@ -83,16 +66,7 @@ function NewDestination() {
           ))}
         </SelectField>
       )}
-      <ErrorMessage error={create.error} />
-      {create.isSuccess && (
-        <p role="status" className="success">
-          Destination {create.data.name} added.
-        </p>
-      )}
-      <button type="submit" disabled={create.isPending}>
-        Add destination
-      </button>
-    </form>
+    </CreateForm>
   );
 }
 
@@ -115,32 +89,19 @@ export function DestinationsPage() {
               <p>Add one below: a folder on the agent's machine is the quickest start.</p>
             </EmptyState>
           ) : (
-            <div className="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Name</th>
-                    <th scope="col">Type</th>
-                    <th scope="col">
-                      <span className="visually-hidden">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {pageItems.map((d) => (
-                    <tr key={d.destinationId}>
-                      <td>{d.name}</td>
-                      <td>{d.type}</td>
-                      <td>
-                        <button type="button" className="danger small" aria-label={`Delete destination ${d.name}`} onClick={() => confirm(`Delete ${d.name}?`) && remove.mutate(d.destinationId)}>
-                          Delete
-                        </button>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable
+              rows={pageItems}
+              rowKey={(d) => d.destinationId}
+              columns={[
+                { header: "Name", cell: (d) => d.name },
+                { header: "Type", cell: (d) => d.type },
+                {
+                  header: "Actions",
+                  hiddenHeader: true,
+                  cell: (d) => <RowAction label="Delete destination" name={d.name} confirmText={`Delete ${d.name}?`} onConfirm={() => remove.mutate(d.destinationId)} />,
+                },
+              ]}
+            />
           )
         }
       </QueryState>

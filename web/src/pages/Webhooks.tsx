@@ -2,8 +2,9 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link } from "wouter";
 import { api, apiPage, del, post, put } from "../api/client";
+import { CreateForm } from "../components/SimpleForm";
 import type { CreatedWebhook, Delivery, Webhook } from "../api/types";
-import { CopyButton, EmptyState, ErrorMessage, Field, PAGE_SIZE, Pager, QueryState, StatusBadge, formatTime, useClientPage } from "../components/ui";
+import { DataTable, EmptyState, ErrorMessage, Field, PAGE_SIZE, Pager, QueryState, ShownOnce, StatusBadge, formatTime, useClientPage } from "../components/ui";
 
 const EVENTS: Webhook["events"] = ["backup.success", "backup.failure", "backup.anomaly", "agent.connected", "agent.disconnected"];
 
@@ -16,25 +17,11 @@ function NewWebhook() {
   return (
     <>
       {create.isSuccess && (
-        <section className="card highlight" aria-labelledby="secret-heading">
-          <h2 id="secret-heading">Signing secret</h2>
-          <p>Verify each delivery's <code>webhook-signature</code> with this secret. Copy it now: it is shown only once.</p>
-          <div className="command">
-            <code aria-label="Signing secret">{create.data.secret}</code>
-            <CopyButton text={create.data.secret} what="signing secret" />
-          </div>
-        </section>
+        <ShownOnce title="Signing secret" value={create.data.secret} what="signing secret">
+          Verify each delivery's <code>webhook-signature</code> with this secret.
+        </ShownOnce>
       )}
-      <form
-        className="card"
-        aria-labelledby="new-webhook"
-        onSubmit={(e) => {
-          e.preventDefault();
-          const form = e.currentTarget;
-          create.mutate(new FormData(form), { onSuccess: () => form.reset() });
-        }}
-      >
-        <h2 id="new-webhook">Add a webhook</h2>
+      <CreateForm title="Add a webhook" submit="Add webhook" mutation={create}>
         <Field label="URL" name="url" type="url" required placeholder="https://example.com/hooks/datasync" />
         <fieldset>
           <legend>Events</legend>
@@ -44,11 +31,7 @@ function NewWebhook() {
             </label>
           ))}
         </fieldset>
-        <ErrorMessage error={create.error} />
-        <button type="submit" disabled={create.isPending}>
-          Add webhook
-        </button>
-      </form>
+      </CreateForm>
     </>
   );
 }
@@ -67,28 +50,15 @@ export function WebhooksPage() {
               <p>Add one below (Professional and Ultimate plans) to hear about backups in your own systems.</p>
             </EmptyState>
           ) : (
-            <div className="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">URL</th>
-                    <th scope="col">Events</th>
-                    <th scope="col">Enabled</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {pageItems.map((w) => (
-                    <tr key={w.webhookId}>
-                      <td className="break">
-                        <Link href={`/webhooks/${w.webhookId}`}>{w.url}</Link>
-                      </td>
-                      <td>{w.events.join(", ")}</td>
-                      <td>{w.isEnabled ? "Yes" : "No"}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable
+              rows={pageItems}
+              rowKey={(w) => w.webhookId}
+              columns={[
+                { header: "URL", className: "break", cell: (w) => <Link href={`/webhooks/${w.webhookId}`}>{w.url}</Link> },
+                { header: "Events", cell: (w) => w.events.join(", ") },
+                { header: "Enabled", cell: (w) => (w.isEnabled ? "Yes" : "No") },
+              ]}
+            />
           )
         }
       </QueryState>
@@ -164,32 +134,17 @@ export function WebhookPage({ webhookId }: { webhookId: string }) {
                   </EmptyState>
                 ) : (
                   <>
-                    <div className="table-wrap">
-                      <table>
-                        <thead>
-                          <tr>
-                            <th scope="col">Event</th>
-                            <th scope="col">Status</th>
-                            <th scope="col">Attempts</th>
-                            <th scope="col">Response</th>
-                            <th scope="col">Last attempt</th>
-                          </tr>
-                        </thead>
-                        <tbody>
-                          {items.map((d) => (
-                            <tr key={d.deliveryId}>
-                              <td>{d.event}</td>
-                              <td>
-                                <StatusBadge status={d.status} />
-                              </td>
-                              <td>{d.attempts}</td>
-                              <td>{d.responseStatus ?? "—"}</td>
-                              <td>{formatTime(d.lastAttemptAt)}</td>
-                            </tr>
-                          ))}
-                        </tbody>
-                      </table>
-                    </div>
+                    <DataTable
+                      rows={items}
+                      rowKey={(d) => d.deliveryId}
+                      columns={[
+                        { header: "Event", cell: (d) => d.event },
+                        { header: "Status", cell: (d) => <StatusBadge status={d.status} /> },
+                        { header: "Attempts", cell: (d) => d.attempts },
+                        { header: "Response", cell: (d) => d.responseStatus ?? "—" },
+                        { header: "Last attempt", cell: (d) => formatTime(d.lastAttemptAt) },
+                      ]}
+                    />
                     <Pager page={page} total={total} onPage={setPage} label="Deliveries" />
                   </>
                 )
