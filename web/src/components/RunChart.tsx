@@ -3,6 +3,13 @@ import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import type { BackupRun } from "../api/types";
 
+/** The runs' time span, or a day either side of a single run (uPlot would pick years). */
+function xRange(times: number[]): [number, number] {
+  const first = Math.min(...times);
+  const last = Math.max(...times);
+  return first === last ? [first - 86_400, last + 86_400] : [first, last];
+}
+
 /** Size and duration of the finished runs on this page, oldest first (uPlot: ~50 KB, canvas, fast). */
 export default function RunChart({ runs }: { runs: BackupRun[] }) {
   const container = useRef<HTMLDivElement>(null);
@@ -24,7 +31,7 @@ export default function RunChart({ runs }: { runs: BackupRun[] }) {
         width: Math.min(element.clientWidth || 600, 900),
         height: 220,
         // One run alone would get a range of years around it: show a day either side instead.
-        scales: { x: { time: true, range: (_u, min, max) => (min === max ? [min - 86_400, max + 86_400] : [min, max]) } },
+        scales: { x: { time: true, range: () => xRange(data[0] as number[]) } },
         series: [{}, { label: "Size (MB)", stroke: "#2f7dd1", scale: "mb", points: { show: true } }, { label: "Duration (s)", stroke: "#d1842f", scale: "s", points: { show: true } }],
         axes: [axis, { ...axis, scale: "mb", label: "MB" }, { ...axis, scale: "s", side: 1, label: "s", grid: { show: false } }],
       },
