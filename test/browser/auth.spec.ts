@@ -95,6 +95,7 @@ describe("signing up and logging in", () => {
     await context.clearCookies();
     await page.goto(`${platform.url}/login`);
     await page.getByRole("link", { name: "Forgot your password?" }).click();
+    await expectAccessible(page, "forgot password");
     await page.getByLabel("Email").fill(email);
     await page.getByRole("button", { name: "Send reset link" }).click();
     await expect.poll(() => page.getByRole("status").textContent()).toBe("If that email exists, a reset link has been sent.");
@@ -112,5 +113,19 @@ describe("signing up and logging in", () => {
     await signUpAndLogIn(page, platform, { email, password: PASSWORD });
     await page.goto(await emailedLink(platform, email, "/confirm-email"));
     await expect.poll(() => page.getByRole("main").textContent()).toContain("Invalid or expired confirmation token.");
+    await expectAccessible(page, "confirm email");
+  });
+
+  it("serves /docs with the API reference script from this service, so it renders offline", async () => {
+    const requested: string[] = [];
+    // Offline: anything not on this service fails.
+    await page.route("**/*", (route) => {
+      requested.push(route.request().url());
+      return route.request().url().startsWith(platform.url) ? route.continue() : route.abort();
+    });
+    await page.goto(`${platform.url}/docs`);
+    await page.getByText("DataSync API").first().waitFor();
+    expect(requested).toContain(`${platform.url}/vendor/scalar/standalone.js`);
+    expect(requested.filter((url) => url.includes("cdn.jsdelivr.net"))).toEqual([]);
   });
 });

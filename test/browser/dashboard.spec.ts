@@ -23,6 +23,7 @@ let context: BrowserContext;
 let page: Page;
 let agent: ChildProcess | undefined;
 let agentLog = "";
+const liveFrames: string[] = [];
 const email = `dashboard-${Date.now()}@example.com`;
 
 beforeAll(async () => {
@@ -31,6 +32,8 @@ beforeAll(async () => {
   // bypassCSP: axe-core is injected as a script, which the dashboard's CSP rightly refuses.
   context = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 900 }, permissions: ["clipboard-read", "clipboard-write"] });
   page = await context.newPage();
+  // What the live feed (GET /api/live) tells this page, frame by frame.
+  page.on("websocket", (socket) => socket.on("framereceived", ({ payload }) => liveFrames.push(String(payload))));
 });
 afterAll(async () => {
   agent?.kill("SIGTERM");
@@ -115,6 +118,9 @@ describe("the dashboard, from sign-up to a backup file", () => {
     await page.getByRole("button", { name: "Run now" }).click();
     await expect.poll(() => page.getByRole("status").filter({ hasText: "Backup triggered." }).count()).toBe(1);
     await page.getByRole("table").getByText("Success").waitFor({ timeout: 30_000 });
+    // The run's start and its result came over the live feed from the real agent's reports.
+    const runEvents = liveFrames.map((f) => JSON.parse(f) as { type: string; status?: string }).filter((e) => e.type === "backup.run");
+    expect(runEvents.map((e) => e.status)).toEqual(expect.arrayContaining(["Running", "Success"]));
     await expectAccessible(page, "backup job");
     if (SCREENSHOTS) await page.screenshot({ path: join(ROOT, "docs/dashboard-job.png"), fullPage: true });
 
