@@ -1,6 +1,7 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { gzipSync } from "node:zlib";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type LocalPlatform, startPlatform } from "../../agent/dev/local-platform.ts";
@@ -127,5 +128,19 @@ describe("signing up and logging in", () => {
     await page.getByText("DataSync API").first().waitFor();
     expect(requested).toContain(`${platform.url}/vendor/scalar/standalone.js`);
     expect(requested.filter((url) => url.includes("cdn.jsdelivr.net"))).toEqual([]);
+  });
+
+  it("loads at most 150 KB of JavaScript gzipped at first, from fingerprinted files cached immutable", async () => {
+    const html = await (await fetch(`${platform.url}/login`)).text();
+    const scripts = [...html.matchAll(/(?:src|href)="(\/app\/[^"]+\.js)"/g)].map((m) => m[1]);
+    expect(scripts.length).toBeGreaterThan(0);
+    let gzipped = 0;
+    for (const path of scripts) {
+      expect(path).toMatch(/-[A-Za-z0-9_-]{8}\.js$/);
+      const response = await fetch(`${platform.url}${path}`);
+      expect(response.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+      gzipped += gzipSync(await readFile(resolve(import.meta.dirname, "../../dist/assets", `.${path}`))).length;
+    }
+    expect(gzipped).toBeLessThanOrEqual(150 * 1024);
   });
 });
