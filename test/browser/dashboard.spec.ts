@@ -165,6 +165,44 @@ describe("the dashboard, from sign-up to a backup file", () => {
     await expectAccessible(page, "logs");
   });
 
+  it("edits a job, and on a Professional+ plan makes an API key and a webhook shown once, and a write-only credential", async () => {
+    await nav("Backup jobs");
+    await page.getByRole("link", { name: "Shop nightly" }).click();
+    await page.getByRole("link", { name: "Edit" }).click();
+    await page.getByLabel("Name", { exact: true }).fill("Shop nightly (edited)");
+    await page.getByRole("button", { name: "Save backup job" }).click();
+    await page.getByRole("heading", { level: 1, name: "Shop nightly (edited)" }).waitFor();
+
+    // The plan is Ultimate since the paging test.
+    await nav("API keys");
+    await page.getByLabel("Key name").fill("CI pipeline");
+    await page.getByRole("button", { name: "Create API key" }).click();
+    const key = (await page.getByLabel("API key", { exact: true }).textContent()) ?? "";
+    expect(key).toMatch(/^ds_live_/);
+    const viaKey = await fetch(`${platform.url}/api/account`, { headers: { authorization: `Bearer ${key}` } });
+    expect(viaKey.status).toBe(200);
+    await page.getByRole("cell", { name: "CI pipeline", exact: true }).waitFor();
+    await expectAccessible(page, "API keys with a new key");
+
+    await nav("Webhooks");
+    await page.getByLabel("URL").fill("http://localhost:9/hooks/datasync");
+    await page.getByRole("button", { name: "Add webhook" }).click();
+    expect(await page.getByRole("region", { name: "Signing secret" }).locator(".command code").textContent()).toMatch(/^whsec_/);
+    await page.getByRole("link", { name: "http://localhost:9/hooks/datasync" }).click();
+    await page.getByRole("button", { name: "Send test event" }).click();
+    await page.getByText("Test event queued.").waitFor();
+    await expectAccessible(page, "webhook");
+
+    await nav("Credentials");
+    await page.getByLabel("Name", { exact: true }).fill("Backup user");
+    await page.getByLabel("Agent that uses it").selectOption({ label: "Shop server" });
+    await page.getByLabel("Username").fill("backup");
+    await page.getByLabel("Secret password").fill("s3cret-never-shown");
+    await page.getByRole("button", { name: "Add credential" }).click();
+    await page.getByRole("cell", { name: "Backup user", exact: true }).waitFor();
+    expect(await page.content()).not.toContain("s3cret-never-shown");
+  });
+
   it("every page passes axe in light and dark themes, at 375 px and by keyboard", async () => {
     const pages = ["Overview", "Agents", "Backup jobs", "Destinations", "Credentials", "Backup files", "Logs", "Webhooks", "API keys", "Account"];
     for (const scheme of ["light", "dark"] as const) {
