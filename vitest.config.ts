@@ -1,5 +1,6 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { TEST_SECRETS } from "./test/test-secrets.ts";
 
 export default defineConfig(async () => {
   // Read on the Node side, applied inside workerd by test/apply-migrations.ts.
@@ -11,9 +12,7 @@ export default defineConfig(async () => {
         miniflare: {
           bindings: {
             TEST_MIGRATIONS: migrations,
-            JWT_SECRET: "test-jwt-secret-0123456789abcdef0123456789abcdef",
-            ADMIN_TOKEN: "test-admin-token",
-            ENCRYPTION_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+            ...TEST_SECRETS,
             ALLOW_LOCAL_WEBHOOKS: "true",
           },
         },
@@ -21,6 +20,8 @@ export default defineConfig(async () => {
     ],
     test: {
       include: ["test/**/*.test.ts"],
+      // Run by vitest.production.config.ts, against wrangler.toml's production environment.
+      exclude: ["test/production/**"],
       setupFiles: ["./test/apply-migrations.ts"],
     },
   };

@@ -1,19 +1,24 @@
 import { requestId } from "hono/request-id";
 import { createDb } from "./db/client";
-import { createRouter } from "./lib/router";
+import { clock } from "./lib/clock";
+import { insecureConfiguration } from "./lib/environment";
+import { ApiError } from "./lib/errors";
+import { createRouter } from "./http/router";
 import { createNotFoundHandler, handleError } from "./middleware/errors";
-import { limitPerClientIp } from "./middleware/rate-limit";
+import { limitPublicEndpoints } from "./middleware/rate-limit";
+import { logRequest } from "./middleware/request-log";
 import { limitBodySize, requireJsonContentType } from "./middleware/request-guards";
 import { mountApiDocs } from "./routes/docs";
-import { adminBugReportRouter } from "./routes/admin-bugreport";
-import { bugReportRouter } from "./routes/bugreport";
+import { adminBugReportRouter } from "./routes/admin-bug-report";
+import { bugReportRouter } from "./routes/bug-report";
 import { healthRouter } from "./routes/health";
+import { installScriptRouter } from "./routes/install-script";
 import { accountRouter } from "./routes/account";
 import { adminRouter } from "./routes/admin";
-import { apiKeyRouter } from "./routes/apikey";
+import { apiKeyRouter } from "./routes/api-key";
 import { authRouter } from "./routes/auth";
-import { backupFileRouter } from "./routes/backupfile";
-import { backupJobRouter } from "./routes/backupjob";
+import { backupFileRouter } from "./routes/backup-file";
+import { backupJobRouter } from "./routes/backup-job";
 import { credentialRouter } from "./routes/credential";
 import { destinationRouter } from "./routes/destination";
 import { agentRouter } from "./routes/agent";
@@ -27,19 +32,19 @@ export function createApp() {
   const app = createRouter();
 
   app.use("*", requestId({ headerName: "X-Request-Id" }));
+  app.use("*", logRequest);
   app.use("*", async (c, next) => {
-    c.set("db", createDb(c.env.DB));
+    if (insecureConfiguration(c.env).length > 0) throw new ApiError("internal_error", "Server misconfigured; see the Worker's log.");
+    await next();
+  });
+  app.use("*", async (c, next) => {
+    // One instant per request; `waitUntil` is looked up only when used (app.request() in tests has no execution context).
+    c.set("publicCtx", { db: createDb(c.env.DB), env: c.env, now: clock.now(), waitUntil: (p) => c.executionCtx.waitUntil(p) });
     await next();
   });
   app.use("/api/*", limitBodySize, requireJsonContentType);
   // Public endpoints: a budget per client IP each (authenticated routes are limited per subscriber in requireAuth).
-  app.use("/api/auth/register", limitPerClientIp("register"));
-  app.use("/api/auth/confirm-email", limitPerClientIp("confirmEmail"));
-  app.use("/api/auth/forgot-password", limitPerClientIp("forgotPassword"));
-  app.use("/api/auth/reset-password", limitPerClientIp("resetPassword"));
-  app.use("/api/auth/login", limitPerClientIp("login"));
-  app.on("POST", "/api/auth/session", limitPerClientIp("login"));
-  app.use("/api/agent/register", limitPerClientIp("agentRegister"));
+  limitPublicEndpoints(app);
 
   app.route("/", healthRouter);
   app.route("/", authRouter);
@@ -56,6 +61,7 @@ export function createApp() {
   app.route("/", databaseRouter);
   app.route("/", logRouter);
   app.route("/", webhookRouter);
+  app.route("/", installScriptRouter);
   app.route("/", authSessionRouter);
   app.route("/", liveRouter);
 

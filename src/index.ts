@@ -1,5 +1,5 @@
 import { app } from "./app";
-import { consumeDeadLetters, consumeWebhookDeliveries } from "./services/webhook-delivery";
+import { consumeDeadLetters, consumeWebhookDeliveries } from "./services/webhook-consumers";
 import { WEBHOOK_DEAD_LETTER_QUEUE_NAME } from "./services/webhook-queue";
 import { scheduled } from "./scheduled";
 

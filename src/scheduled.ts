@@ -1,8 +1,12 @@
 import { createDb } from "./db/client";
 import { clock } from "./lib/clock";
-import { failStaleTriggeredRuns } from "./services/backup-runs";
-import { purgeExpiredLogs } from "./services/logs";
-import { detectMissedSchedules } from "./services/anomalies";
+import { insecureConfiguration } from "./lib/environment";
+import { errorText, log } from "./lib/log";
+import { purgeOutbox } from "./services/email";
+import { failStaleTriggeredRuns } from "./services/backup-run";
+import { purgeExpiredLogs } from "./services/log";
+import { detectMissedSchedules } from "./services/anomaly";
+import { sampleAgentsOnline } from "./services/gauges";
 import { sweepWebhookDeliveries } from "./services/webhook-queue";
 
 /** One periodic job, run by the cron trigger whose expression it names (see `[triggers]` in wrangler.toml). */
@@ -18,9 +22,11 @@ export const CRON = { everyMinute: "* * * * *", daily: "17 3 * * *" } as const;
 /** Every periodic job of the platform. Add yours here. */
 export const CRON_TASKS: CronTask[] = [
   { name: "log retention purge", cron: CRON.daily, run: (env, now) => purgeExpiredLogs(createDb(env.DB), now) },
+  { name: "outbox purge (7 days)", cron: CRON.daily, run: (env, now) => purgeOutbox(createDb(env.DB), now) },
   { name: "fail triggered runs never started", cron: CRON.everyMinute, run: failStaleTriggeredRuns },
   { name: "enqueue webhook deliveries the publish missed", cron: CRON.everyMinute, run: (env, now) => sweepWebhookDeliveries(env, createDb(env.DB), now) },
   { name: "report missed scheduled backups", cron: CRON.everyMinute, run: detectMissedSchedules },
+  { name: "sample agents online", cron: CRON.everyMinute, run: sampleAgentsOnline },
 ];
 
 /**
@@ -28,10 +34,11 @@ export const CRON_TASKS: CronTask[] = [
  * failing task does not stop the others (it is logged and runs again at its next trigger).
  */
 export async function scheduled(controller: ScheduledController, env: Env): Promise<void> {
+  if (insecureConfiguration(env).length > 0) throw new Error("Server misconfigured: no cron task runs until its secrets are fixed.");
   const now = clock.now();
   const tasks = CRON_TASKS.filter((task) => task.cron === controller.cron);
   const results = await Promise.allSettled(tasks.map((task) => task.run(env, now)));
   results.forEach((result, i) => {
-    if (result.status === "rejected") console.error(`cron task "${tasks[i].name}" failed: ${(result.reason as Error)?.message}`);
+    if (result.status === "rejected") log.error("cron.task.failed", { task: tasks[i].name, error: errorText(result.reason) });
   });
 }

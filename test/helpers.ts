@@ -2,13 +2,17 @@ import { env, exports } from "cloudflare:workers";
 import { createDb } from "../src/db/client";
 import { type PlanName, subscribers, users } from "../src/db/schema";
 import { clock } from "../src/lib/clock";
-import { issueAccessToken } from "../src/services/access-tokens";
-import { hashPassword } from "../src/services/passwords";
+import { issueAccessToken } from "../src/services/access-token";
+import { hashPassword } from "../src/services/password";
+import { assertDocumentedResponse } from "./openapi-conformance";
 
 export const BASE = "http://localhost";
 export const db = () => createDb(env.DB);
 
-/** Calls the Worker the way a client does: full URL, optional JSON body and bearer token. */
+/**
+ * Calls the Worker the way a client does: full URL, optional JSON body and bearer token. Every response
+ * is checked against the OpenAPI document (test/openapi-conformance.ts).
+ */
 export async function api(
   path: string,
   init: { method?: string; token?: string; json?: unknown; headers?: Record<string, string>; body?: BodyInit } = {},
@@ -20,10 +24,17 @@ export async function api(
     headers["content-type"] ??= "application/json";
     body = JSON.stringify(init.json);
   }
-  return exports.default.fetch(new Request(`${BASE}${path}`, { method: init.method ?? (body ? "POST" : "GET"), headers, body }));
+  const request = new Request(`${BASE}${path}`, { method: init.method ?? (body ? "POST" : "GET"), headers, body });
+  const response = await exports.default.fetch(request);
+  await assertDocumentedResponse(request, response);
+  return response;
 }
 
 export const adminToken = () => env.ADMIN_TOKEN;
+
+export const randomBase64 = (bytes: number) => btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(bytes))));
+/** Secrets as `wrangler secret put` should get them (random, long enough): for a Worker env outside local development. */
+export const strongSecrets = () => ({ JWT_SECRET: randomBase64(48), ADMIN_TOKEN: randomBase64(32), ENCRYPTION_KEY: randomBase64(32) });
 
 let counter = 0;
 /** A confirmed user on a fresh subscriber, with a valid access token: the starting point of most tests. */

@@ -53,7 +53,7 @@ try {
   show(`POST /api/agent/registration-token → ${registrationToken.slice(0, 12)}…`);
   const stateDir = join(dir, "agent-state");
   const configPath = join(dir, "agent.json");
-  await writeFile(configPath, JSON.stringify({ displayName: "Demo laptop", engines: [{ type: "Sqlite", engineKey: "demo-files", paths: [join(dir, "*.db")] }] }, null, 2));
+  await writeFile(configPath, JSON.stringify({ displayName: "Demo laptop", discovery: { enabled: false }, engines: [{ type: "Sqlite", engineKey: "demo-files", paths: [join(dir, "*.db")] }] }, null, 2));
   const enrolled = await agentCli(["enroll", "--server", platform.url, "--token", registrationToken, "--name", "Demo laptop", "--state-dir", stateDir]);
   show(`datasync-agent enroll → ${enrolled.stdout.split("\n")[0]}`);
   const agentId = /agent ([0-9a-f-]{36})/.exec(enrolled.stdout)![1];

@@ -1,13 +1,16 @@
 import { randomUUID } from "node:crypto";
 import { hostname, release, type } from "node:os";
-import type { AgentCommand, ServerFrame } from "../../src/protocol/agent-protocol.ts";
+import { type AgentCommand, FULL_ONLY_CAPABILITIES, type ServerFrame } from "../../src/protocol/agent-protocol.ts";
 import type { AgentConfig } from "./config.ts";
 import { Connection, type BackoffOptions } from "./connection.ts";
-import { collectInventory } from "./engines/index.ts";
+import { WRITABLE_DESTINATION_TYPES } from "./destinations/index.ts";
+import type { EngineSet } from "./discovery.ts";
+import { collectInventory, type InventoryEngine } from "./engines/index.ts";
 import type { Engine } from "./engines/engine.ts";
 import { effectiveCompression } from "./pipeline/compression.ts";
 import type { EncryptOptions } from "./pipeline/encryption.ts";
-import { JobRunner, type Severity } from "./runner.ts";
+import type { LogSeverity } from "../../src/domain/log.ts";
+import { JobRunner } from "./runner.ts";
 import { Scheduler } from "./scheduler.ts";
 import { deleteState, type AgentStore, type Identity } from "./state.ts";
 import { AGENT_VERSION } from "./version.ts";
@@ -21,6 +24,10 @@ export interface AgentOptions {
   config: AgentConfig;
   store: AgentStore;
   engines: Engine[];
+  /** Finds the engines again before each inventory (discovery plus agent.json); without it `engines` is fixed. */
+  discover?: () => Promise<EngineSet>;
+  /** Told what happens, for `datasync-agent status` (the live status file). */
+  observer?: AgentObserver;
   now?: () => Date;
   /** Where local diagnostics go (default: stderr with a timestamp). */
   print?: (line: string) => void;
@@ -29,6 +36,15 @@ export interface AgentOptions {
   progressIntervalMs?: number;
   /** Overrides agent.json's inventoryIntervalSeconds (tests). */
   inventoryIntervalMs?: number;
+}
+
+/** What a running agent tells `datasync-agent status` about itself. */
+export interface AgentObserver {
+  connected(server: string): void;
+  disconnected(why: string): void;
+  inventory(engines: InventoryEngine[]): void;
+  /** Every backup report the agent queues (started, completed, failed). */
+  report(frame: { type: string } & Record<string, unknown>): void;
 }
 
 /** Refusals of one outbox message (each after a resend) before it is dropped. */
@@ -47,6 +63,7 @@ export class Agent {
   private readonly connection: Connection;
   private readonly scheduler: Scheduler;
   readonly runner: JobRunner;
+  private engines: Engine[];
   private commandChain: Promise<void> = Promise.resolve();
   private inventoryTimer: NodeJS.Timeout | undefined;
   private lastInventory: string | undefined;
@@ -61,15 +78,24 @@ export class Agent {
     this.now = options.now ?? (() => new Date());
     this.print = options.print ?? ((line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`));
     this.exited = new Promise((resolve) => (this.finish = resolve));
+    this.engines = options.engines;
+    const agent = this;
     this.runner = new JobRunner({
       store: this.store,
-      engines: options.engines,
+      // Read at each run: discovery may have found engines since the runner was made.
+      get engines() {
+        return agent.engines;
+      },
       compression: effectiveCompression(options.config.compression),
       now: this.now,
-      send: (frame) => this.sendReliably(frame),
+      send: (frame) => {
+        options.observer?.report(frame);
+        this.sendReliably(frame);
+      },
       report: (severity, message, backupJobId) => this.report(severity, message, backupJobId),
       encryptOptions: options.encryptOptions,
       progressIntervalMs: options.progressIntervalMs,
+      stagingDirectory: options.config.tempDirectory,
     });
     this.scheduler = new Scheduler((backupJobId, mode) => this.runner.trigger({ backupJobId, mode, trigger: "Schedule" }));
     this.connection = new Connection({
@@ -77,7 +103,11 @@ export class Agent {
       token: options.identity.agentToken,
       backoff: options.backoff,
       handlers: {
-        onReady: () => this.onReady(),
+        onReady: () => {
+          options.observer?.connected(options.identity.server);
+          this.onReady();
+        },
+        onClosed: (why) => options.observer?.disconnected(why),
         onFrame: (frame) => this.onFrame(frame),
         onRevoked: () => void this.revoke(),
         onTokenRefused: () => this.end({ reason: "token-refused", message: "The platform refuses this agent's token (was the agent deleted?). Enroll again with a new registration token." }),
@@ -110,7 +140,7 @@ export class Agent {
     this.finish(exit);
   }
 
-  private report(severity: Severity, message: string, backupJobId?: string): void {
+  private report(severity: LogSeverity, message: string, backupJobId?: string): void {
     this.print(`${severity}: ${message}`);
     this.sendReliably({ type: "log", id: randomUUID(), severity, message, timestamp: this.now().toISOString(), backupJobId: backupJobId ?? null });
   }
@@ -138,16 +168,35 @@ export class Agent {
       displayName: this.options.config.displayName ?? this.options.identity.displayName,
       operatingSystem: `${type()} ${release()}`,
       version: AGENT_VERSION,
+      destinationTypes: WRITABLE_DESTINATION_TYPES,
     });
     for (const entry of this.store.pendingMessages()) this.connection.send(JSON.parse(entry.frame));
     void this.sendInventory(true);
   }
 
+  /** Discovery plus agent.json; should discovery itself fail, the engines known so far stay. */
+  private async discover(): Promise<EngineSet> {
+    if (!this.options.discover) return { engines: this.engines, unreachable: [] };
+    try {
+      return await this.options.discover();
+    } catch (error) {
+      this.print(`Warning: discovering engines failed: ${(error as Error).message}`);
+      return { engines: this.engines, unreachable: [] };
+    }
+  }
+
+  /** Engines found again (with discovery), listed, and sent when something changed or when asked. */
   private async sendInventory(force: boolean): Promise<void> {
-    const engines = await collectInventory(this.options.engines, (engine, error) => this.print(`Warning: engine ${engine.engineKey} is not reachable: ${error.message}`));
+    const found = await this.discover();
+    this.engines = found.engines;
+    const unreachable: InventoryEngine[] = found.unreachable.map(({ engineKey, dbmsType, error }) => ({ engineKey, dbmsType, version: "", databases: [], capabilities: FULL_ONLY_CAPABILITIES, error }));
+    const engines = [...(await collectInventory(this.engines, () => {})), ...unreachable];
+    this.options.observer?.inventory(engines);
     const snapshot = JSON.stringify(engines);
     if (!force && snapshot === this.lastInventory) return;
     this.lastInventory = snapshot;
+    // Reported, not dropped: the platform's log says why an engine lists no databases.
+    for (const engine of engines) if (engine.error) this.report("Warning", `Engine ${engine.engineKey} (${engine.dbmsType}) is not reachable: ${engine.error}`);
     this.sendReliably({ type: "inventory", id: randomUUID(), engines });
   }
 
@@ -185,6 +234,7 @@ export class Agent {
         this.print(`Job "${command.job.name}" ${command.job.isEnabled ? `scheduled (${command.job.schedules.map((s) => `${s.backupMode} ${s.cronExpression}`).join(", ") || "manual only"})` : "disabled"}.`);
         break;
       case "job.delete":
+        await this.runner.releaseChains(command.backupJobId);
         this.store.transaction(() => {
           this.store.deleteJob(command.backupJobId);
           markApplied();

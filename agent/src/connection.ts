@@ -9,6 +9,8 @@ export interface ConnectionHandlers {
   onRevoked(): void;
   /** The platform refuses the agent token outright (401 on the upgrade). */
   onTokenRefused(): void;
+  /** The socket is gone and a reconnect is scheduled. */
+  onClosed?(why: string): void;
   /** Local diagnostics: connection state changes, bad frames. */
   note(message: string): void;
 }
@@ -157,6 +159,7 @@ export class Connection {
   }
 
   private scheduleReconnect(why: string): void {
+    this.handlers.onClosed?.(why);
     const delay = backoffDelay(this.attempt++, this.backoff);
     this.handlers.note(`${why}; reconnecting in ${(delay / 1000).toFixed(1)} s.`);
     this.reconnectTimer = setTimeout(() => {

@@ -1,8 +1,8 @@
 /** Shapes shared across the agent. Protocol frames and commands come from the platform's zod module. */
 import type { z } from "zod";
-import type { BACKUP_MODES, CredentialSchema } from "../../src/protocol/agent-protocol.ts";
+import type { CredentialSchema } from "../../src/protocol/agent-protocol.ts";
 
-export type BackupMode = (typeof BACKUP_MODES)[number];
+export type { BackupMode } from "../../src/domain/backup.ts";
 
 export type DbmsType = "PostgreSql" | "MySql" | "MariaDb" | "Sqlite";
 

@@ -120,7 +120,9 @@ describe("running agent", () => {
     await startAgent(stateDir);
     await platform.waitFor((frames) => frames.some((f) => f.type === "inventory"), "inventory");
     expect(platform.frames[0]).toMatchObject({ type: "hello", version: "0.1.0", displayName: "Test box", hostname: expect.any(String), operatingSystem: expect.any(String) });
-    expect(platform.ofType("inventory")[0].engines).toEqual([{ engineKey: "files", dbmsType: "Sqlite", version: expect.any(String), databases: [{ name: "shop" }] }]);
+    // Protocol 1.1: what this agent can write, so the platform can refuse a job it could not run.
+    expect(platform.frames[0].destinationTypes).toEqual(["LocalStorage", "S3Storage", "AzureBlobStorage", "SftpStorage", "GoogleCloudStorage"]);
+    expect(platform.ofType("inventory")[0].engines).toEqual([{ engineKey: "files", dbmsType: "Sqlite", version: expect.any(String), databases: [{ name: "shop" }], capabilities: { backupModes: ["Full"], restore: false } }]);
 
     const theJob = job({ encryption: { enabled: true, algorithm: "AES-256", passphrase: "a long enough passphrase" } });
     const upsertId = platform.command({ type: "job.upsert", job: theJob });
@@ -135,7 +137,8 @@ describe("running agent", () => {
     expect(files).toHaveLength(1);
     expect(files[0].fileName).toMatch(/^shop_Full_\d{8}_\d{6}\.sqlite\.gz\.enc$/);
     const path = join(dir, "backups", files[0].fileName);
-    expect(files[0]).toMatchObject({ databaseId: theJob.databases[0].databaseId, destinationId: theJob.destinations[0].destinationId, fileSize: (await stat(path)).size, checksum: await fileChecksum(path) });
+    expect(files[0]).toMatchObject({ databaseId: theJob.databases[0].databaseId, destinationId: theJob.destinations[0].destinationId, fileSize: (await stat(path)).size, checksum: await fileChecksum(path), backupMode: "Full" });
+    expect(files[0]).not.toHaveProperty("baseFileName"); // a Full builds on nothing
     expect(platform.ofType("log").map((f) => f.message)).toEqual(
       expect.arrayContaining([expect.stringContaining("Full backup started (Manual)"), expect.stringContaining("Full backup succeeded")]),
     );
@@ -249,7 +252,7 @@ describe("running agent", () => {
     platform.command({ type: "backup.run", backupRunId, backupJobId: theJob.backupJobId, backupMode: "Differential" });
     await platform.waitFor(forRun(backupRunId, "backup.failed"), "failed");
     expect(platform.frames.find((f) => f.type === "backup.failed")!.error).toBe(
-      "SQLite backups support only the Full mode; Differential backups are not available for this engine in this agent version.",
+      'SQLite engine "files" cannot make Differential backups here (it can: Full).',
     );
     expect(existsSync(join(dir, "backups"))).toBe(false);
   });

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -10,6 +10,7 @@ import { UnsupportedModeError } from "../src/engines/engine.ts";
 import { MysqlEngine } from "../src/engines/mysql.ts";
 import { PostgresEngine } from "../src/engines/postgres.ts";
 import { SqliteEngine } from "../src/engines/sqlite.ts";
+import { prepareEngines } from "../src/engines/index.ts";
 import { restoreBackup } from "../src/restore.ts";
 import type { Credential } from "../src/types.ts";
 import {
@@ -82,13 +83,27 @@ describe("PostgreSQL", () => {
     expect(psql(target, "SELECT n FROM customer_count")).toBe(String(SAMPLE_ROWS));
   });
 
-  it("refuses Differential and TransactionLog with a clear error and writes nothing", async () => {
+  it("dumps a database whose name looks like a connection string as that name, not as a connection string", async () => {
+    const lookalike = `dbname=${source}`;
+    restored.push(lookalike);
+    psql("postgres", `CREATE DATABASE "${lookalike}"`);
+    // The helper's own `-d` would read the name as a connection string too: give it as a quoted conninfo.
+    psql(`dbname='${lookalike}'`, "CREATE TABLE only_in_the_lookalike (x int)");
+    const engine = new PostgresEngine({ type: "PostgreSql", engineKey: "pg", ...PG, format: "plain" }, noCredentials);
+    const { stream, release } = await engine.dump(lookalike);
+    let text = "";
+    for await (const chunk of stream) text += chunk;
+    await release();
+    expect(text).toContain("only_in_the_lookalike");
+    expect(text).not.toContain("customer");
+  });
+
+  it("refuses Differential on PostgreSQL 15 with a clear error and writes nothing", async () => {
     const engine = new PostgresEngine({ type: "PostgreSql", engineKey: "pg", ...PG, format: "custom" }, noCredentials);
-    for (const mode of ["Differential", "TransactionLog"] as const) {
-      const attempt = backupDatabase({ engine, database: source, mode, startedAt: new Date(), destinations: [localDestination("pg-diff")], compression: "gzip" });
-      await expect(attempt).rejects.toBeInstanceOf(UnsupportedModeError);
-      await expect(attempt).rejects.toThrow(`PostgreSQL backups support only the Full mode; ${mode} backups are not available`);
-    }
+    expect((await engine.capabilities()).backupModes).not.toContain("Differential");
+    const attempt = backupDatabase({ engine, database: source, mode: "Differential", startedAt: new Date(), destinations: [localDestination("pg-diff")], compression: "gzip" });
+    await expect(attempt).rejects.toBeInstanceOf(UnsupportedModeError);
+    await expect(attempt).rejects.toThrow('PostgreSQL engine "pg" cannot make Differential backups here (it can: Full');
     expect(existsSync(join(workDir, "pg-diff"))).toBe(false);
   });
 
@@ -132,11 +147,18 @@ describe("MariaDB", () => {
     expect(mariadb(MARIADB_FINGERPRINT, target)).toBe(mariadb(MARIADB_FINGERPRINT, source));
   });
 
-  it("refuses Differential with a clear error", async () => {
+  it("refuses TransactionLog on a server without binary logs, and MySQL physical modes", async () => {
     const engine = new MysqlEngine({ type: "MariaDb", engineKey: "maria", ...MARIADB }, noCredentials);
+    // The machine's MariaDB runs with log_bin off (chain.test.ts starts one with it on).
+    expect(await engine.capabilities()).toEqual({ backupModes: ["Full", "Differential"], restore: false });
     await expect(
-      backupDatabase({ engine, database: source, mode: "Differential", startedAt: new Date(), destinations: [localDestination("maria-diff")], compression: "gzip" }),
-    ).rejects.toThrow("MariaDB backups support only the Full mode");
+      backupDatabase({ engine, database: source, mode: "TransactionLog", startedAt: new Date(), destinations: [localDestination("maria-diff")], compression: "gzip" }),
+    ).rejects.toThrow('MariaDB engine "maria" cannot make TransactionLog backups here (it can: Full, Differential).');
+    const mysql = new MysqlEngine({ type: "MySql", engineKey: "my", ...MARIADB }, noCredentials);
+    expect(await mysql.capabilities()).toEqual({ backupModes: ["Full"], restore: false });
+    const remote = new MysqlEngine({ type: "MariaDb", engineKey: "remote", ...MARIADB, host: "192.0.2.1" }, noCredentials);
+    expect((await remote.capabilities()).backupModes).toEqual(["Full"]); // mariadb-backup reads the data folder: local servers only
+    expect(existsSync(join(workDir, "maria-diff"))).toBe(false);
   });
 });
 
@@ -154,7 +176,7 @@ describe("SQLite", () => {
     expect(await engine.listDatabases()).toEqual(["other", "shop"]);
     const result = await backupDatabase({ engine, database: "shop", mode: "Full", startedAt: new Date("2026-03-26T02:00:00Z"), destinations: [localDestination("sqlite")], compression: "gzip", passphrase: PASSPHRASE, encryptOptions: FAST });
     expect(result.fileName).toBe("shop_Full_20260326_020000.sqlite.gz.enc");
-    expect(await readdir(join(workDir, "staging"))).toEqual([]); // staging copy released
+    expect(await readdir(await engine.stagingDirectory())).toEqual([]); // staging copy released
 
     const target = join(workDir, "restored-shop.db");
     await restoreBackup({ file: join(workDir, "sqlite", result.fileName), passphrase: PASSPHRASE, to: target });
@@ -180,5 +202,34 @@ describe("SQLite", () => {
     await expect(restoreBackup({ file, passphrase: PASSPHRASE, to: target, checksum: `sha256:${"0".repeat(64)}` })).rejects.toThrow("Checksum mismatch");
     expect(existsSync(target)).toBe(false);
     expect((await readdir(workDir)).filter((name) => name.includes("never"))).toEqual([]);
+  });
+});
+
+describe("SQLite staging", () => {
+  it("stages copies 0600 in a private 0700 directory, emptied when the agent starts", async () => {
+    const folder = join(workDir, "sqlite-src3");
+    await mkdir(folder);
+    const app = new DatabaseSync(join(folder, "secret.db"));
+    app.exec("CREATE TABLE t (x); INSERT INTO t VALUES ('card numbers')");
+    app.close();
+    const base = join(workDir, "shared-tmp");
+    const engine = new SqliteEngine({ type: "Sqlite", engineKey: "files", paths: [join(folder, "secret.db")] }, base);
+
+    const { stream, release } = await engine.dump("secret");
+    const [staged] = await readdir(await engine.stagingDirectory());
+    const directory = await engine.stagingDirectory();
+    expect(directory.startsWith(`${base}/`)).toBe(true);
+    expect((await stat(directory)).mode & 0o777).toBe(0o700);
+    expect((await stat(join(directory, staged))).mode & 0o777).toBe(0o600);
+    stream.destroy();
+    await release();
+
+    // A crashed run left a copy behind (and the directory lost its mode): the next start removes it.
+    await writeFile(join(directory, "datasync-left-behind.sqlite"), "old copy");
+    await chmod(directory, 0o755);
+    const restarted = new SqliteEngine({ type: "Sqlite", engineKey: "files", paths: [join(folder, "secret.db")] }, base);
+    await prepareEngines([restarted]);
+    expect(await readdir(directory)).toEqual([]);
+    expect((await stat(directory)).mode & 0o777).toBe(0o700);
   });
 });

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { AgentJob } from "../../src/protocol/agent-protocol.ts";
-import { fullOnly, type Engine } from "../src/engines/engine.ts";
+import { fullOnlyCapabilities, type Engine } from "../src/engines/engine.ts";
 import { JobRunner } from "../src/runner.ts";
 import { AgentStore } from "../src/state.ts";
 
@@ -22,9 +22,7 @@ class GatedEngine implements Engine {
   async listDatabases() {
     return ["app"];
   }
-  assertModeSupported(mode: "Full" | "Differential" | "TransactionLog") {
-    fullOnly("Gated", mode);
-  }
+  readonly capabilities = fullOnlyCapabilities;
   async dump() {
     const gate = this.open ? Promise.resolve() : new Promise<void>((resolve) => this.waiting.push(resolve));
     const stream = Readable.from(
@@ -166,19 +164,31 @@ describe("JobRunner", () => {
       "handmade.sql.gz",
     ]);
     expect(logs.map((l) => l.message)).toContain('Backup job "App": retention removed app_Full_20260326_020000.sql.gz from "Disk".');
+    // The removal is reported (protocol 1.1) through the outbox, once, for the one file removed.
+    const deleted = frames.filter((f) => f.type === "files.deleted");
+    expect(deleted).toEqual([
+      { type: "files.deleted", id: expect.any(String), files: [{ destinationId: job.destinations[0].destinationId, fileName: "app_Full_20260326_020000.sql.gz" }], reason: "retention" },
+    ]);
+    expect(store.isPending(deleted[0].id)).toBe(true);
+    frames.length = 0;
+    clock = new Date("2026-04-03T04:00:00Z");
+    await runToEnd(job); // nothing more is old enough: nothing more reported
+    expect(frames.filter((f) => f.type === "files.deleted")).toEqual([]);
   });
 
-  it("fails clearly for an engine missing from agent.json and for an unsupported destination", async () => {
+  it("fails clearly for an engine missing from agent.json and for a destination without its credential", async () => {
     const job = saveJob({ databases: [{ databaseId: randomUUID(), name: "x", dbmsType: "PostgreSql", engineKey: "pg-main" }] });
     await runToEnd(job);
     expect(frames.find((f) => f.type === "backup.failed")!.error).toBe('Database "x": engine "pg-main" is not configured in this agent\'s agent.json.');
     frames.length = 0;
     const azure = saveJob({ destinations: [{ destinationId: randomUUID(), name: "Blob", type: "AzureBlobStorage", settings: { container: "c" }, credentialReferenceId: null }] });
     await runToEnd(azure);
-    expect(frames.find((f) => f.type === "backup.failed")!.error).toBe('Destination "Blob": AzureBlobStorage is not supported by this agent version.');
+    expect(frames.find((f) => f.type === "backup.failed")!.error).toBe('Destination "Blob" (AzureBlobStorage) has no credential: give it an AzureBlobCredential or a ConnectionStringCredential.');
     frames.length = 0;
     const gcs = saveJob({ destinations: [{ destinationId: randomUUID(), name: "GCS", type: "GoogleCloudStorage", settings: { bucket: "b" }, credentialReferenceId: null }] });
     await runToEnd(gcs);
-    expect(frames.find((f) => f.type === "backup.failed")!.error).toBe('Destination "GCS": GoogleCloudStorage is not supported by this agent version.');
+    expect(frames.find((f) => f.type === "backup.failed")!.error).toBe(
+      'Destination "GCS" (GoogleCloudStorage) has no credential: give it a GoogleCloudCredential (service account key) or an S3Credential holding a Cloud Storage HMAC key.',
+    );
   });
 });

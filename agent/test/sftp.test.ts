@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { existsSync } from "node:fs";
+import { createWriteStream, existsSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backupDatabase } from "../src/backup.ts";
 import { SftpDestination } from "../src/destinations/sftp.ts";
@@ -56,9 +57,15 @@ describe.skipIf(unavailable)(`SftpStorage against a local sshd${unavailable ? ` 
       expect(await fileChecksum(path)).toBe(result.checksum);
       expect((await readdir(join(dir, "remote", "db"))).filter((name) => name.endsWith(".partial"))).toEqual([]);
 
+      // Read back for a restore: the same bytes.
+      const fetched = join(dir, `fetched-${result.fileName}`);
+      await pipeline(await target.download(result.fileName), createWriteStream(fetched));
+      expect(await fileChecksum(fetched)).toBe(result.checksum);
+
       await target.remove(result.fileName);
       expect(existsSync(path)).toBe(false);
       expect(existsSync(`${path}.sha256`)).toBe(false);
+      await expect(target.download(result.fileName)).rejects.toThrow(`Destination "Backup host": ${path} does not exist.`);
     } finally {
       await target.close();
     }

@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { createDb } from "../db/client";
 import { clock } from "../lib/clock";
+import { errorText, log } from "../lib/log";
 import { isoUtc } from "../lib/time";
 import {
   type AgentCommand,
@@ -14,15 +15,13 @@ import {
   type ServerFrame,
   parseAgentFrame,
 } from "../protocol/agent-protocol";
-import { publishEvents } from "../services/activity";
-import { type AgentIdentity, recordPresence, touchAgent, updateAgentFacts } from "../services/agents";
-import { type BackupReportOutcome, applyBackupReport } from "../services/backup-reports";
-import { applyInventory } from "../services/inventory";
+import { publishEvents } from "../services/event";
+import { AGENT_IDENTITY_HEADER, type AgentIdentity, recordPresence, touchAgent, updateAgentFacts } from "../services/agent";
+import { type BackupReportOutcome, applyBackupReport } from "../services/backup-report";
+import type { ServiceContext } from "../services/context";
+import { applyInventory } from "../services/database";
 import { liveRunEvent, publishLive } from "../services/live-feed";
-import { recordAgentLog } from "../services/logs";
-
-/** Header through which the Worker hands the authenticated agent to its session with the upgrade. */
-export const AGENT_IDENTITY_HEADER = "x-datasync-agent";
+import { recordAgentLog } from "../services/log";
 
 /** How long applied message ids are remembered: far longer than an agent keeps an unacknowledged message. */
 const APPLIED_ID_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
@@ -249,7 +248,7 @@ export class AgentSession extends DurableObject<Env> {
         try {
           outcome = await this.apply(frame);
         } catch (error) {
-          console.error(`agent message ${frame.type} not applied: ${(error as Error).message}`);
+          log.error("agent.message.unapplied", { agentId: this.session()?.agentId, type: frame.type, error: errorText(error) });
           outcome = { ok: false, error: "The platform could not record this message; send it again later." };
         }
         if (outcome.ok) this.sql.exec("INSERT OR IGNORE INTO applied_messages (id, applied_at) VALUES (?, ?)", frame.id, clock.nowMs());
@@ -274,8 +273,12 @@ export class AgentSession extends DurableObject<Env> {
         case "log":
           await recordAgentLog(ctx, session.agentId, frame);
           return { ok: true } as const;
+        case "files.deleted":
+          // Protocol 1.1; until backup files have a status to mark, refuse it so the agent keeps the
+          // report in its outbox (it resends after reconnects) rather than have it acked and lost.
+          return { ok: false, error: "files.deleted is not recorded by this platform version yet." } as const;
         default: {
-          const outcome = await applyBackupReport({ ...ctx, env: this.env, agentId: session.agentId }, frame);
+          const outcome = await applyBackupReport(ctx, session.agentId, frame);
           if (outcome.ok) this.ctx.waitUntil(publishLive(this.env, session.subscriberId, liveRunEvent(frame)));
           return outcome;
         }
@@ -294,17 +297,26 @@ export class AgentSession extends DurableObject<Env> {
         this.saveSession({ ...this.session()!, online, lastSeenWrittenAt: ctx.now.getTime() });
       }),
     );
-    this.presenceWrites = write.catch((error: Error) => console.error(`agent presence not recorded: ${error.message}`));
+    this.presenceWrites = write.catch((error: Error) => log.error("agent.presence.unrecorded", { agentId: this.session()?.agentId, online, error: errorText(error) }));
     await this.presenceWrites;
   }
 
-  /** Runs `fn` with the session's agent and a service context; nothing when the agent was never connected or was deleted. */
-  private async withSession<T>(
-    fn: (session: SessionState, ctx: { db: ReturnType<typeof createDb>; subscriberId: string; now: Date }) => Promise<T>,
-  ): Promise<T | undefined> {
+  /**
+   * Runs `fn` with the session's agent and the message's service context (the agent acting for its
+   * subscriber; agent messages are not plan-limited, so no plan); nothing when the agent was never
+   * connected or was deleted.
+   */
+  private async withSession<T>(fn: (session: SessionState, ctx: Omit<ServiceContext, "plan">) => Promise<T>): Promise<T | undefined> {
     const session = this.session();
     if (!session) return undefined;
-    return fn(session, { db: createDb(this.env.DB), subscriberId: session.subscriberId, now: clock.now() });
+    return fn(session, {
+      db: createDb(this.env.DB),
+      env: this.env,
+      now: clock.now(),
+      waitUntil: (promise) => this.ctx.waitUntil(promise),
+      subscriberId: session.subscriberId,
+      principal: { kind: "agent", agentId: session.agentId },
+    });
   }
 
   private session(): SessionState | null {

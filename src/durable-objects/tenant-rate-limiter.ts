@@ -2,18 +2,20 @@ import { DurableObject } from "cloudflare:workers";
 import { and, eq, isNull } from "drizzle-orm";
 import { createDb } from "../db/client";
 import { type PlanName, apiKeys, subscribers, users } from "../db/schema";
-import { LAST_USED_GRANULARITY_MS } from "../services/authentication";
-import { PLAN_LIMITS, isProfessionalOrAbove } from "../services/plans";
-import { MAX_LOG_LENGTH, PLAN_WINDOW_MS, type RateDecision, type RateWindow, decide } from "../services/rate-limits";
+import { PLAN_LIMITS, isProfessionalOrAbove } from "../services/plan";
+import { MAX_LOG_LENGTH, PLAN_WINDOW_MS, type RateDecision, type RateWindow, decide } from "../services/rate-limit";
 
 /** Who the Worker says is calling, after checking the token's signature or the key's hash. */
-export type Principal = { kind: "session"; userId: string; generation: number } | { kind: "apikey"; apiKeyId: string };
+export type PresentedToken = { kind: "session"; userId: string; generation: number } | { kind: "apikey"; apiKeyId: string };
+
+/** `lastUsedAt` is written at most this often per key, not on every request. */
+export const LAST_USED_GRANULARITY_MS = 60_000;
 
 export interface AdmitRequest {
   subscriberId: string;
   /** The Worker's injected clock, so tests drive the window without sleeping. */
   now: number;
-  principal: Principal;
+  principal: PresentedToken;
 }
 
 export type AdmitResult =
@@ -44,12 +46,14 @@ interface TenantState {
 }
 
 /**
- * One per subscriber (named by subscriberId): the plan's requests per minute over all its users, tokens
- * and keys, and the authority on whether a session or key is still valid. Being single-threaded, it
+ * The subscriber's rate limiter and also its session/key cache: one per subscriber (named by
+ * subscriberId), it counts the plan's requests per minute over all its users, tokens and keys, and it is
+ * the authority on whether a session or key is still valid (it caches the plan, session generations and
+ * keys from D1; see TenantState). Being single-threaded, it
  * decides concurrent requests one at a time, so the limit is exact under concurrency too.
  *
  * The same class, named `ip:<scope>:<ip>` or `login:<email>`, keeps the public endpoints' per-IP budgets
- * and the failed-login lockout: the same sliding log under another key.
+ * and the login attempts of one email: the same sliding log under another key.
  *
  * Storage: only the log of accepted requests, as one value, written at most once per PERSIST_DELAY_MS
  * (a timer after the first change), never on a rejected request; the tenant state is a cache of D1 and
@@ -95,19 +99,9 @@ export class TenantRateLimiter extends DurableObject<Env> {
     this.tenant = null;
   }
 
-  /** A rate-limited request: allowed ones are counted. */
+  /** A rate-limited request (or a reserved login attempt): allowed ones are counted. */
   take(now: number, window: RateWindow): RateDecision {
     return this.count(now, window);
-  }
-
-  /** Checks the budget without spending it (the login lockout, before the password is verified). */
-  peek(now: number, window: RateWindow): RateDecision {
-    return decide(this.log, now, window, false);
-  }
-
-  /** Counts one event regardless of the budget (a failed login). */
-  record(now: number): void {
-    this.append(now);
   }
 
   /** Forgets every counted event (a successful login). Writes only when there is something to forget. */
@@ -125,7 +119,7 @@ export class TenantRateLimiter extends DurableObject<Env> {
   }
 
   private count(now: number, window: RateWindow): RateDecision {
-    const decision = decide(this.log, now, window, true);
+    const decision = decide(this.log, now, window);
     if (decision.allowed) this.append(now);
     return decision;
   }

@@ -1,3 +1,4 @@
+import { DrizzleQueryError } from "drizzle-orm/errors";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 
 /** Every error the API can answer with, and its HTTP status. The `code` is the stable machine word. */
@@ -46,3 +47,14 @@ export const unauthorized = (message = "Missing or invalid token.") =>
   new ApiError("unauthorized", message, { headers: { "WWW-Authenticate": "Bearer" } });
 export const forbidden = (message: string) => new ApiError("forbidden", message);
 export const planLimit = (message: string) => new ApiError("plan_limit", message);
+
+/**
+ * A 400 `validation_failed` for zod issues, `details` listing each; `where` names the part of the request
+ * ("body", "query" …). The router's zod hook and services that validate a field against stored state share it.
+ */
+export function validationFailed(issues: { path: PropertyKey[]; message: string }[], where: string): ApiError {
+  const details: ErrorDetail[] = issues.map((issue) => ({ path: issue.path.map(String).join("."), message: issue.message }));
+  const first = details[0];
+  const message = first ? `Invalid request ${where}: ${first.path ? `${first.path}: ` : ""}${first.message}` : `Invalid request ${where}.`;
+  return new ApiError("validation_failed", message, { details });
+}

@@ -1,31 +1,36 @@
+import { getCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
-import { clock } from "../lib/clock";
 import { timingSafeEqual } from "../lib/crypto";
-import { unauthorized } from "../lib/errors";
-import type { AppBindings } from "../lib/types";
-import { authenticateBearer } from "../services/authentication";
-import { rateLimitHeaders } from "../services/rate-limits";
+import { ApiError, unauthorized } from "../lib/errors";
+import type { AppBindings } from "../http/types";
+import { API_KEY_PREFIX, authenticateBearer, bearerToken } from "../services/bearer-auth";
+import { SESSION_COOKIE } from "../services/browser-session";
+import { assertCredentialBudget, rateLimitHeaders, recordCredentialFailure } from "../services/rate-limit";
 import { authenticateSessionCookie } from "./session-cookie";
 
-function bearerToken(header: string | undefined): string | null {
-  const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
-  return match ? match[1] : null;
-}
-
 /**
- * Every non-public route: a JWT session, an API key or the dashboard's session cookie, resolved to `c.var.auth`, and one request of the
- * subscriber's plan budget spent. Every response after this point, errors included, carries the
- * `RateLimit-*` headers.
+ * Every non-public route: a JWT session, an API key or the dashboard's session cookie, resolved to the
+ * request's service context (`c.var.ctx`), and one request of the subscriber's plan budget spent. Every
+ * response after this point, errors included, carries the `RateLimit-*` headers.
  */
 export const requireAuth = createMiddleware<AppBindings>(async (c, next) => {
   const token = bearerToken(c.req.header("authorization"));
+  const cookie = token ? undefined : getCookie(c, SESSION_COOKIE);
+  if (!token && !cookie) throw unauthorized("Missing bearer token.");
+  // An API key or a session cookie costs a D1 look-up: a client IP gets a budget of failed ones.
+  const scope = token ? "apiKey" : "sessionCookie";
+  const clientIp = !token || token.startsWith(API_KEY_PREFIX) ? c.req.header("cf-connecting-ip") : undefined;
+  const now = c.var.publicCtx.now;
+  assertCredentialBudget(scope, clientIp, now.getTime());
   // The lastUsedAt write runs beside the handler and is awaited before the response leaves.
   const pending: Promise<unknown>[] = [];
-  const deps = { now: clock.now(), waitUntil: (p: Promise<unknown>) => void pending.push(p) };
-  const { auth, rateLimit } = token
-    ? await authenticateBearer({ db: c.var.db, env: c.env, token, ...deps })
-    : await authenticateSessionCookie(c, deps);
-  c.set("auth", auth);
+  const waitUntil = (p: Promise<unknown>) => void pending.push(p);
+  const authenticating = token ? authenticateBearer(c.var.publicCtx, token, waitUntil) : authenticateSessionCookie(c, cookie!, waitUntil);
+  const { tenant, rateLimit } = await authenticating.catch(async (err: unknown) => {
+    if (err instanceof ApiError && err.code === "unauthorized") await recordCredentialFailure(c.env, scope, clientIp, now.getTime());
+    throw err;
+  });
+  c.set("ctx", { ...c.var.publicCtx, ...tenant });
   await next();
   for (const [name, value] of Object.entries(rateLimitHeaders(rateLimit))) c.res.headers.set(name, value);
   await Promise.all(pending);
@@ -34,8 +39,18 @@ export const requireAuth = createMiddleware<AppBindings>(async (c, next) => {
 /** The operator API: the `ADMIN_TOKEN` secret, compared in constant time. */
 export const requireAdmin = createMiddleware<AppBindings>(async (c, next) => {
   const token = bearerToken(c.req.header("authorization"));
+  const clientIp = c.req.header("cf-connecting-ip");
+  const now = c.var.publicCtx.now.getTime();
+  assertCredentialBudget("adminToken", clientIp, now);
   if (!token || !c.env.ADMIN_TOKEN || !timingSafeEqual(token, c.env.ADMIN_TOKEN)) {
+    await recordCredentialFailure(c.env, "adminToken", clientIp, now);
     throw unauthorized("Missing or invalid operator token.");
   }
   await next();
 });
+
+/** Spread into `createRoute` for routes that need a token: runs `requireAuth` and documents the scheme. */
+export const authenticated = { middleware: [requireAuth], security: [{ Bearer: [] }] };
+
+/** Spread into `createRoute` for the operator API. */
+export const operatorOnly = { middleware: [requireAdmin], security: [{ OperatorToken: [] }] };

@@ -1,7 +1,8 @@
 import type { ErrorHandler, Hono, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ApiError, type ErrorCode } from "../lib/errors";
-import type { AppBindings } from "../lib/types";
+import { errorText, log } from "../lib/log";
+import type { AppBindings } from "../http/types";
 
 function errorResponse(c: Parameters<ErrorHandler<AppBindings>>[1], err: ApiError) {
   const body: Record<string, unknown> = { error: err.message, code: err.code, requestId: c.get("requestId") };
@@ -29,7 +30,7 @@ export const handleError: ErrorHandler<AppBindings> = (err, c) => {
     return errorResponse(c, new ApiError(HTTP_EXCEPTION_CODES[err.status], message.endsWith(".") ? message : `${message}.`));
   }
   // Log the failure for operators, but only its class and message: never request bodies or headers.
-  console.error(`[${c.get("requestId")}] unhandled ${err.name}: ${err.message}`);
+  log.error("request.unhandled", { requestId: c.get("requestId"), error: errorText(err) });
   return errorResponse(c, new ApiError("internal_error", "Internal server error."));
 };
 

@@ -1,7 +1,7 @@
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { ApiError } from "../lib/errors";
-import type { AppBindings } from "../lib/types";
+import type { AppBindings } from "../http/types";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 

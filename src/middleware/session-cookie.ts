@@ -1,9 +1,8 @@
 import type { Context } from "hono";
-import { getCookie } from "hono/cookie";
 import { forbidden, unauthorized } from "../lib/errors";
-import type { AppBindings } from "../lib/types";
-import { type Authenticated, admitPrincipal } from "../services/authentication";
-import { SESSION_COOKIE, findBrowserSession } from "../services/browser-sessions";
+import type { AppBindings } from "../http/types";
+import { type Authenticated, admitPrincipal } from "../services/bearer-auth";
+import { findBrowserSession } from "../services/browser-session";
 
 /** Methods a cookie-authenticated request may send without a matching Origin (they change nothing). */
 const SAFE_METHODS = new Set(["GET", "HEAD"]);
@@ -23,16 +22,17 @@ export function assertSameOrigin(c: Context<AppBindings>): void {
  */
 export async function authenticateSessionCookie(
   c: Context<AppBindings>,
-  deps: { now: Date; waitUntil: (p: Promise<unknown>) => void },
+  cookie: string,
+  waitUntil: (promise: Promise<unknown>) => void,
 ): Promise<Authenticated> {
-  const cookie = getCookie(c, SESSION_COOKIE);
-  if (!cookie) throw unauthorized("Missing bearer token.");
   const upgrade = c.req.header("upgrade")?.toLowerCase() === "websocket";
   if (upgrade || !SAFE_METHODS.has(c.req.method)) assertSameOrigin(c);
-  const session = await findBrowserSession({ db: c.var.db, now: deps.now }, cookie);
+  const session = await findBrowserSession(c.var.publicCtx, cookie);
   if (!session) throw unauthorized("Session expired or ended. Log in again.");
+  const { subscriberId, userId, generation } = session;
   return admitPrincipal(
-    { db: c.var.db, env: c.env, ...deps },
-    { subscriberId: session.subscriberId, userId: session.userId, principal: { kind: "session", userId: session.userId, generation: session.generation } },
+    c.var.publicCtx,
+    { subscriberId, presented: { kind: "session", userId, generation }, principal: { kind: "session", userId } },
+    waitUntil,
   );
 }

@@ -1,9 +1,13 @@
 /**
- * The agent socket protocol, version 1 (../shared/AGENT-PROTOCOL.md): every frame in both directions as
+ * The agent socket protocol, version 1 (docs/agent-protocol.md): every frame in both directions as
  * a zod schema. The one definition of the protocol: the platform (Worker and AgentSession) and the agent
- * program (Node 22) both import this module, so it depends on nothing but zod.
+ * program (Node 22) both import this module, so it depends on nothing but zod and src/domain (imported
+ * with `.ts` extensions, which Node's type stripping needs).
  */
 import { z } from "zod";
+import { BACKUP_MODES, RUN_TRIGGERS } from "../domain/backup.ts";
+import { CREDENTIAL_FIELDS, type CredentialType, DESTINATION_SETTINGS_FIELDS, DESTINATION_TYPES, type DestinationType } from "../domain/destination.ts";
+import { LOG_SEVERITIES } from "../domain/log.ts";
 
 export const PROTOCOL_VERSION = 1;
 /** Frames larger than this are refused with an `error` frame. */
@@ -35,21 +39,25 @@ const messageId = z.uuid();
 const utcTimestamp = z.iso.datetime({ offset: true });
 const shortText = (max = 255) => z.string().min(1).max(max);
 
-export const BACKUP_MODES = ["Full", "Differential", "TransactionLog"] as const;
 export const BackupModeSchema = z.enum(BACKUP_MODES);
-export const RunTriggerSchema = z.enum(["Manual", "Schedule"]);
-export const LogSeveritySchema = z.enum(["Information", "Warning", "Error", "Critical"]);
+export const RunTriggerSchema = z.enum(RUN_TRIGGERS);
+export const LogSeveritySchema = z.enum(LOG_SEVERITIES);
 
 // ---------------------------------------------------------------------------------------------------
 // Commands (server → agent, inside a `command` frame)
 
+/** Lenient objects: a settings field a later platform adds is ignored, not refused. */
 export const DestinationSettingsSchemas = {
-  LocalStorage: z.object({ path: shortText(1024) }),
-  S3Storage: z.object({ bucket: shortText(), region: shortText(64), prefix: z.string().max(1024).optional(), endpoint: z.url().optional() }),
-  AzureBlobStorage: z.object({ container: shortText(), prefix: z.string().max(1024).optional() }),
-  SftpStorage: z.object({ host: shortText(), port: z.number().int().min(1).max(65535), path: shortText(1024) }),
-  GoogleCloudStorage: z.object({ bucket: shortText(), prefix: z.string().max(1024).optional() }),
-} as const;
+  LocalStorage: z.object(DESTINATION_SETTINGS_FIELDS.LocalStorage),
+  S3Storage: z.object(DESTINATION_SETTINGS_FIELDS.S3Storage),
+  AzureBlobStorage: z.object(DESTINATION_SETTINGS_FIELDS.AzureBlobStorage),
+  SftpStorage: z.object(DESTINATION_SETTINGS_FIELDS.SftpStorage),
+  GoogleCloudStorage: z.object(DESTINATION_SETTINGS_FIELDS.GoogleCloudStorage),
+} as const satisfies Record<DestinationType, z.ZodType>;
+
+/** The destination types (`LocalStorage`, `S3Storage`, …), from src/domain. */
+export const DestinationTypeSchema = z.enum(DESTINATION_TYPES);
+export type { DestinationType };
 
 const destinationOf = <T extends keyof typeof DestinationSettingsSchemas>(type: T) =>
   z.object({
@@ -85,18 +93,15 @@ export const AgentJobSchema = z.object({
   }),
 });
 
+const credentialOf = <T extends CredentialType>(type: T) => z.object({ $type: z.literal(type), ...CREDENTIAL_FIELDS[type] });
+
 export const CredentialSchema = z.discriminatedUnion("$type", [
-  z.object({ $type: z.literal("BasicCredential"), username: shortText(), password: z.string().max(4096) }),
-  z.object({ $type: z.literal("S3Credential"), accessKeyId: shortText(), secretAccessKey: shortText(4096), region: shortText(64) }),
-  z.object({ $type: z.literal("AzureBlobCredential"), accountName: shortText(), accountKey: shortText(4096) }),
-  z.object({
-    $type: z.literal("SftpCredential"),
-    username: shortText(),
-    password: z.string().max(4096).optional(),
-    privateKey: z.string().max(16_384).optional(),
-  }),
-  z.object({ $type: z.literal("GoogleCloudCredential"), serviceAccountJson: shortText(65_536) }),
-  z.object({ $type: z.literal("ConnectionStringCredential"), connectionString: shortText(4096) }),
+  credentialOf("BasicCredential"),
+  credentialOf("S3Credential"),
+  credentialOf("AzureBlobCredential"),
+  credentialOf("SftpCredential"),
+  credentialOf("GoogleCloudCredential"),
+  credentialOf("ConnectionStringCredential"),
 ]);
 
 export const AgentCommandSchema = z.discriminatedUnion("type", [
@@ -123,11 +128,21 @@ export const ServerFrameSchema = z.discriminatedUnion("type", [
 // ---------------------------------------------------------------------------------------------------
 // Agent → server frames
 
+/** Protocol 1.1: what an engine can do. An engine that reports none (protocol 1.0) is Full-only without restore. */
+export const EngineCapabilitiesSchema = z.object({
+  backupModes: z.array(BackupModeSchema).min(1),
+  restore: z.boolean(),
+});
+export const FULL_ONLY_CAPABILITIES: EngineCapabilities = { backupModes: ["Full"], restore: false };
+
 export const InventoryEngineSchema = z.object({
   engineKey: shortText(),
   dbmsType: shortText(64),
   version: z.string().max(128).nullable().optional(),
   databases: z.array(z.object({ name: shortText() })).max(10_000),
+  capabilities: EngineCapabilitiesSchema.optional(),
+  /** 1.1, optional: why an engine the agent found or was given cannot be used (it lists no databases then). */
+  error: z.string().max(1000).nullable().optional(),
 });
 
 export const BackupStartedSchema = z.object({
@@ -157,6 +172,10 @@ export const BackupCompletedSchema = z.object({
       fileName: shortText(1024),
       fileSize: z.number().int().nonnegative(),
       checksum: z.string().regex(/^sha256:[0-9a-f]{64}$/, "must be sha256:<64 lower-case hex digits>"),
+      /** Protocol 1.1; absent from 1.0 agents, whose files are the run's mode. */
+      backupMode: BackupModeSchema.optional(),
+      /** Protocol 1.1, Differential and TransactionLog only: the file (same destination) this one builds on. */
+      baseFileName: shortText(1024).nullable().optional(),
     }),
   ),
 });
@@ -168,6 +187,14 @@ export const BackupFailedSchema = z.object({
   error: shortText(10_000),
 });
 
+/** 1.1: files the agent removed from a destination (by retention); the platform marks them `Deleted`. */
+export const FilesDeletedSchema = z.object({
+  type: z.literal("files.deleted"),
+  id: messageId,
+  files: z.array(z.object({ destinationId: z.uuid(), fileName: shortText(1024) })).min(1).max(1000),
+  reason: z.literal("retention"),
+});
+
 export const AgentFrameSchema = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("hello"),
@@ -176,12 +203,15 @@ export const AgentFrameSchema = z.discriminatedUnion("type", [
     displayName: z.string().max(200).nullable().optional(),
     operatingSystem: shortText(),
     version: shortText(64),
+    /** 1.1: the destination types this agent can write. Absent = a 1.0 agent: LocalStorage, S3Storage and SftpStorage only. */
+    destinationTypes: z.array(DestinationTypeSchema).max(100).optional(),
   }),
   z.object({ type: z.literal("inventory"), id: messageId, engines: z.array(InventoryEngineSchema).max(1000) }),
   BackupStartedSchema,
   BackupProgressSchema,
   BackupCompletedSchema,
   BackupFailedSchema,
+  FilesDeletedSchema,
   z.object({
     type: z.literal("log"),
     id: messageId,
@@ -200,6 +230,7 @@ export type ServerFrame = z.infer<typeof ServerFrameSchema>;
 export type AgentFrame = z.infer<typeof AgentFrameSchema>;
 export type BackupReport = z.infer<typeof BackupStartedSchema | typeof BackupProgressSchema | typeof BackupCompletedSchema | typeof BackupFailedSchema>;
 export type InventoryEngine = z.infer<typeof InventoryEngineSchema>;
+export type EngineCapabilities = z.infer<typeof EngineCapabilitiesSchema>;
 
 const AGENT_FRAME_TYPES = new Set(AgentFrameSchema.options.map((o) => o.shape.type.value));
 const SERVER_FRAME_TYPES = new Set(ServerFrameSchema.options.map((o) => o.shape.type.value));

@@ -1,15 +1,16 @@
 import { and, eq, sql } from "drizzle-orm";
-import type { Db } from "../db/client";
 import { subscribers, users } from "../db/schema";
 import { notFound } from "../lib/errors";
-import { PLAN_LIMITS } from "./plans";
+import { type ServiceContext, actingUserId } from "./context";
+import { PLAN_LIMITS } from "./plan";
 import { usageColumns } from "./usage";
 
 /**
  * The caller's account: the user (null fields for an API key whose creator is gone), the subscriber,
  * its plan's limits (null = unlimited) and how much of each it uses.
  */
-export async function getAccount(db: Db, subscriberId: string, userId: string | null) {
+export async function getAccount({ db, subscriberId, principal }: ServiceContext) {
+  const userId = actingUserId(principal);
   // One statement, so one D1 round trip: the subscriber, the calling user (if any) and every count.
   const [row] = await db
     .select({

@@ -1,14 +1,23 @@
-import { count, desc, sql } from "drizzle-orm";
+import { count, desc, inArray, lt, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { outboxEmails } from "../db/schema";
 import { clock } from "../lib/clock";
+import { log } from "../lib/log";
+import { isLocalDevelopment } from "../lib/environment";
 import { type Pagination, pageOffset } from "../lib/pagination";
+import type { PublicContext } from "./context";
 
 export interface EmailMessage {
   to: string;
   subject: string;
   text: string;
 }
+
+/** Emails in the outbox hold live reset and confirmation links: they go after this long. */
+export const OUTBOX_RETENTION_MS = 7 * 24 * 60 * 60_000;
+const OUTBOX_PURGE_CHUNK = 500;
+/** A bound on one run's work; what is left goes on the next run. */
+const OUTBOX_PURGE_MAX_CHUNKS = 50;
 
 /** How long the provider may take before the send counts as failed (the outbox keeps the email either way). */
 const PROVIDER_TIMEOUT_MS = 10_000;
@@ -23,23 +32,23 @@ async function deliverToProvider(env: Env, emailId: string, message: EmailMessag
       signal: AbortSignal.timeout(PROVIDER_TIMEOUT_MS),
     });
     await res.body?.cancel();
-    if (!res.ok) console.error(`[email ${emailId}] provider answered HTTP ${res.status}`);
+    if (!res.ok) log.error("email.provider.refused", { emailId, status: res.status });
   } catch (err) {
-    console.error(`[email ${emailId}] provider unreachable: ${(err as Error).name}`);
+    log.error("email.provider.unreachable", { emailId, error: (err as Error).name });
   }
 }
 
 /**
- * The one way the platform sends email. Every email is stored in `outbox_emails` (listed by
- * `GET /api/admin/outbox`) and printed to the console, so local development can follow the links in it.
- * When the Worker has the secrets `EMAIL_API_URL` and `EMAIL_API_KEY`, the email is also POSTed to that
- * provider as `{from, to, subject, text}` JSON with `Authorization: Bearer <EMAIL_API_KEY>`.
+ * The one way the platform sends email. Where the operator enables it (`EMAIL_OUTBOX = "true"`, the
+ * local default), every email is also kept in `outbox_emails` for 7 days (listed by
+ * `GET /api/admin/outbox`), and in local development only it is printed to the console, so a developer can
+ * follow its links. When the Worker has the secrets `EMAIL_API_URL` and `EMAIL_API_KEY`, the email is
+ * POSTed to that provider as `{from, to, subject, text}` JSON with `Authorization: Bearer <EMAIL_API_KEY>`.
  *
- * Callers pass only the email's own text: the console line contains nothing the recipient would not see.
- * A provider failure is logged (status only) and not thrown: the action that sent the email has
- * already happened, and the outbox still holds the message. Pass `waitUntil` (a request's
- * `executionCtx.waitUntil`) to deliver after the response: the provider's latency then neither slows the
- * request nor tells a caller of forgot-password whether the address has an account.
+ * A provider failure is logged (status only) and not thrown: the action that sent the email has already
+ * happened. Pass `waitUntil` (a request's `executionCtx.waitUntil`) to deliver after the response: the
+ * provider's latency then neither slows the request nor tells a caller of forgot-password whether the
+ * address has an account.
  */
 export async function sendEmail(
   env: Env,
@@ -48,8 +57,11 @@ export async function sendEmail(
   waitUntil?: (promise: Promise<unknown>) => void,
 ): Promise<{ emailId: string }> {
   const emailId = crypto.randomUUID();
-  await db.insert(outboxEmails).values({ id: emailId, ...message, createdAt: clock.now() });
-  console.log(`[email ${emailId}] To: ${message.to}\nSubject: ${message.subject}\n\n${message.text}`);
+  // A subject is one header line: a line break from user text (a bug report's title…) could add headers.
+  message = { ...message, subject: message.subject.replace(/[\r\n\u0085\u2028\u2029]+/g, " ") };
+  if (env.EMAIL_OUTBOX === "true") await db.insert(outboxEmails).values({ id: emailId, ...message, createdAt: clock.now() });
+  if (isLocalDevelopment(env)) console.log(`[email ${emailId}] To: ${message.to}\nSubject: ${message.subject}\n\n${message.text}`);
+  else log.info("email.stored", { emailId, outbox: env.EMAIL_OUTBOX === "true", provider: Boolean(env.EMAIL_API_URL && env.EMAIL_API_KEY) });
   if (env.EMAIL_API_URL && env.EMAIL_API_KEY) {
     const delivery = deliverToProvider(env, emailId, message);
     if (waitUntil) waitUntil(delivery);
@@ -58,8 +70,24 @@ export async function sendEmail(
   return { emailId };
 }
 
+/** Deletes outbox emails older than OUTBOX_RETENTION_MS in bounded chunks (scheduled daily); returns how many went. */
+export async function purgeOutbox(db: Db, now: Date): Promise<number> {
+  const expired = db
+    .select({ id: outboxEmails.id })
+    .from(outboxEmails)
+    .where(lt(outboxEmails.createdAt, new Date(now.getTime() - OUTBOX_RETENTION_MS)))
+    .limit(OUTBOX_PURGE_CHUNK);
+  let deleted = 0;
+  for (let chunk = 0; chunk < OUTBOX_PURGE_MAX_CHUNKS; chunk++) {
+    const changes = (await db.delete(outboxEmails).where(inArray(outboxEmails.id, expired))).meta.changes;
+    deleted += changes;
+    if (changes < OUTBOX_PURGE_CHUNK) break;
+  }
+  return deleted;
+}
+
 /** The outbox for the operator, newest first, optionally only the emails to one address. */
-export async function listOutboxEmails(db: Db, filter: { to?: string }, pagination: Pagination) {
+export async function listOutboxEmails({ db }: PublicContext, filter: { to?: string }, pagination: Pagination) {
   const where = filter.to ? sql`lower(${outboxEmails.to}) = ${filter.to.trim().toLowerCase()}` : undefined;
   const [emails, [{ total }]] = await Promise.all([
     db

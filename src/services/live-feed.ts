@@ -1,3 +1,5 @@
+import type { RunStatus } from "../domain/backup";
+import { errorText, log } from "../lib/log";
 import type { BackupReport } from "../protocol/agent-protocol";
 
 /**
@@ -7,7 +9,7 @@ import type { BackupReport } from "../protocol/agent-protocol";
  */
 export type LiveEvent =
   | { type: "agent.presence"; agentId: string; isOnline: boolean }
-  | { type: "backup.run"; backupRunId: string; backupJobId?: string; status: "Running" | "Success" | "Failed"; bytesDone?: number };
+  | { type: "backup.run"; backupRunId: string; backupJobId?: string; status: Exclude<RunStatus, "Queued">; bytesDone?: number };
 
 /** The live event of an agent's backup report that the platform accepted. */
 export function liveRunEvent(report: BackupReport): LiveEvent {
@@ -32,6 +34,6 @@ export async function publishLive(env: Env, subscriberId: string, event: LiveEve
   try {
     await liveFeed(env, subscriberId).publish(event);
   } catch (err) {
-    console.error("Live feed publish failed.", err instanceof Error ? err.message : err);
+    log.warn("live.publish.failed", { subscriberId, type: event.type, error: errorText(err) });
   }
 }

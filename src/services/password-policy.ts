@@ -14,7 +14,7 @@ function stem(lowered: string): string {
 }
 
 /**
- * The weak-password rules of API.md beyond the length (checked by the request schema): not a common
+ * The weak-password rules of the API contract beyond the length (checked by the request schema): not a common
  * password, nor one of them padded with digits or symbols, nor one character repeated, nor the account's
  * own email address or its local part. Throws a 400 with the reason.
  */

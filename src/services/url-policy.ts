@@ -1,11 +1,17 @@
 /**
  * Where webhooks may point. Checked when a webhook is saved and again before every send (the rules or
- * `ALLOW_LOCAL_WEBHOOKS` may have changed since). Host names are not resolved here: the Worker's
- * `global_fetch_strictly_public` flag keeps a public name that resolves to a private address from
- * reaching anything internal; this policy refuses what is visibly internal in the URL itself.
+ * `ALLOW_LOCAL_WEBHOOKS` may have changed since). Host names are not resolved here (a Worker cannot):
+ * this policy refuses what is visibly internal in the URL itself, IP literals that tunnel to an internal
+ * IPv4 address included. A public name resolving to a private address is not caught here; it is harmless
+ * only because a deployed Worker's fetch leaves from Cloudflare's network, which has no route into ours.
+ * (`global_fetch_strictly_public` does not block private addresses: it only sends requests for our own
+ * zone through the public front door instead of straight to its origin.)
  */
 
-/** Hosts that plain http may reach, only when the Worker var `ALLOW_LOCAL_WEBHOOKS` is "true" (local development). */
+/**
+ * Hosts that plain http may reach, only when the Worker var `ALLOW_LOCAL_WEBHOOKS` is "true" (local
+ * development): exactly these three as the URL parser prints them, nothing else on this machine.
+ */
 const LOCAL_DEVELOPMENT_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 /** Reserved names that never reach a public host (RFC 6761, RFC 6762, RFC 8375, ICANN's .internal). */
@@ -21,6 +27,7 @@ const NON_PUBLIC_IPV4: [string, number][] = [
   ["172.16.0.0", 12], // private
   ["192.0.0.0", 24], // IETF protocol assignments
   ["192.0.2.0", 24], // documentation
+  ["192.88.99.0", 24], // deprecated 6to4 relay anycast: forwards to whatever IPv6 address it is given
   ["192.168.0.0", 16], // private
   ["198.18.0.0", 15], // benchmarking
   ["198.51.100.0", 24], // documentation
@@ -44,7 +51,7 @@ function isNonPublicIpv4(value: number): boolean {
 }
 
 /** The eight 16-bit groups of an IPv6 address as the URL parser prints it (compressed, maybe with a dotted tail). */
-function ipv6Groups(address: string): number[] | null {
+export function ipv6Groups(address: string): number[] | null {
   let text = address;
   const dotted = text.match(/^(.*:)(\d+\.\d+\.\d+\.\d+)$/);
   if (dotted) {
@@ -69,7 +76,11 @@ function isNonPublicIpv6(groups: number[]): boolean {
   const embeddedV4 = g6 * 65536 + g7;
   if (firstFiveZero && g5 === 0) return true; // ::, ::1 and the deprecated IPv4-compatible ::a.b.c.d
   if (firstFiveZero && g5 === 0xffff) return true; // IPv4-mapped ::ffff:a.b.c.d reaches IPv4 directly
+  if (g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0xffff && g5 === 0) return true; // IPv4-translated ::ffff:0:a.b.c.d (SIIT)
   if (g0 === 0x64 && g1 === 0xff9b && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0) return isNonPublicIpv4(embeddedV4); // NAT64
+  if (g0 === 0x64 && g1 === 0xff9b && g2 === 1) return true; // local-use NAT64 64:ff9b:1::/48 translates into private networks
+  if (g0 === 0x2002) return true; // 6to4 2002::/16 carries an IPv4 address (any, private ones too) in its next 32 bits
+  if (g0 === 0x2001 && g1 === 0) return true; // Teredo 2001::/32 tunnels to an (obfuscated) IPv4 address
   if ((g0 & 0xfe00) === 0xfc00) return true; // unique local fc00::/7
   if ((g0 & 0xffc0) === 0xfe80) return true; // link-local fe80::/10
   if ((g0 & 0xffc0) === 0xfec0) return true; // deprecated site-local fec0::/10
@@ -94,8 +105,8 @@ export function webhookUrlProblem(rawUrl: string, env: { ALLOW_LOCAL_WEBHOOKS?: 
   if (url.username || url.password) return "url must not contain credentials.";
 
   // The WHATWG parser already lower-cases names and normalises IPv4 spellings (0x7f.1, 2130706433 …) to dotted quads.
+  if (LOCAL_DEVELOPMENT_HOSTS.has(url.hostname) && env.ALLOW_LOCAL_WEBHOOKS === "true") return null;
   const host = url.hostname.replace(/\.$/, "");
-  if (LOCAL_DEVELOPMENT_HOSTS.has(host) && env.ALLOW_LOCAL_WEBHOOKS === "true") return null;
   if (url.protocol !== "https:") return "url must use https.";
 
   if (host.startsWith("[")) {

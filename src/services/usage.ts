@@ -1,7 +1,7 @@
 import { and, eq, isNull } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { agents, apiKeys, backupJobs, destinations, webhooks } from "../db/schema";
-import type { CountedResource } from "./plans";
+import type { CountedResource } from "./plan";
 
 /** A count query: awaited on its own, or used as a column of a larger select (one D1 round trip). */
 type Counter = (db: Db, subscriberId: string) => ReturnType<Db["$count"]>;

@@ -1,7 +1,7 @@
 import { and, eq, exists, inArray, isNull, lte, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { type EventType, PLANS, subscribers, webhookDeliveries, webhooks } from "../db/schema";
-import { PLAN_LIMITS } from "./plans";
+import { PLAN_LIMITS } from "./plan";
 
 /**
  * How deliveries get into the queue: the fan-out written with each event, the publish right after the

@@ -5,7 +5,7 @@ import { gzipSync } from "node:zlib";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type LocalPlatform, startPlatform } from "../../agent/dev/local-platform.ts";
-import { emailedLink, expectAccessible, launchBrowser, logIn, portInRange, signUpAndLogIn } from "./support.ts";
+import { emailedLink, expectAccessible, launchBrowser, PORTS, logIn, signUpAndLogIn } from "./support.ts";
 
 const LOGIN_FAILED = "Email or password is incorrect, or the email address is not confirmed.";
 const PASSWORD = "Correct-Horse-Battery-9";
@@ -20,7 +20,7 @@ const uniqueEmail = () => `browser-${Date.now()}-${++counter}@example.com`;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "datasync-browser-auth-"));
-  [platform, browser] = await Promise.all([startPlatform(join(dir, "platform"), { port: await portInRange() }), launchBrowser()]);
+  [platform, browser] = await Promise.all([startPlatform(join(dir, "platform"), { ports: PORTS }), launchBrowser()]);
 });
 afterAll(async () => {
   await browser?.close();

@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiClient, type LocalPlatform, startPlatform } from "../../agent/dev/local-platform.ts";
-import { expectAccessible, launchBrowser, portInRange, signUpAndLogIn } from "./support.ts";
+import { expectAccessible, launchBrowser, PORTS, signUpAndLogIn } from "./support.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const AGENT_CLI = join(ROOT, "agent/src/cli.ts");
@@ -28,7 +28,7 @@ const email = `dashboard-${Date.now()}@example.com`;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "datasync-browser-dashboard-"));
-  [platform, browser] = await Promise.all([startPlatform(join(dir, "platform"), { port: await portInRange() }), launchBrowser()]);
+  [platform, browser] = await Promise.all([startPlatform(join(dir, "platform"), { ports: PORTS }), launchBrowser()]);
   // bypassCSP: axe-core is injected as a script, which the dashboard's CSP rightly refuses.
   context = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 900 }, permissions: ["clipboard-read", "clipboard-write"] });
   page = await context.newPage();
@@ -57,13 +57,18 @@ describe("the dashboard, from sign-up to a backup file", () => {
     await signUpAndLogIn(page, platform, { email, password: PASSWORD });
     await expect.poll(() => page.getByRole("main").textContent()).toContain("No agents yet.");
 
-    // Agents: the install commands carry a fresh registration token, with a copy button.
+    // Agents: the one-line installer and the manual commands carry a fresh registration token, each with a copy button.
     await nav("Agents");
     const commands = page.getByLabel("Install commands", { exact: true });
     await commands.waitFor();
     const text = (await commands.textContent()) ?? "";
     expect(text).toContain(`datasync-agent enroll --server ${platform.url} --token `);
     const registrationToken = /--token (\S+)/.exec(text)![1];
+    const oneLine = (await page.getByLabel("Install command", { exact: true }).textContent()) ?? "";
+    expect(oneLine).toContain(`${platform.url}/install.sh`);
+    expect(oneLine).toContain(registrationToken);
+    await page.getByRole("button", { name: "Copy install command", exact: true }).click();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(oneLine);
     await page.getByRole("button", { name: "Copy install commands" }).click();
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(text);
     await expect.poll(() => page.getByRole("status").filter({ hasText: "agent" }).textContent()).toBe("Waiting for an agent to connect…");

@@ -1,5 +1,4 @@
 import { createRequire } from "node:module";
-import { createServer } from "node:net";
 import { type Browser, type Page, chromium } from "playwright-core";
 import { expect } from "vitest";
 import type { LocalPlatform } from "../../agent/dev/local-platform.ts";
@@ -8,18 +7,8 @@ import type { LocalPlatform } from "../../agent/dev/local-platform.ts";
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 
-/** The first free loopback port of this suite's range (18600-18699), so parallel work elsewhere is not disturbed. */
-export async function portInRange(from = 18600, to = 18699): Promise<number> {
-  for (let port = from; port <= to; port++) {
-    const free = await new Promise<boolean>((resolve) => {
-      const server = createServer();
-      server.once("error", () => resolve(false));
-      server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
-  throw new Error(`No free port in ${from}-${to}`);
-}
+/** This suite's port range (18600-18699): `wrangler dev` and its inspector stay inside it. */
+export const PORTS: [number, number] = [18600, 18699];
 
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({

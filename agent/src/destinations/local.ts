@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { createWriteStream } from "node:fs";
+import { createReadStream, createWriteStream } from "node:fs";
 import { link, mkdir, open, rm, writeFile } from "node:fs/promises";
 import { once } from "node:events";
 import { join } from "node:path";
+import type { Readable } from "node:stream";
 import { checksumFileContent, type FileDigest } from "../pipeline/checksum.ts";
 import { CHECKSUM_SUFFIX, DestinationError, requiredSetting, type Destination, type DestinationSpec, type Upload } from "./destination.ts";
 
@@ -63,6 +64,17 @@ export class LocalDestination implements Destination {
   async remove(fileName: string): Promise<void> {
     await rm(join(this.directory, fileName), { force: true });
     await rm(join(this.directory, `${fileName}${CHECKSUM_SUFFIX}`), { force: true });
+  }
+
+  async download(fileName: string): Promise<Readable> {
+    const stream = createReadStream(join(this.directory, fileName));
+    try {
+      await once(stream, "open"); // a missing file fails here, not midway through a restore
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new DestinationError(`Destination "${this.spec.name}": ${fileName} does not exist.`);
+      throw error;
+    }
+    return stream;
   }
 
   async close(): Promise<void> {}

@@ -1,8 +1,9 @@
-import { Writable } from "node:stream";
+import { Readable } from "node:stream";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { AwsClient } from "aws4fetch";
 import { checksumFileContent, type FileDigest } from "../pipeline/checksum.ts";
 import type { CredentialLookup } from "../types.ts";
-import { CHECKSUM_SUFFIX, DestinationError, requiredSetting, type Destination, type DestinationSpec, type Upload } from "./destination.ts";
+import { CHECKSUM_SUFFIX, DestinationError, destinationCredential, keyPrefix, requiredSetting, streamInPieces, type Destination, type DestinationSpec, type Upload } from "./destination.ts";
 
 /** S3 needs parts of at least 5 MiB (but the last); 8 MiB keeps memory small and part count low (10,000 max → 80 GB). */
 export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
@@ -10,46 +11,75 @@ export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
 const xmlValue = (xml: string, tag: string) => new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(xml)?.[1];
 const xmlEscape = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
+/** Where an S3-compatible store keeps the destination's files and how its requests are signed. */
+export interface S3Store {
+  bucket: string;
+  prefix: string;
+  /** Path-style base URL; none means AWS's virtual-hosted `https://<bucket>.s3.<region>.amazonaws.com`. */
+  endpoint?: string;
+  /** Signing region (`auto` for Google Cloud Storage). */
+  region: string;
+}
+
+export interface S3Options {
+  partSize?: number;
+}
+
+/** Sends one request to the store, authenticated (SigV4 for S3 and HMAC keys, a bearer token for a Google service account). */
+export type SignedFetch = (url: string, init: RequestInit) => Promise<Response>;
+
+/** SigV4 signing (aws4fetch) with an access key. */
+export function sigV4Fetch(accessKeyId: string, secretAccessKey: string, region: string): SignedFetch {
+  const client = new AwsClient({ accessKeyId, secretAccessKey, region, service: "s3" });
+  return (url, init) => client.fetch(url, init);
+}
+
+/** An S3Storage destination's store, from its settings. */
+function s3Store(spec: DestinationSpec): S3Store {
+  return {
+    bucket: requiredSetting(spec, "bucket"),
+    region: requiredSetting(spec, "region"),
+    prefix: keyPrefix(spec),
+    endpoint: typeof spec.settings.endpoint === "string" ? spec.settings.endpoint.replace(/\/+$/, "") : undefined,
+  };
+}
+
 /**
- * S3 and S3-compatible stores (custom `endpoint`, path-style addressing) through aws4fetch's SigV4
- * signing. Files go up as multipart uploads streamed part by part; the object appears only when the
- * upload is completed in `commit`, so a failed run never leaves a partial object.
+ * S3 and S3-compatible stores (custom `endpoint`, path-style addressing), SigV4-signed by default.
+ * Files go up as multipart uploads streamed part by part; the object appears only when the upload is
+ * completed in `commit`, so a failed run never leaves a partial object.
  */
 export class S3Destination implements Destination {
   readonly spec: DestinationSpec;
-  private readonly client: AwsClient;
-  private readonly bucket: string;
-  private readonly prefix: string;
-  private readonly endpoint: string | undefined;
-  private readonly region: string;
+  private readonly signedFetch: SignedFetch;
+  private readonly store: S3Store;
   private readonly partSize: number;
 
-  constructor(spec: DestinationSpec, credentials: CredentialLookup, options: { partSize?: number } = {}) {
+  /** `store` and `signedFetch` default to an S3Storage destination's (its settings, its S3Credential); Google Cloud Storage passes its own. */
+  constructor(spec: DestinationSpec, credentials: CredentialLookup, options: S3Options & { store?: S3Store; signedFetch?: SignedFetch } = {}) {
     this.spec = spec;
-    this.bucket = requiredSetting(spec, "bucket");
-    this.region = requiredSetting(spec, "region");
-    const prefix = typeof spec.settings.prefix === "string" ? spec.settings.prefix.replace(/^\/+/, "") : "";
-    this.prefix = prefix && !prefix.endsWith("/") ? `${prefix}/` : prefix;
-    this.endpoint = typeof spec.settings.endpoint === "string" ? spec.settings.endpoint.replace(/\/+$/, "") : undefined;
+    this.store = options.store ?? s3Store(spec);
     this.partSize = options.partSize ?? DEFAULT_PART_SIZE;
-    const credential = spec.credentialReferenceId ? credentials.get(spec.credentialReferenceId) : undefined;
-    if (!spec.credentialReferenceId) throw new DestinationError(`Destination "${spec.name}" (S3Storage) has no credential: give it an S3Credential.`);
-    if (!credential) throw new DestinationError(`Destination "${spec.name}": credential ${spec.credentialReferenceId} has not been received from the platform yet.`);
-    if (credential.$type !== "S3Credential") throw new DestinationError(`Destination "${spec.name}" needs an S3Credential, not a ${credential.$type}.`);
-    this.client = new AwsClient({ accessKeyId: credential.accessKeyId, secretAccessKey: credential.secretAccessKey, region: this.region || credential.region, service: "s3" });
+    if (options.signedFetch) this.signedFetch = options.signedFetch;
+    else {
+      const credential = destinationCredential(spec, credentials, ["S3Credential"], "an S3Credential");
+      this.signedFetch = sigV4Fetch(credential.accessKeyId, credential.secretAccessKey, this.store.region || credential.region);
+    }
   }
 
   private objectUrl(fileName: string, query = ""): string {
-    const key = (this.prefix + fileName).split("/").map(encodeURIComponent).join("/");
-    const base = this.endpoint ? `${this.endpoint}/${encodeURIComponent(this.bucket)}` : `https://${this.bucket}.s3.${this.region}.amazonaws.com`;
+    const { bucket, endpoint, prefix, region } = this.store;
+    const key = (prefix + fileName).split("/").map(encodeURIComponent).join("/");
+    const base = endpoint ? `${endpoint}/${encodeURIComponent(bucket)}` : `https://${bucket}.s3.${region}.amazonaws.com`;
     return `${base}/${key}${query}`;
   }
 
   private async request(what: string, url: string, init: RequestInit & { body?: BodyInit }): Promise<Response> {
     let response: Response;
     try {
-      response = await this.client.fetch(url, init);
+      response = await this.signedFetch(url, init);
     } catch (error) {
+      if (error instanceof DestinationError) throw error; // already says what went wrong (a refused service account key)
       const cause = (error as { cause?: { code?: string } }).cause?.code;
       throw new DestinationError(`Destination "${this.spec.name}": ${what} failed: ${cause ?? (error as Error).message}.`);
     }
@@ -63,26 +93,8 @@ export class S3Destination implements Destination {
     const destination = this;
     const parts: { partNumber: number; etag: string }[] = [];
     let uploadId: string | undefined;
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-
-    const takePending = (): Uint8Array<ArrayBuffer> => {
-      const body = new Uint8Array(pendingBytes);
-      let offset = 0;
-      for (const chunk of pending) {
-        body.set(chunk, offset);
-        offset += chunk.length;
-      }
-      pending = [];
-      pendingBytes = 0;
-      return body;
-    };
     const uploadPart = async (body: Uint8Array<ArrayBuffer>) => {
-      if (!uploadId) {
-        const created = await destination.request("starting the multipart upload", destination.objectUrl(fileName, "?uploads"), { method: "POST" });
-        uploadId = xmlValue(await created.text(), "UploadId");
-        if (!uploadId) throw new DestinationError(`Destination "${destination.spec.name}": the store did not return an UploadId.`);
-      }
+      uploadId ??= await destination.startMultipart(fileName);
       const partNumber = parts.length + 1;
       const response = await destination.request(`uploading part ${partNumber}`, destination.objectUrl(fileName, `?partNumber=${partNumber}&uploadId=${encodeURIComponent(uploadId)}`), {
         method: "PUT",
@@ -90,37 +102,13 @@ export class S3Destination implements Destination {
       });
       parts.push({ partNumber, etag: response.headers.get("etag") ?? "" });
     };
-
-    const stream = new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        pending.push(chunk);
-        pendingBytes += chunk.length;
-        if (pendingBytes < destination.partSize) return callback();
-        uploadPart(takePending()).then(() => callback(), callback);
-      },
-      final(callback) {
-        // Small files stay in memory for one PUT at commit; otherwise the rest is the last part.
-        if (!uploadId || pendingBytes === 0) return callback();
-        uploadPart(takePending()).then(() => callback(), callback);
-      },
-    });
+    const { stream, takeRest } = streamInPieces(this.partSize, uploadPart);
 
     return {
       stream,
       async commit(digest: FileDigest) {
-        if (uploadId) {
-          const xml = `<CompleteMultipartUpload>${parts.map((p) => `<Part><PartNumber>${p.partNumber}</PartNumber><ETag>${xmlEscape(p.etag)}</ETag></Part>`).join("")}</CompleteMultipartUpload>`;
-          const response = await destination.request("completing the multipart upload", destination.objectUrl(fileName, `?uploadId=${encodeURIComponent(uploadId)}`), {
-            method: "POST",
-            body: xml,
-            headers: { "Content-Type": "application/xml" },
-          });
-          // S3 may answer 200 with an error document when completion fails late.
-          const text = await response.text();
-          if (text.includes("<Error>")) throw new DestinationError(`Destination "${destination.spec.name}": completing the multipart upload failed (${xmlValue(text, "Code") ?? "error"}).`);
-        } else {
-          await destination.request("uploading the file", destination.objectUrl(fileName), { method: "PUT", body: takePending() });
-        }
+        if (uploadId) await destination.completeMultipart(fileName, uploadId, parts);
+        else await destination.request("uploading the file", destination.objectUrl(fileName), { method: "PUT", body: takeRest() });
         await destination.request("uploading the checksum file", destination.objectUrl(`${fileName}${CHECKSUM_SUFFIX}`), {
           method: "PUT",
           body: checksumFileContent(fileName, digest.checksum),
@@ -129,12 +117,30 @@ export class S3Destination implements Destination {
       },
       async abort() {
         stream.destroy();
-        pending = [];
         if (!uploadId) return;
         // Best effort: stores without AbortMultipartUpload expire incomplete uploads themselves.
         await destination.request("aborting the multipart upload", destination.objectUrl(fileName, `?uploadId=${encodeURIComponent(uploadId)}`), { method: "DELETE" }).catch(() => {});
       },
     };
+  }
+
+  private async startMultipart(fileName: string): Promise<string> {
+    const created = await this.request("starting the multipart upload", this.objectUrl(fileName, "?uploads"), { method: "POST" });
+    const uploadId = xmlValue(await created.text(), "UploadId");
+    if (!uploadId) throw new DestinationError(`Destination "${this.spec.name}": the store did not return an UploadId.`);
+    return uploadId;
+  }
+
+  private async completeMultipart(fileName: string, uploadId: string, parts: { partNumber: number; etag: string }[]): Promise<void> {
+    const xml = `<CompleteMultipartUpload>${parts.map((p) => `<Part><PartNumber>${p.partNumber}</PartNumber><ETag>${xmlEscape(p.etag)}</ETag></Part>`).join("")}</CompleteMultipartUpload>`;
+    const response = await this.request("completing the multipart upload", this.objectUrl(fileName, `?uploadId=${encodeURIComponent(uploadId)}`), {
+      method: "POST",
+      body: xml,
+      headers: { "Content-Type": "application/xml" },
+    });
+    // S3 may answer 200 with an error document when completion fails late.
+    const text = await response.text();
+    if (text.includes("<Error>")) throw new DestinationError(`Destination "${this.spec.name}": completing the multipart upload failed (${xmlValue(text, "Code") ?? "error"}).`);
   }
 
   async remove(fileName: string): Promise<void> {
@@ -145,5 +151,14 @@ export class S3Destination implements Destination {
     }
   }
 
+  async download(fileName: string): Promise<Readable> {
+    const response = await this.request(`downloading ${fileName}`, this.objectUrl(fileName), { method: "GET" }).catch((error: DestinationError) => {
+      throw /HTTP 404/.test(error.message) ? new DestinationError(`Destination "${this.spec.name}": ${fileName} does not exist.`) : error;
+    });
+    if (!response.body) throw new DestinationError(`Destination "${this.spec.name}": downloading ${fileName} returned no body.`);
+    return Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
+  }
+
   async close(): Promise<void> {}
 }
+

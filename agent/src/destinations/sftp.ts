@@ -1,11 +1,12 @@
 import { createHash, randomUUID } from "node:crypto";
 import { once } from "node:events";
 import { posix } from "node:path";
+import type { Readable } from "node:stream";
 import SftpClient from "ssh2-sftp-client";
 import { checksumFileContent, type FileDigest } from "../pipeline/checksum.ts";
 import type { KnownHosts } from "../state.ts";
 import type { CredentialLookup } from "../types.ts";
-import { CHECKSUM_SUFFIX, DestinationError, requiredSetting, type Destination, type DestinationSpec, type Upload } from "./destination.ts";
+import { CHECKSUM_SUFFIX, DestinationError, destinationCredential, requiredSetting, type Destination, type DestinationSpec, type Upload } from "./destination.ts";
 
 /**
  * Files on an SSH server (ssh2-sftp-client): written under a temporary name and renamed into place,
@@ -25,10 +26,7 @@ export class SftpDestination implements Destination {
     this.directory = requiredSetting(spec, "path");
     const host = requiredSetting(spec, "host");
     const port = typeof spec.settings.port === "number" ? spec.settings.port : 22;
-    if (!spec.credentialReferenceId) throw new DestinationError(`Destination "${spec.name}" (SftpStorage) has no credential: give it an SftpCredential.`);
-    const credential = credentials.get(spec.credentialReferenceId);
-    if (!credential) throw new DestinationError(`Destination "${spec.name}": credential ${spec.credentialReferenceId} has not been received from the platform yet.`);
-    if (credential.$type !== "SftpCredential") throw new DestinationError(`Destination "${spec.name}" needs an SftpCredential, not a ${credential.$type}.`);
+    const credential = destinationCredential(spec, credentials, ["SftpCredential"], "an SftpCredential");
     this.connectOptions = {
       host,
       port,
@@ -106,6 +104,13 @@ export class SftpDestination implements Destination {
     const client = await this.connection();
     await client.delete(this.path(fileName), true);
     await client.delete(this.path(`${fileName}${CHECKSUM_SUFFIX}`), true);
+  }
+
+  async download(fileName: string): Promise<Readable> {
+    const client = await this.connection();
+    const path = this.path(fileName);
+    if ((await client.exists(path)) !== "-") throw new DestinationError(`Destination "${this.spec.name}": ${path} does not exist.`);
+    return client.createReadStream(path) as Readable;
   }
 
   async close(): Promise<void> {

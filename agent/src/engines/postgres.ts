@@ -1,7 +1,8 @@
 import type { Readable } from "node:stream";
 import type { PostgresEngineConfig } from "../config.ts";
-import type { BackupMode, CredentialLookup } from "../types.ts";
-import { fullOnly, onlyConfigured, resolveLogin, type Engine, type ServerLogin } from "./engine.ts";
+import type { CredentialLookup } from "../types.ts";
+import { onlyConfigured, resolveLogin, RESTORE_BY_PLATFORM, type ChainBackupRequest, type ChainPosition, type Engine, type EngineCapabilities, type ServerLogin } from "./engine.ts";
+import { dropSlot, postgresModes, stagePostgresBackup } from "./postgres-physical.ts";
 import { runForOutput, runWithInput, streamFrom, type Command } from "./process.ts";
 
 export function postgresArgs(login: ServerLogin): { args: string[]; env: Record<string, string | undefined> } {
@@ -12,9 +13,18 @@ export function postgresArgs(login: ServerLogin): { args: string[]; env: Record<
   return { args, env: { PGPASSWORD: login.password, PGCONNECT_TIMEOUT: "10" } };
 }
 
+/**
+ * `--dbname` for a database *name*. A bare `-d <name>` is read as a connection string when it contains
+ * `=` or starts with `postgres://`, so a database named `host=elsewhere …` would send the login (and
+ * PGPASSWORD) to another server; a quoted conninfo holding only dbname is always just a name.
+ */
+export function dbnameArg(database: string): string {
+  return `--dbname=dbname='${database.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
+}
+
 function psql(login: ServerLogin, database: string, sql: string): Command {
   const { args, env } = postgresArgs(login);
-  return { command: "psql", args: [...args, "-d", database, "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql], env };
+  return { command: "psql", args: [...args, dbnameArg(database), "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql], env };
 }
 
 export class PostgresEngine implements Engine {
@@ -47,15 +57,27 @@ export class PostgresEngine implements Engine {
     return onlyConfigured(names, this.config.databases);
   }
 
-  assertModeSupported(mode: BackupMode): void {
-    fullOnly("PostgreSQL", mode);
+  private query(sql: string): Promise<string> {
+    return runForOutput(psql(this.login(), "postgres", sql));
+  }
+
+  async capabilities(): Promise<EngineCapabilities> {
+    return { backupModes: await postgresModes((sql) => this.query(sql)), restore: RESTORE_BY_PLATFORM };
+  }
+
+  stageChainBackup(request: ChainBackupRequest): Promise<ChainPosition> {
+    return stagePostgresBackup(this.login(), (sql) => this.query(sql), request);
+  }
+
+  releaseChain(position: ChainPosition): Promise<void> {
+    return dropSlot((sql) => this.query(sql), position);
   }
 
   async dump(database: string): Promise<{ stream: Readable; release(): Promise<void> }> {
     const { args, env } = postgresArgs(this.login());
     const format = this.config.format === "plain" ? "plain" : "custom";
     // Compression is the pipeline's job: -Z0 keeps pg_dump from compressing twice.
-    const stream = streamFrom({ command: "pg_dump", args: [...args, `--format=${format}`, "-Z0", "--no-owner", "-d", database], env });
+    const stream = streamFrom({ command: "pg_dump", args: [...args, `--format=${format}`, "-Z0", "--no-owner", dbnameArg(database)], env });
     return { stream, release: async () => {} };
   }
 }
@@ -66,8 +88,8 @@ export async function restorePostgres(login: ServerLogin, database: string, dump
   const exists = await runForOutput(psql(login, "postgres", `SELECT 1 FROM pg_database WHERE datname = '${database.replaceAll("'", "''")}'`));
   if (!exists.trim()) await runForOutput(psql(login, "postgres", `CREATE DATABASE "${database.replaceAll('"', '""')}"`));
   if (dumpExtension === "dump") {
-    await runWithInput({ command: "pg_restore", args: [...args, "--no-owner", "--exit-on-error", "-d", database], env }, input);
+    await runWithInput({ command: "pg_restore", args: [...args, "--no-owner", "--exit-on-error", dbnameArg(database)], env }, input);
   } else {
-    await runWithInput({ command: "psql", args: [...args, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", database], env }, input);
+    await runWithInput({ command: "psql", args: [...args, "-X", "-q", "-v", "ON_ERROR_STOP=1", dbnameArg(database)], env }, input);
   }
 }

@@ -1,27 +1,55 @@
 import { randomUUID } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { glob, mkdir, rm, stat } from "node:fs/promises";
+import { chmod, glob, lstat, mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, extname, join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { backup, DatabaseSync } from "node:sqlite";
 import type { SqliteEngineConfig } from "../config.ts";
-import type { BackupMode } from "../types.ts";
-import { fullOnly, type Engine } from "./engine.ts";
+import { fullOnlyCapabilities, type Engine } from "./engine.ts";
 
 const GLOB_CHARACTERS = /[*?[\]{}]/;
+
+/**
+ * The agent's private staging directory under `base` (the OS temp dir by default, maybe shared with other
+ * users): created 0700, refused if someone else owns it or it is a link, and emptied, since any file left
+ * in it is a whole-database copy from a run that crashed.
+ */
+export async function preparePrivateStaging(base = tmpdir()): Promise<string> {
+  const uid = process.getuid?.();
+  const directory = join(base, `datasync-agent-staging-${uid ?? "user"}`);
+  await mkdir(base, { recursive: true });
+  await mkdir(directory, { mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== "EEXIST") throw error;
+  });
+  const info = await lstat(directory);
+  if (!info.isDirectory() || (uid !== undefined && info.uid !== uid)) {
+    throw new Error(`Staging directory ${directory} is not a directory of this user; remove it or set tempDirectory.`);
+  }
+  await chmod(directory, 0o700);
+  for (const entry of await readdir(directory)) await rm(join(directory, entry), { recursive: true, force: true });
+  return directory;
+}
 
 export class SqliteEngine implements Engine {
   readonly dbmsType = "Sqlite" as const;
   readonly dumpExtension = "sqlite";
   readonly engineKey: string;
   private readonly config: SqliteEngineConfig;
-  private readonly stagingDirectory: string;
+  private readonly stagingBase: string | undefined;
+  private staging: Promise<string> | undefined;
 
-  constructor(config: SqliteEngineConfig, stagingDirectory = tmpdir()) {
+  /** `stagingBase`: the folder under which the private staging directory is made (the config's tempDirectory). */
+  constructor(config: SqliteEngineConfig, stagingBase?: string) {
     this.config = config;
     this.engineKey = config.engineKey;
-    this.stagingDirectory = stagingDirectory;
+    this.stagingBase = stagingBase;
+  }
+
+  /** The private staging directory, prepared (and emptied) once per process: call it when the agent starts. */
+  stagingDirectory(): Promise<string> {
+    this.staging ??= preparePrivateStaging(this.stagingBase);
+    return this.staging;
   }
 
   async version(): Promise<string> {
@@ -57,19 +85,19 @@ export class SqliteEngine implements Engine {
     return [...(await this.files()).keys()];
   }
 
-  assertModeSupported(mode: BackupMode): void {
-    fullOnly("SQLite", mode);
-  }
+  readonly capabilities = fullOnlyCapabilities;
 
   /** Online backup through node:sqlite into a staging file (consistent even while the app writes), then streamed. */
   async dump(database: string): Promise<{ stream: Readable; release(): Promise<void> }> {
     const path = (await this.files()).get(database);
     if (!path) throw new Error(`SQLite database "${database}" is not among the files this engine's paths match.`);
-    await mkdir(this.stagingDirectory, { recursive: true, mode: 0o700 });
-    const staged = join(this.stagingDirectory, `datasync-${randomUUID()}.sqlite`);
+    const staged = join(await this.stagingDirectory(), `datasync-${randomUUID()}.sqlite`);
     const source = new DatabaseSync(path, { readOnly: true });
     try {
+      // Created 0600 before SQLite writes into it: the copy is never readable by others, even for a moment.
+      await writeFile(staged, "", { mode: 0o600, flag: "wx" });
       await backup(source, staged);
+      await chmod(staged, 0o600);
     } catch (error) {
       await rm(staged, { force: true });
       throw new Error(`SQLite online backup of ${path} failed: ${(error as Error).message}`);

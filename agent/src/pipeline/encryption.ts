@@ -122,98 +122,104 @@ export function createEncryptStream(passphrase: string, options: EncryptOptions 
   });
 }
 
+/** What a file's header yields for decrypting its chunks. */
+interface FileKey {
+  header: Buffer;
+  key: Buffer;
+  nonceBase: Buffer;
+  chunkSize: number;
+}
+
+/** Checks a 60-byte header and derives its key; a wrong passphrase is told apart from a damaged file. */
+async function openHeader(candidate: Buffer, passphrase: string): Promise<FileKey> {
+  if (!candidate.subarray(0, 8).equals(ENCRYPTION_MAGIC)) throw new DecryptionError("Not a DataSync encrypted backup file.");
+  const version = candidate.readUInt8(8);
+  if (version !== FORMAT_VERSION) throw new DecryptionError(`Unsupported encrypted file version ${version}.`);
+  const params = { log2N: candidate.readUInt8(9), r: candidate.readUInt8(10), p: candidate.readUInt8(11) };
+  if (params.log2N < 10 || params.log2N > MAX_LOG2_N || params.r < 1 || params.r > 32 || params.p < 1 || params.p > 16) {
+    throw new DecryptionError("The encrypted file's key parameters are out of range.");
+  }
+  const chunkSize = candidate.readUInt32BE(40);
+  if (chunkSize < 1 || chunkSize > MAX_CHUNK_SIZE) throw new DecryptionError("The encrypted file's chunk size is out of range.");
+  const key = await deriveKey(passphrase, candidate.subarray(12, 28), params);
+  if (!timingSafeEqual(keyCheck(key), candidate.subarray(44, 60))) throw new DecryptionError("Wrong passphrase for this backup file.");
+  return { header: Buffer.from(candidate), key, nonceBase: Buffer.from(candidate.subarray(28, 40)), chunkSize };
+}
+
+function openChunk(file: FileKey, index: number, sealed: Buffer, final: boolean): Buffer {
+  const decipher = createDecipheriv("aes-256-gcm", file.key, chunkNonce(file.nonceBase, index));
+  decipher.setAAD(chunkAad(file.header, final));
+  decipher.setAuthTag(sealed.subarray(sealed.length - TAG_LENGTH));
+  return Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - TAG_LENGTH)), decipher.final()]);
+}
+
+/** Opens chunk `index`, or says why not: a truncated file (a middle chunk where the last should be) or damage. */
+function openChunkOrExplain(file: FileKey, index: number, sealed: Buffer, final: boolean): Buffer {
+  try {
+    return openChunk(file, index, sealed, final);
+  } catch {
+    if (final && sealed.length === file.chunkSize + TAG_LENGTH) {
+      let middleChunk = false;
+      try {
+        openChunk(file, index, sealed, false);
+        middleChunk = true;
+      } catch {
+        // Not a middle chunk either: plain damage, reported below.
+      }
+      if (middleChunk) throw new DecryptionError("The backup file is truncated: its last part is missing.");
+    }
+    throw new DecryptionError(`The backup file is damaged or was tampered with (chunk ${index + 1} failed authentication).`);
+  }
+}
+
+/** Why input that ended before a whole header arrived cannot be decrypted. */
+function headerlessEndError(pending: Buffer): DecryptionError {
+  const startsLikeOurs = pending.subarray(0, 8).equals(ENCRYPTION_MAGIC.subarray(0, Math.min(8, pending.length)));
+  return new DecryptionError(
+    pending.length && !startsLikeOurs ? "Not a DataSync encrypted backup file." : "The backup file is truncated: its header is incomplete.",
+  );
+}
+
 /** A Transform that checks and decrypts the version-1 format; any damage or truncation is an error. */
 export function createDecryptStream(passphrase: string): Transform {
-  let header: Buffer | undefined;
-  let key: Buffer;
-  let nonceBase: Buffer;
-  let chunkSize = 0;
+  let file: FileKey | undefined;
   let pending: Buffer = Buffer.alloc(0);
   let index = 0;
 
-  const openChunk = (sealed: Buffer, final: boolean): Buffer => {
-    const decipher = createDecipheriv("aes-256-gcm", key, chunkNonce(nonceBase, index));
-    decipher.setAAD(chunkAad(header!, final));
-    decipher.setAuthTag(sealed.subarray(sealed.length - TAG_LENGTH));
-    return Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - TAG_LENGTH)), decipher.final()]);
-  };
-
-  const tryOpen = (sealed: Buffer, final: boolean): Buffer => {
-    try {
-      const plain = openChunk(sealed, final);
-      index++;
-      return plain;
-    } catch {
-      if (final && sealed.length === chunkSize + TAG_LENGTH) {
-        // A full chunk where the last one should be: was it a middle chunk of a longer file?
-        try {
-          openChunk(sealed, false);
-          throw new DecryptionError("The backup file is truncated: its last part is missing.");
-        } catch (error) {
-          if (error instanceof DecryptionError) throw error;
-        }
-      }
-      throw new DecryptionError(`The backup file is damaged or was tampered with (chunk ${index + 1} failed authentication).`);
-    }
-  };
-
-  const readHeader = async (candidate: Buffer) => {
-    if (!candidate.subarray(0, 8).equals(ENCRYPTION_MAGIC)) throw new DecryptionError("Not a DataSync encrypted backup file.");
-    const version = candidate.readUInt8(8);
-    if (version !== FORMAT_VERSION) throw new DecryptionError(`Unsupported encrypted file version ${version}.`);
-    const params = { log2N: candidate.readUInt8(9), r: candidate.readUInt8(10), p: candidate.readUInt8(11) };
-    if (params.log2N < 10 || params.log2N > MAX_LOG2_N || params.r < 1 || params.r > 32 || params.p < 1 || params.p > 16) {
-      throw new DecryptionError("The encrypted file's key parameters are out of range.");
-    }
-    chunkSize = candidate.readUInt32BE(40);
-    if (chunkSize < 1 || chunkSize > MAX_CHUNK_SIZE) throw new DecryptionError("The encrypted file's chunk size is out of range.");
-    nonceBase = Buffer.from(candidate.subarray(28, 40));
-    key = await deriveKey(passphrase, candidate.subarray(12, 28), params);
-    if (!timingSafeEqual(keyCheck(key), candidate.subarray(44, 60))) throw new DecryptionError("Wrong passphrase for this backup file.");
-    header = Buffer.from(candidate);
-  };
-
-  const drainFullChunks = (stream: Transform) => {
+  const drainFullChunks = (stream: Transform, opened: FileKey) => {
     // Keep the last chunk back until the input ends: only then do we know it is the final one.
-    while (pending.length > chunkSize + TAG_LENGTH) {
-      stream.push(tryOpen(pending.subarray(0, chunkSize + TAG_LENGTH), false));
-      pending = pending.subarray(chunkSize + TAG_LENGTH);
+    const sealedLength = opened.chunkSize + TAG_LENGTH;
+    while (pending.length > sealedLength) {
+      stream.push(openChunkOrExplain(opened, index++, pending.subarray(0, sealedLength), false));
+      pending = pending.subarray(sealedLength);
+    }
+  };
+  const settle = (callback: TransformCallback, step: () => void) => {
+    try {
+      step();
+      callback();
+    } catch (error) {
+      callback(error as Error);
     }
   };
 
   return new Transform({
     transform(data: Buffer, _encoding, callback: TransformCallback) {
       pending = pending.length ? Buffer.concat([pending, data]) : data;
-      if (!header) {
-        if (pending.length < HEADER_LENGTH) return callback();
-        const candidate = Buffer.from(pending.subarray(0, HEADER_LENGTH));
-        pending = pending.subarray(HEADER_LENGTH);
-        readHeader(candidate).then(() => {
-          try {
-            drainFullChunks(this);
-            callback();
-          } catch (error) {
-            callback(error as Error);
-          }
-        }, callback);
-        return;
-      }
-      try {
-        drainFullChunks(this);
-        callback();
-      } catch (error) {
-        callback(error as Error);
-      }
+      if (file) return settle(callback, () => drainFullChunks(this, file!));
+      if (pending.length < HEADER_LENGTH) return callback();
+      const candidate = Buffer.from(pending.subarray(0, HEADER_LENGTH));
+      pending = pending.subarray(HEADER_LENGTH);
+      openHeader(candidate, passphrase).then((opened) => {
+        file = opened;
+        settle(callback, () => drainFullChunks(this, opened));
+      }, callback);
     },
     flush(callback: TransformCallback) {
-      if (!header) return callback(new DecryptionError(pending.length && !pending.subarray(0, 8).equals(ENCRYPTION_MAGIC.subarray(0, Math.min(8, pending.length))) ? "Not a DataSync encrypted backup file." : "The backup file is truncated: its header is incomplete."));
+      if (!file) return callback(headerlessEndError(pending));
       if (pending.length < TAG_LENGTH) return callback(new DecryptionError("The backup file is truncated: its last part is missing."));
-      try {
-        this.push(tryOpen(pending, true));
-        callback();
-      } catch (error) {
-        callback(error as Error);
-      }
+      const opened = file;
+      settle(callback, () => this.push(openChunkOrExplain(opened, index++, pending, true)));
     },
   });
 }

@@ -11,7 +11,7 @@ export interface ReceivedFrame {
 }
 
 /**
- * A stand-in for the platform's side of the socket (AGENT-PROTOCOL.md), to drive the agent through
+ * A stand-in for the platform's side of the socket (docs/agent-protocol.md), to drive the agent through
  * reconnects, withheld acks and redelivered commands that the real Worker does not produce on demand.
  */
 export class FakePlatform {

@@ -1,15 +1,10 @@
 import { index, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import { id, timestamp } from "./columns";
+import { EVENT_TYPES } from "../../domain/event";
+import { LOG_SEVERITIES } from "../../domain/log";
 
-export const EVENT_TYPES = [
-  "backup.success",
-  "backup.failure",
-  "backup.anomaly",
-  "agent.connected",
-  "agent.disconnected",
-  "webhook.test",
-] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
+export { EVENT_TYPES, type EventType } from "../../domain/event";
+export { LOG_SEVERITIES, type LogSeverity } from "../../domain/log";
 
 /** Things that happened, recorded once; the webhooks deliver them. `data` is the event's JSON payload. */
 export const events = sqliteTable(
@@ -23,9 +18,6 @@ export const events = sqliteTable(
   },
   (t) => [index("events_subscriber_created_idx").on(t.subscriberId, t.createdAt)],
 );
-
-export const LOG_SEVERITIES = ["Information", "Warning", "Error", "Critical"] as const;
-export type LogSeverity = (typeof LOG_SEVERITIES)[number];
 
 /** Log entries from agents (`log` frames) and from the platform itself (`agentId` null or the agent concerned). */
 export const logMessages = sqliteTable(

@@ -48,6 +48,8 @@ export const engines = sqliteTable(
     engineKey: text("engine_key").notNull(),
     dbmsType: text("dbms_type").notNull(),
     version: text("version"),
+    /** Why the agent's last inventory could not list this engine (it found it, but cannot log in); null when it could. */
+    error: text("error"),
     createdAt: timestamp("created_at").notNull(),
     updatedAt: timestamp("updated_at").notNull(),
   },

@@ -2,28 +2,11 @@ import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlit
 import { agents, databases } from "./agents";
 import { id, timestamp } from "./columns";
 import { subscriberIdColumn } from "./identity";
+import { BACKUP_MODES, type BackupMode, RUN_STATUSES, RUN_TRIGGERS } from "../../domain/backup";
+import { CREDENTIAL_TYPES, DESTINATION_TYPES } from "../../domain/destination";
 
-export const DESTINATION_TYPES = ["LocalStorage", "S3Storage", "AzureBlobStorage", "SftpStorage", "GoogleCloudStorage"] as const;
-export type DestinationType = (typeof DESTINATION_TYPES)[number];
-
-export const CREDENTIAL_TYPES = [
-  "BasicCredential",
-  "S3Credential",
-  "AzureBlobCredential",
-  "SftpCredential",
-  "GoogleCloudCredential",
-  "ConnectionStringCredential",
-] as const;
-export type CredentialType = (typeof CREDENTIAL_TYPES)[number];
-
-export const BACKUP_MODES = ["Full", "Differential", "TransactionLog"] as const;
-export type BackupMode = (typeof BACKUP_MODES)[number];
-
-export const RUN_TRIGGERS = ["Manual", "Schedule"] as const;
-export type RunTrigger = (typeof RUN_TRIGGERS)[number];
-
-export const RUN_STATUSES = ["Queued", "Running", "Success", "Failed"] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
+export { BACKUP_MODES, RUN_STATUSES, RUN_TRIGGERS, type BackupMode, type RunStatus, type RunTrigger } from "../../domain/backup";
+export { CREDENTIAL_TYPES, DESTINATION_TYPES, type CredentialType, type DestinationType } from "../../domain/destination";
 
 export interface JobSchedule {
   backupMode: BackupMode;

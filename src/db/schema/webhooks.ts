@@ -1,17 +1,10 @@
 import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
-import { EVENT_TYPES, type EventType, events } from "./activity";
+import type { SubscribableEventType } from "../../domain/event";
+import { EVENT_TYPES, events } from "./activity";
 import { id, timestamp } from "./columns";
 import { subscriberIdColumn } from "./identity";
 
-/** The events a webhook may subscribe to. `webhook.test` is internal: only the test endpoint sends it. */
-export const SUBSCRIBABLE_EVENT_TYPES = [
-  "backup.success",
-  "backup.failure",
-  "backup.anomaly",
-  "agent.connected",
-  "agent.disconnected",
-] as const satisfies readonly EventType[];
-export type SubscribableEventType = (typeof SUBSCRIBABLE_EVENT_TYPES)[number];
+export { SUBSCRIBABLE_EVENT_TYPES, type SubscribableEventType } from "../../domain/event";
 
 export const webhooks = sqliteTable(
   "webhooks",

@@ -1,8 +1,7 @@
-import type { AppRouteHandler } from "../../lib/types";
+import type { AppRouteHandler } from "../../http/types";
 import * as account from "../../services/account";
 import type * as routes from "./routes";
 
 export const getAccount: AppRouteHandler<typeof routes.getAccount> = async (c) => {
-  const { subscriberId, userId } = c.var.auth;
-  return c.json(await account.getAccount(c.var.db, subscriberId, userId), 200);
+  return c.json(await account.getAccount(c.var.ctx), 200);
 };

@@ -1,8 +1,10 @@
 import { createRoute } from "@hono/zod-openapi";
-import { authenticated, errorResponses, jsonResponse } from "../../lib/router";
+import { errorResponses, jsonResponse } from "../../http/router";
+import { authenticated } from "../../middleware/auth";
 import { AccountSchema } from "./schemas";
 
 export const getAccount = createRoute({
+  operationId: "getAccount",
   method: "get",
   path: "/api/account",
   tags: ["Account"],

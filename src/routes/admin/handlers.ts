@@ -1,14 +1,13 @@
-import { clock } from "../../lib/clock";
-import { setPaginationHeaders } from "../../lib/pagination";
+import { setPaginationHeaders } from "../../http/pagination";
 import { isoUtc } from "../../lib/time";
-import type { AppRouteHandler } from "../../lib/types";
+import type { AppRouteHandler } from "../../http/types";
 import { listOutboxEmails } from "../../services/email";
-import * as subscribers from "../../services/subscribers";
+import * as subscribers from "../../services/subscriber";
 import type * as routes from "./routes";
 
 export const changeSubscriberPlan: AppRouteHandler<typeof routes.changeSubscriberPlan> = async (c) => {
   const result = await subscribers.changeSubscriberPlan(
-    { db: c.var.db, env: c.env, now: clock.now() },
+    c.var.publicCtx,
     c.req.valid("param").id,
     c.req.valid("json").plan,
   );
@@ -17,7 +16,7 @@ export const changeSubscriberPlan: AppRouteHandler<typeof routes.changeSubscribe
 
 export const listOutbox: AppRouteHandler<typeof routes.listOutbox> = async (c) => {
   const { to, ...pagination } = c.req.valid("query");
-  const { emails, total } = await listOutboxEmails(c.var.db, { to }, pagination);
+  const { emails, total } = await listOutboxEmails(c.var.publicCtx, { to }, pagination);
   setPaginationHeaders(c, pagination, total);
   return c.json(
     emails.map((e) => ({ ...e, createdAt: isoUtc(e.createdAt) })),

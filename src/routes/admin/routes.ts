@@ -1,11 +1,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { PAGINATION_HEADERS } from "../../lib/pagination";
-import { errorResponses, jsonBody, jsonResponse, operatorOnly } from "../../lib/router";
+import { PAGINATION_HEADERS } from "../../http/pagination";
+import { errorResponses, jsonBody, jsonResponse } from "../../http/router";
+import { operatorOnly } from "../../middleware/auth";
 import { ChangePlanBodySchema, OutboxEmailSchema, OutboxQuerySchema, SubscriberIdParams, SubscriberPlanSchema } from "./schemas";
 
 const tags = ["Operator"];
 
 export const changeSubscriberPlan = createRoute({
+  operationId: "changeSubscriberPlan",
   method: "put",
   path: "/api/admin/subscriber/{id}/plan",
   tags,
@@ -16,6 +18,7 @@ export const changeSubscriberPlan = createRoute({
 });
 
 export const listOutbox = createRoute({
+  operationId: "listOutbox",
   method: "get",
   path: "/api/admin/outbox",
   tags,

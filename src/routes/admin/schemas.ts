@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { PLANS } from "../../db/schema";
-import { PaginationQuerySchema } from "../../lib/pagination";
+import { PaginationQuerySchema } from "../../http/pagination";
 
 export const SubscriberIdParams = z.object({ id: z.string().openapi({ param: { name: "id", in: "path" } }) });
 

@@ -1,46 +1,50 @@
-import { AGENT_IDENTITY_HEADER } from "../../durable-objects/agent-session";
-import { clock } from "../../lib/clock";
 import { ApiError, unauthorized } from "../../lib/errors";
 import { isoUtc } from "../../lib/time";
-import type { AppRouteHandler } from "../../lib/types";
-import * as agentService from "../../services/agents";
-import type { connectAgent, createRegistrationToken, deleteAgent, getAgent, listAgents, registerAgent, requestAgentInventory } from "./routes";
+import type { AppRouteHandler } from "../../http/types";
+import * as agents from "../../services/agent";
+import * as agentRelease from "../../services/agent-release";
+import { bearerToken } from "../../services/bearer-auth";
+import type * as routes from "./routes";
+import { assertCredentialBudget, recordCredentialFailure } from "../../services/rate-limit";
 
-type AgentRow = Awaited<ReturnType<typeof agentService.listAgents>>[number];
-const agentJson = (agent: AgentRow) => ({ ...agent, lastSeenUtc: isoUtc(agent.lastSeenUtc) });
+type AgentRow = Awaited<ReturnType<typeof agents.listAgents>>[number];
+const agentJson = (agent: AgentRow) => ({ ...agent, lastSeenUtc: isoUtc(agent.lastSeenUtc), updateAvailable: agentRelease.isUpdateAvailable(agent.version) });
 
-export const createRegistrationTokenHandler: AppRouteHandler<typeof createRegistrationToken> = async (c) => {
-  const { subscriberId, plan } = c.var.auth;
-  const { registrationToken, expiresAt } = await agentService.createRegistrationToken({ db: c.var.db, subscriberId, plan, now: clock.now() });
-  return c.json({ registrationToken, expiresAt: isoUtc(expiresAt) }, 200);
+export const createRegistrationToken: AppRouteHandler<typeof routes.createRegistrationToken> = async (c) => {
+  const { registrationToken, expiresAt } = await agents.createRegistrationToken(c.var.ctx);
+  const installCommand = agentRelease.installCommand(new URL(c.req.url).origin, registrationToken);
+  return c.json({ registrationToken, expiresAt: isoUtc(expiresAt), installCommand }, 200);
 };
 
-export const registerAgentHandler: AppRouteHandler<typeof registerAgent> = async (c) => {
-  const registered = await agentService.registerAgent({ db: c.var.db, now: clock.now() }, c.req.valid("json"));
+export const registerAgent: AppRouteHandler<typeof routes.registerAgent> = async (c) => {
+  const registered = await agents.registerAgent(c.var.publicCtx, c.req.valid("json"));
   return c.json(registered, 200);
 };
 
 /** The Worker checks the agent token, then hands the upgrade to the agent's session with who it is. */
-export const connectAgentHandler: AppRouteHandler<typeof connectAgent> = async (c) => {
-  const token = c.req.header("authorization")?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
-  const agent = token ? await agentService.authenticateAgentToken(c.var.db, token) : null;
-  if (!agent) throw unauthorized("Invalid or revoked agent token.");
+export const connectAgent: AppRouteHandler<typeof routes.connectAgent> = async (c) => {
+  const token = bearerToken(c.req.header("authorization"));
+  const clientIp = c.req.header("cf-connecting-ip");
+  const now = c.var.publicCtx.now.getTime();
+  assertCredentialBudget("agentToken", clientIp, now);
+  const agent = token ? await agents.authenticateAgentToken(c.var.publicCtx.db, token) : null;
+  if (!agent) {
+    await recordCredentialFailure(c.env, "agentToken", clientIp, now);
+    throw unauthorized("Invalid or revoked agent token.");
+  }
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     throw new ApiError("upgrade_required", "Expected a WebSocket upgrade.", { headers: { Upgrade: "websocket" } });
   }
-  const headers = new Headers(c.req.raw.headers);
-  headers.delete("authorization");
-  headers.set(AGENT_IDENTITY_HEADER, JSON.stringify(agent));
-  return agentService.agentSession(c.env, agent.agentId).fetch(new Request(c.req.url, { headers }));
+  return agents.openAgentSocket(c.env, agent, c.req.raw);
 };
 
-export const listAgentsHandler: AppRouteHandler<typeof listAgents> = async (c) => {
-  const rows = await agentService.listAgents({ db: c.var.db, subscriberId: c.var.auth.subscriberId });
+export const listAgents: AppRouteHandler<typeof routes.listAgents> = async (c) => {
+  const rows = await agents.listAgents(c.var.ctx);
   return c.json(rows.map(agentJson), 200);
 };
 
-export const getAgentHandler: AppRouteHandler<typeof getAgent> = async (c) => {
-  const detail = await agentService.getAgentDetail({ db: c.var.db, subscriberId: c.var.auth.subscriberId }, c.req.valid("param").id);
+export const getAgent: AppRouteHandler<typeof routes.getAgent> = async (c) => {
+  const detail = await agents.getAgentDetail(c.var.ctx, c.req.valid("param").id);
   return c.json(
     {
       ...agentJson(detail),
@@ -53,12 +57,12 @@ export const getAgentHandler: AppRouteHandler<typeof getAgent> = async (c) => {
   );
 };
 
-export const deleteAgentHandler: AppRouteHandler<typeof deleteAgent> = async (c) => {
-  await agentService.deleteAgent({ db: c.var.db, env: c.env, subscriberId: c.var.auth.subscriberId, now: clock.now() }, c.req.valid("param").id);
+export const deleteAgent: AppRouteHandler<typeof routes.deleteAgent> = async (c) => {
+  await agents.deleteAgent(c.var.ctx, c.req.valid("param").id);
   return c.json({ message: "Agent deleted." }, 200);
 };
 
-export const requestAgentInventoryHandler: AppRouteHandler<typeof requestAgentInventory> = async (c) => {
-  await agentService.requestInventory({ db: c.var.db, env: c.env, subscriberId: c.var.auth.subscriberId }, c.req.valid("param").id);
+export const requestAgentInventory: AppRouteHandler<typeof routes.requestAgentInventory> = async (c) => {
+  await agents.requestInventory(c.var.ctx, c.req.valid("param").id);
   return c.json({ message: "Inventory requested." }, 200);
 };

@@ -1,21 +1,13 @@
-import { createRouter } from "../../lib/router";
-import {
-  connectAgentHandler,
-  createRegistrationTokenHandler,
-  deleteAgentHandler,
-  getAgentHandler,
-  listAgentsHandler,
-  registerAgentHandler,
-  requestAgentInventoryHandler,
-} from "./handlers";
-import { connectAgent, createRegistrationToken, deleteAgent, getAgent, listAgents, registerAgent, requestAgentInventory } from "./routes";
+import { createRouter } from "../../http/router";
+import * as handlers from "./handlers";
+import * as routes from "./routes";
 
 // The fixed paths come before /api/agent/{id}, which would otherwise match them.
 export const agentRouter = createRouter()
-  .openapi(connectAgent, connectAgentHandler)
-  .openapi(createRegistrationToken, createRegistrationTokenHandler)
-  .openapi(registerAgent, registerAgentHandler)
-  .openapi(listAgents, listAgentsHandler)
-  .openapi(getAgent, getAgentHandler)
-  .openapi(deleteAgent, deleteAgentHandler)
-  .openapi(requestAgentInventory, requestAgentInventoryHandler);
+  .openapi(routes.connectAgent, handlers.connectAgent)
+  .openapi(routes.createRegistrationToken, handlers.createRegistrationToken)
+  .openapi(routes.registerAgent, handlers.registerAgent)
+  .openapi(routes.listAgents, handlers.listAgents)
+  .openapi(routes.getAgent, handlers.getAgent)
+  .openapi(routes.deleteAgent, handlers.deleteAgent)
+  .openapi(routes.requestAgentInventory, handlers.requestAgentInventory);

@@ -1,10 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { MessageSchema, authenticated, errorResponses, jsonBody, jsonResponse } from "../../lib/router";
+import { MessageSchema, errorResponses, jsonBody, jsonResponse } from "../../http/router";
+import { authenticated } from "../../middleware/auth";
 import { AgentDetailSchema, AgentIdParams, AgentRegisterSchema, AgentRegisteredSchema, AgentSchema, RegistrationTokenSchema } from "./schemas";
 
 const tags = ["Agents"];
 
 export const createRegistrationToken = createRoute({
+  operationId: "createRegistrationToken",
   method: "post",
   path: "/api/agent/registration-token",
   tags,
@@ -14,6 +16,8 @@ export const createRegistrationToken = createRoute({
 });
 
 export const registerAgent = createRoute({
+  operationId: "registerAgent",
+  security: [],
   method: "post",
   path: "/api/agent/register",
   tags,
@@ -23,18 +27,20 @@ export const registerAgent = createRoute({
 });
 
 export const connectAgent = createRoute({
+  operationId: "connectAgent",
   method: "get",
   path: "/api/agent/connect",
   tags,
-  summary: "The agent's WebSocket (Authorization: Bearer <agentToken>); see AGENT-PROTOCOL.md",
-  security: [{ Bearer: [] }],
+  summary: "The agent's WebSocket (Authorization: Bearer <agentToken>); see docs/agent-protocol.md",
+  security: [{ AgentToken: [] }],
   responses: {
     101: { description: "Switching protocols: the agent socket is open" },
-    ...errorResponses(401, 426),
+    ...errorResponses(401, 426, 429),
   },
 });
 
 export const listAgents = createRoute({
+  operationId: "listAgents",
   method: "get",
   path: "/api/agent",
   tags,
@@ -44,6 +50,7 @@ export const listAgents = createRoute({
 });
 
 export const getAgent = createRoute({
+  operationId: "getAgent",
   method: "get",
   path: "/api/agent/{id}",
   tags,
@@ -54,6 +61,7 @@ export const getAgent = createRoute({
 });
 
 export const deleteAgent = createRoute({
+  operationId: "deleteAgent",
   method: "delete",
   path: "/api/agent/{id}",
   tags,
@@ -64,6 +72,7 @@ export const deleteAgent = createRoute({
 });
 
 export const requestAgentInventory = createRoute({
+  operationId: "requestAgentInventory",
   method: "post",
   path: "/api/agent/{id}/inventory-request",
   tags,

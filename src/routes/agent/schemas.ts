@@ -15,6 +15,10 @@ export const RegistrationTokenSchema = z
   .object({
     registrationToken: z.string().openapi({ example: "ds_reg_8Jx…" }),
     expiresAt: z.string().openapi({ example: "2026-03-27T14:30:00Z" }),
+    installCommand: z.string().openapi({
+      example: "curl -fsSL https://api.data-sync.co.uk/install.sh | sh -s -- --token ds_reg_8Jx…",
+      description: "Run on the server to back up: installs the agent, enrolls it with this token and starts its service.",
+    }),
   })
   .openapi("RegistrationToken");
 
@@ -41,6 +45,7 @@ export const AgentSchema = z
     hostname: z.string().openapi({ example: "PROD-SQL-01" }),
     displayName: z.string().nullable().openapi({ example: "Production SQL Server" }),
     version: z.string().openapi({ example: "1.4.2" }),
+    updateAvailable: z.boolean().openapi({ description: "The platform serves a newer agent: run `datasync-agent update` on the machine." }),
     isOnline: z.boolean(),
     lastSeenUtc: z.string().nullable().openapi({ example: "2026-03-26T14:30:00Z" }),
     operatingSystem: z.string().openapi({ example: "Windows Server 2022" }),
@@ -61,6 +66,10 @@ export const EngineSchema = z
     engineKey: z.string().openapi({ example: "mssql:MSSQLSERVER" }),
     dbmsType: z.string().openapi({ example: "MicrosoftSql" }),
     version: z.string().nullable().openapi({ example: "16.0.4175.1" }),
+    error: z.string().nullable().openapi({
+      example: null,
+      description: "Why the agent found this engine but could not list its databases (e.g. a refused login); null when it could.",
+    }),
     databases: z.array(AgentDatabaseSchema),
   })
   .openapi("Engine");

@@ -1,11 +1,13 @@
 import { createRoute } from "@hono/zod-openapi";
-import { MessageSchema, errorResponses, jsonBody, jsonResponse } from "../../lib/router";
+import { MessageSchema, errorResponses, jsonBody, jsonResponse } from "../../http/router";
 import { LoginBodySchema } from "../auth/schemas";
 import { SessionSchema } from "./schemas";
 
 const tags = ["Auth"];
 
 export const startSession = createRoute({
+  operationId: "startDashboardSession",
+  security: [],
   method: "post",
   path: "/api/auth/session",
   tags,
@@ -15,11 +17,13 @@ export const startSession = createRoute({
   request: { body: jsonBody(LoginBodySchema) },
   responses: {
     200: { ...jsonResponse(SessionSchema, "Logged in; `Set-Cookie` carries the session"), headers: { "Set-Cookie": { schema: { type: "string" } } } },
-    ...errorResponses(400, 401, 429),
+    ...errorResponses(400, 401, 403, 429),
   },
 });
 
 export const endSession = createRoute({
+  operationId: "endDashboardSession",
+  security: [],
   method: "delete",
   path: "/api/auth/session",
   tags,

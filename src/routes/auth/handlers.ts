@@ -1,39 +1,29 @@
-import type { Context } from "hono";
-import { clock } from "../../lib/clock";
 import { isoUtc } from "../../lib/time";
-import type { AppBindings, AppRouteHandler } from "../../lib/types";
-import * as users from "../../services/users";
+import type { AppRouteHandler } from "../../http/types";
+import * as auth from "../../services/auth";
 import type * as routes from "./routes";
 
-/** For the flows that send email: delivery to the provider happens after the response. */
-const mailingContext = (c: Context<AppBindings>): users.AuthServiceContext => ({
-  db: c.var.db,
-  env: c.env,
-  now: clock.now(),
-  waitUntil: (p) => c.executionCtx.waitUntil(p),
-});
-
 export const register: AppRouteHandler<typeof routes.register> = async (c) => {
-  await users.registerAccount(mailingContext(c), c.req.valid("json"));
-  return c.json({ message: users.REGISTERED_MESSAGE }, 200);
+  await auth.registerAccount(c.var.publicCtx, c.req.valid("json"));
+  return c.json({ message: auth.REGISTERED_MESSAGE }, 200);
 };
 
 export const confirmEmail: AppRouteHandler<typeof routes.confirmEmail> = async (c) => {
-  await users.confirmEmail({ db: c.var.db, now: clock.now() }, c.req.valid("json").token);
+  await auth.confirmEmail(c.var.publicCtx, c.req.valid("json").token);
   return c.json({ message: "Email confirmed. You can now log in." }, 200);
 };
 
 export const login: AppRouteHandler<typeof routes.login> = async (c) => {
-  const { token, expiry } = await users.login({ db: c.var.db, env: c.env, now: clock.now() }, c.req.valid("json"));
+  const { token, expiry } = await auth.login(c.var.publicCtx, c.req.valid("json"));
   return c.json({ token, expiry: isoUtc(expiry) }, 200);
 };
 
 export const forgotPassword: AppRouteHandler<typeof routes.forgotPassword> = async (c) => {
-  await users.requestPasswordReset(mailingContext(c), c.req.valid("json").email);
-  return c.json({ message: users.RESET_REQUESTED_MESSAGE }, 200);
+  await auth.requestPasswordReset(c.var.publicCtx, c.req.valid("json").email);
+  return c.json({ message: auth.RESET_REQUESTED_MESSAGE }, 200);
 };
 
 export const resetPassword: AppRouteHandler<typeof routes.resetPassword> = async (c) => {
-  await users.resetPassword({ db: c.var.db, env: c.env, now: clock.now() }, c.req.valid("json"));
+  await auth.resetPassword(c.var.publicCtx, c.req.valid("json"));
   return c.json({ message: "Password has been reset. You can now log in with the new password." }, 200);
 };

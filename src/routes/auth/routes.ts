@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { MessageSchema, errorResponses, jsonBody, jsonResponse } from "../../lib/router";
+import { MessageSchema, errorResponses, jsonBody, jsonResponse } from "../../http/router";
 import {
   ConfirmEmailBodySchema,
   ForgotPasswordBodySchema,
@@ -12,6 +12,8 @@ import {
 const tags = ["Auth"];
 
 export const register = createRoute({
+  operationId: "register",
+  security: [],
   method: "post",
   path: "/api/auth/register",
   tags,
@@ -24,6 +26,8 @@ export const register = createRoute({
 });
 
 export const confirmEmail = createRoute({
+  operationId: "confirmEmail",
+  security: [],
   method: "post",
   path: "/api/auth/confirm-email",
   tags,
@@ -36,6 +40,8 @@ export const confirmEmail = createRoute({
 });
 
 export const login = createRoute({
+  operationId: "login",
+  security: [],
   method: "post",
   path: "/api/auth/login",
   tags,
@@ -48,6 +54,8 @@ export const login = createRoute({
 });
 
 export const forgotPassword = createRoute({
+  operationId: "forgotPassword",
+  security: [],
   method: "post",
   path: "/api/auth/forgot-password",
   tags,
@@ -55,11 +63,13 @@ export const forgotPassword = createRoute({
   request: { body: jsonBody(ForgotPasswordBodySchema) },
   responses: {
     200: jsonResponse(MessageSchema, "Always returned for a well-formed request (prevents email enumeration)"),
-    ...errorResponses(400),
+    ...errorResponses(400, 429),
   },
 });
 
 export const resetPassword = createRoute({
+  operationId: "resetPassword",
+  security: [],
   method: "post",
   path: "/api/auth/reset-password",
   tags,

@@ -1,5 +1,5 @@
-import type { AppRouteHandler } from "../../lib/types";
-import * as credentials from "../../services/credentials";
+import type { AppRouteHandler } from "../../http/types";
+import * as credentials from "../../services/credential";
 import type * as routes from "./routes";
 
 const toResponse = (row: credentials.CredentialRow) => ({
@@ -10,16 +10,16 @@ const toResponse = (row: credentials.CredentialRow) => ({
 });
 
 export const listCredentials: AppRouteHandler<typeof routes.listCredentials> = async (c) => {
-  const rows = await credentials.listCredentials(credentials.requestContext(c));
+  const rows = await credentials.listCredentials(c.var.ctx);
   return c.json(rows.map(toResponse), 200);
 };
 
 export const createCredential: AppRouteHandler<typeof routes.createCredential> = async (c) => {
-  const row = await credentials.createCredential(credentials.requestContext(c), c.req.valid("json"));
+  const row = await credentials.createCredential(c.var.ctx, c.req.valid("json"));
   return c.json(toResponse(row), 200);
 };
 
 export const deleteCredential: AppRouteHandler<typeof routes.deleteCredential> = async (c) => {
-  await credentials.deleteCredential(credentials.requestContext(c), c.req.valid("param").id);
+  await credentials.deleteCredential(c.var.ctx, c.req.valid("param").id);
   return c.json({ message: "Credential deleted." }, 200);
 };

@@ -1,10 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { MessageSchema, authenticated, errorResponses, jsonBody, jsonResponse } from "../../lib/router";
+import { MessageSchema, errorResponses, jsonBody, jsonResponse } from "../../http/router";
+import { authenticated } from "../../middleware/auth";
 import { CreateCredentialSchema, CredentialIdParams, CredentialSchema } from "./schemas";
 
 const tags = ["Credentials"];
 
 export const listCredentials = createRoute({
+  operationId: "listCredentials",
   method: "get",
   path: "/api/credential",
   tags,
@@ -14,6 +16,7 @@ export const listCredentials = createRoute({
 });
 
 export const createCredential = createRoute({
+  operationId: "createCredential",
   method: "post",
   path: "/api/credential",
   tags,
@@ -24,6 +27,7 @@ export const createCredential = createRoute({
 });
 
 export const deleteCredential = createRoute({
+  operationId: "deleteCredential",
   method: "delete",
   path: "/api/credential/{id}",
   tags,

@@ -1,36 +1,28 @@
 import { z } from "@hono/zod-openapi";
 import { CREDENTIAL_TYPES } from "../../db/schema";
+import { CREDENTIAL_FIELDS } from "../../domain/destination";
 
-const secretField = (what: string, max = 4096) => z.string().min(1, `${what} is required.`).max(max, `${what} must be at most ${max} characters.`);
-
-/** The `$type` variants of API.md; every field is secret and sealed at rest. */
+/** The `$type` variants (src/domain/destination.ts), strict: an unknown field is a 400; every field is secret and sealed at rest. */
 export const CredentialSecretSchema = z
   .discriminatedUnion(
     "$type",
     [
-      z.strictObject({ $type: z.literal("BasicCredential"), username: secretField("username", 255), password: secretField("password") }),
-      z.strictObject({
-        $type: z.literal("S3Credential"),
-        accessKeyId: secretField("accessKeyId", 255),
-        secretAccessKey: secretField("secretAccessKey"),
-        region: z.string().regex(/^[a-z0-9-]{1,64}$/, "region must be a region name such as eu-west-2."),
-      }),
-      z.strictObject({ $type: z.literal("AzureBlobCredential"), accountName: secretField("accountName", 255), accountKey: secretField("accountKey") }),
+      z.strictObject({ $type: z.literal("BasicCredential"), ...CREDENTIAL_FIELDS.BasicCredential }),
+      z.strictObject({ $type: z.literal("S3Credential"), ...CREDENTIAL_FIELDS.S3Credential }),
+      z.strictObject({ $type: z.literal("AzureBlobCredential"), ...CREDENTIAL_FIELDS.AzureBlobCredential }),
       z
-        .strictObject({
-          $type: z.literal("SftpCredential"),
-          username: secretField("username", 255),
-          password: secretField("password").optional(),
-          privateKey: secretField("privateKey", 16_384).optional(),
-        })
+        .strictObject({ $type: z.literal("SftpCredential"), ...CREDENTIAL_FIELDS.SftpCredential })
         .refine((c) => c.password !== undefined || c.privateKey !== undefined, {
           message: "An SftpCredential needs a password or a privateKey.",
         }),
       z.strictObject({
         $type: z.literal("GoogleCloudCredential"),
-        serviceAccountJson: secretField("serviceAccountJson", 65_536).refine(isJsonObject, "serviceAccountJson must be the service account key file's JSON."),
+        serviceAccountJson: CREDENTIAL_FIELDS.GoogleCloudCredential.serviceAccountJson.refine(
+          isJsonObject,
+          "serviceAccountJson must be the service account key file's JSON.",
+        ),
       }),
-      z.strictObject({ $type: z.literal("ConnectionStringCredential"), connectionString: secretField("connectionString") }),
+      z.strictObject({ $type: z.literal("ConnectionStringCredential"), ...CREDENTIAL_FIELDS.ConnectionStringCredential }),
     ],
     { error: `credential.$type must be one of ${CREDENTIAL_TYPES.join(", ")}.` },
   )

@@ -1,10 +1,10 @@
 import { isoUtc } from "../../lib/time";
-import type { AppRouteHandler } from "../../lib/types";
-import { listDatabases as listDiscovered } from "../../services/inventory";
-import type { listDatabases } from "./routes";
+import type { AppRouteHandler } from "../../http/types";
+import * as databases from "../../services/database";
+import type * as routes from "./routes";
 
-export const listDatabasesHandler: AppRouteHandler<typeof listDatabases> = async (c) => {
-  const rows = await listDiscovered({ db: c.var.db, subscriberId: c.var.auth.subscriberId }, c.req.valid("query").agentId);
+export const listDatabases: AppRouteHandler<typeof routes.listDatabases> = async (c) => {
+  const rows = await databases.listDatabases(c.var.ctx, c.req.valid("query").agentId);
   return c.json(
     rows.map((row) => ({ ...row, missingSince: isoUtc(row.missingSince) })),
     200,

@@ -1,5 +1,5 @@
-import { createRouter } from "../../lib/router";
-import { listDatabasesHandler } from "./handlers";
-import { listDatabases } from "./routes";
+import { createRouter } from "../../http/router";
+import * as handlers from "./handlers";
+import * as routes from "./routes";
 
-export const databaseRouter = createRouter().openapi(listDatabases, listDatabasesHandler);
+export const databaseRouter = createRouter().openapi(routes.listDatabases, handlers.listDatabases);

@@ -1,8 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { authenticated, errorResponses, jsonResponse } from "../../lib/router";
+import { errorResponses, jsonResponse } from "../../http/router";
+import { authenticated } from "../../middleware/auth";
 import { DatabaseQuerySchema, DatabaseSchema } from "./schemas";
 
 export const listDatabases = createRoute({
+  operationId: "listDatabases",
   method: "get",
   path: "/api/database",
   tags: ["Databases"],

@@ -1,7 +1,6 @@
 import { isoUtc } from "../../lib/time";
-import type { AppRouteHandler } from "../../lib/types";
-import { requestContext } from "../../services/credentials";
-import * as destinations from "../../services/destinations";
+import type { AppRouteHandler } from "../../http/types";
+import * as destinations from "../../services/destination";
 import type * as routes from "./routes";
 
 const toSummary = (row: destinations.DestinationRow) => ({
@@ -20,26 +19,26 @@ const toDetail = (row: destinations.DestinationRow) => ({
 });
 
 export const listDestinations: AppRouteHandler<typeof routes.listDestinations> = async (c) => {
-  const rows = await destinations.listDestinations(requestContext(c));
+  const rows = await destinations.listDestinations(c.var.ctx);
   return c.json(rows.map(toSummary), 200);
 };
 
 export const getDestination: AppRouteHandler<typeof routes.getDestination> = async (c) => {
-  const row = await destinations.getDestination(requestContext(c), c.req.valid("param").id);
+  const row = await destinations.getDestination(c.var.ctx, c.req.valid("param").id);
   return c.json(toDetail(row), 200);
 };
 
 export const createDestination: AppRouteHandler<typeof routes.createDestination> = async (c) => {
-  const row = await destinations.createDestination({ ...requestContext(c), plan: c.var.auth.plan }, c.req.valid("json"));
+  const row = await destinations.createDestination(c.var.ctx, c.req.valid("json"));
   return c.json(toSummary(row), 200);
 };
 
 export const updateDestination: AppRouteHandler<typeof routes.updateDestination> = async (c) => {
-  const row = await destinations.updateDestination(requestContext(c), c.req.valid("param").id, c.req.valid("json"));
+  const row = await destinations.updateDestination(c.var.ctx, c.req.valid("param").id, c.req.valid("json"));
   return c.json(toDetail(row), 200);
 };
 
 export const deleteDestination: AppRouteHandler<typeof routes.deleteDestination> = async (c) => {
-  await destinations.deleteDestination(requestContext(c), c.req.valid("param").id);
+  await destinations.deleteDestination(c.var.ctx, c.req.valid("param").id);
   return c.json({ message: "Destination deleted." }, 200);
 };

@@ -1,10 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { MessageSchema, authenticated, errorResponses, jsonBody, jsonResponse } from "../../lib/router";
+import { MessageSchema, errorResponses, jsonBody, jsonResponse } from "../../http/router";
+import { authenticated } from "../../middleware/auth";
 import { CreateDestinationSchema, DestinationIdParams, DestinationSchema, DestinationSummarySchema, UpdateDestinationSchema } from "./schemas";
 
 const tags = ["Destinations"];
 
 export const listDestinations = createRoute({
+  operationId: "listDestinations",
   method: "get",
   path: "/api/destination",
   tags,
@@ -14,6 +16,7 @@ export const listDestinations = createRoute({
 });
 
 export const getDestination = createRoute({
+  operationId: "getDestination",
   method: "get",
   path: "/api/destination/{id}",
   tags,
@@ -24,6 +27,7 @@ export const getDestination = createRoute({
 });
 
 export const createDestination = createRoute({
+  operationId: "createDestination",
   method: "post",
   path: "/api/destination",
   tags,
@@ -37,6 +41,7 @@ export const createDestination = createRoute({
 });
 
 export const updateDestination = createRoute({
+  operationId: "updateDestination",
   method: "put",
   path: "/api/destination/{id}",
   tags,
@@ -47,6 +52,7 @@ export const updateDestination = createRoute({
 });
 
 export const deleteDestination = createRoute({
+  operationId: "deleteDestination",
   method: "delete",
   path: "/api/destination/{id}",
   tags,

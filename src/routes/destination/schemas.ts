@@ -1,6 +1,15 @@
 import { z } from "@hono/zod-openapi";
 import { DESTINATION_TYPES } from "../../db/schema";
-import { DESTINATION_SETTINGS } from "../../services/destinations";
+import { DESTINATION_SETTINGS } from "../../services/destination";
+
+/** The service's settings rules, each named as an OpenAPI component. */
+const SETTINGS_SCHEMAS = {
+  LocalStorage: DESTINATION_SETTINGS.LocalStorage.openapi("LocalStorageSettings"),
+  S3Storage: DESTINATION_SETTINGS.S3Storage.openapi("S3StorageSettings"),
+  AzureBlobStorage: DESTINATION_SETTINGS.AzureBlobStorage.openapi("AzureBlobStorageSettings"),
+  SftpStorage: DESTINATION_SETTINGS.SftpStorage.openapi("SftpStorageSettings"),
+  GoogleCloudStorage: DESTINATION_SETTINGS.GoogleCloudStorage.openapi("GoogleCloudStorageSettings"),
+};
 
 const name = z.string().trim().min(1, "name is required.").max(200, "name must be at most 200 characters.");
 const reference = (what: string) => z.string().min(1, `${what} must not be empty.`);
@@ -15,11 +24,11 @@ export const CreateDestinationSchema = z
   .discriminatedUnion(
     "type",
     [
-      z.object({ ...common, type: z.literal("LocalStorage"), settings: DESTINATION_SETTINGS.LocalStorage }),
-      z.object({ ...common, type: z.literal("S3Storage"), settings: DESTINATION_SETTINGS.S3Storage }),
-      z.object({ ...common, type: z.literal("AzureBlobStorage"), settings: DESTINATION_SETTINGS.AzureBlobStorage }),
-      z.object({ ...common, type: z.literal("SftpStorage"), settings: DESTINATION_SETTINGS.SftpStorage }),
-      z.object({ ...common, type: z.literal("GoogleCloudStorage"), settings: DESTINATION_SETTINGS.GoogleCloudStorage }),
+      z.object({ ...common, type: z.literal("LocalStorage"), settings: SETTINGS_SCHEMAS.LocalStorage }),
+      z.object({ ...common, type: z.literal("S3Storage"), settings: SETTINGS_SCHEMAS.S3Storage }),
+      z.object({ ...common, type: z.literal("AzureBlobStorage"), settings: SETTINGS_SCHEMAS.AzureBlobStorage }),
+      z.object({ ...common, type: z.literal("SftpStorage"), settings: SETTINGS_SCHEMAS.SftpStorage }),
+      z.object({ ...common, type: z.literal("GoogleCloudStorage"), settings: SETTINGS_SCHEMAS.GoogleCloudStorage }),
     ],
     { error: `type must be one of ${DESTINATION_TYPES.join(", ")}.` },
   )

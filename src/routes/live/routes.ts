@@ -1,7 +1,9 @@
 import { createRoute } from "@hono/zod-openapi";
-import { authenticated, errorResponses } from "../../lib/router";
+import { errorResponses } from "../../http/router";
+import { authenticated } from "../../middleware/auth";
 
 export const openLiveFeed = createRoute({
+  operationId: "openLiveFeed",
   method: "get",
   path: "/api/live",
   tags: ["Live"],

@@ -1,12 +1,12 @@
-import { setPaginationHeaders } from "../../lib/pagination";
+import { setPaginationHeaders } from "../../http/pagination";
 import { isoUtc } from "../../lib/time";
-import type { AppRouteHandler } from "../../lib/types";
-import { listLogs as listLogPage } from "../../services/logs";
-import type { listLogs } from "./routes";
+import type { AppRouteHandler } from "../../http/types";
+import * as logs from "../../services/log";
+import type * as routes from "./routes";
 
-export const listLogsHandler: AppRouteHandler<typeof listLogs> = async (c) => {
+export const listLogs: AppRouteHandler<typeof routes.listLogs> = async (c) => {
   const { page, pageSize, ...filters } = c.req.valid("query");
-  const { rows, total } = await listLogPage({ db: c.var.db, subscriberId: c.var.auth.subscriberId }, filters, { page, pageSize });
+  const { rows, total } = await logs.listLogs(c.var.ctx, filters, { page, pageSize });
   setPaginationHeaders(c, { page, pageSize }, total);
   return c.json(
     rows.map((row) => ({ ...row, timestamp: isoUtc(row.timestamp) })),

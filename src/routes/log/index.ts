@@ -1,5 +1,5 @@
-import { createRouter } from "../../lib/router";
-import { listLogsHandler } from "./handlers";
-import { listLogs } from "./routes";
+import { createRouter } from "../../http/router";
+import * as handlers from "./handlers";
+import * as routes from "./routes";
 
-export const logRouter = createRouter().openapi(listLogs, listLogsHandler);
+export const logRouter = createRouter().openapi(routes.listLogs, handlers.listLogs);

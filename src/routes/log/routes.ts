@@ -1,9 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { PAGINATION_HEADERS } from "../../lib/pagination";
-import { authenticated, errorResponses } from "../../lib/router";
+import { PAGINATION_HEADERS } from "../../http/pagination";
+import { errorResponses } from "../../http/router";
+import { authenticated } from "../../middleware/auth";
 import { LogMessageSchema, LogQuerySchema } from "./schemas";
 
 export const listLogs = createRoute({
+  operationId: "listLogs",
   method: "get",
   path: "/api/log",
   tags: ["Logs"],

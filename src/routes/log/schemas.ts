@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { LOG_SEVERITIES } from "../../db/schema";
-import { PaginationQuerySchema } from "../../lib/pagination";
+import { PaginationQuerySchema } from "../../http/pagination";
 
 const dateTime = (name: string) =>
   z.iso

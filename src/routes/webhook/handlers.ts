@@ -1,16 +1,8 @@
-import { clock } from "../../lib/clock";
-import { setPaginationHeaders } from "../../lib/pagination";
+import { setPaginationHeaders } from "../../http/pagination";
 import { isoUtc } from "../../lib/time";
-import type { AppBindings, AppRouteHandler } from "../../lib/types";
-import { assertPlanFeature } from "../../services/plans";
-import * as webhooks from "../../services/webhooks";
+import type { AppRouteHandler } from "../../http/types";
+import * as webhooks from "../../services/webhook";
 import type * as routes from "./routes";
-
-/** Every webhook endpoint requires a plan with webhooks (403 otherwise), then works on the caller's own. */
-function webhookContext(c: { var: AppBindings["Variables"]; env: Env }): webhooks.WebhookServiceContext {
-  assertPlanFeature(c.var.auth.plan, "webhooks");
-  return { db: c.var.db, subscriberId: c.var.auth.subscriberId, now: clock.now(), env: c.env };
-}
 
 const toResponse = (row: webhooks.WebhookRow) => ({
   webhookId: row.id,
@@ -21,33 +13,33 @@ const toResponse = (row: webhooks.WebhookRow) => ({
 });
 
 export const listWebhooks: AppRouteHandler<typeof routes.listWebhooks> = async (c) => {
-  const rows = await webhooks.listWebhooks(webhookContext(c));
+  const rows = await webhooks.listWebhooks(c.var.ctx);
   return c.json(rows.map(toResponse), 200);
 };
 
 export const createWebhook: AppRouteHandler<typeof routes.createWebhook> = async (c) => {
-  const { webhook, secret } = await webhooks.createWebhook(webhookContext(c), c.var.auth.plan, c.req.valid("json"));
+  const { webhook, secret } = await webhooks.createWebhook(c.var.ctx, c.req.valid("json"));
   return c.json({ ...toResponse(webhook), secret }, 200);
 };
 
 export const updateWebhook: AppRouteHandler<typeof routes.updateWebhook> = async (c) => {
-  const row = await webhooks.updateWebhook(webhookContext(c), c.req.valid("param").id, c.req.valid("json"));
+  const row = await webhooks.updateWebhook(c.var.ctx, c.req.valid("param").id, c.req.valid("json"));
   return c.json(toResponse(row), 200);
 };
 
 export const deleteWebhook: AppRouteHandler<typeof routes.deleteWebhook> = async (c) => {
-  await webhooks.deleteWebhook(webhookContext(c), c.req.valid("param").id);
+  await webhooks.deleteWebhook(c.var.ctx, c.req.valid("param").id);
   return c.json({ message: "Webhook deleted." }, 200);
 };
 
 export const testWebhook: AppRouteHandler<typeof routes.testWebhook> = async (c) => {
-  await webhooks.sendTestEvent(webhookContext(c), c.req.valid("param").id);
+  await webhooks.sendTestEvent(c.var.ctx, c.req.valid("param").id);
   return c.json({ message: "Test event queued." }, 200);
 };
 
 export const listDeliveries: AppRouteHandler<typeof routes.listDeliveries> = async (c) => {
   const page = c.req.valid("query");
-  const { rows, total } = await webhooks.listDeliveries(webhookContext(c), c.req.valid("param").id, page);
+  const { rows, total } = await webhooks.listDeliveries(c.var.ctx, c.req.valid("param").id, page);
   setPaginationHeaders(c, page, total);
   return c.json(
     rows.map((d) => ({

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { PAGINATION_HEADERS } from "../../lib/pagination";
-import { MessageSchema, authenticated, errorResponses, jsonBody, jsonResponse } from "../../lib/router";
+import { PAGINATION_HEADERS } from "../../http/pagination";
+import { MessageSchema, errorResponses, jsonBody, jsonResponse } from "../../http/router";
+import { authenticated } from "../../middleware/auth";
 import {
   CreateWebhookSchema,
   CreatedWebhookSchema,
@@ -14,6 +15,7 @@ import {
 const tags = ["Webhooks"];
 
 export const listWebhooks = createRoute({
+  operationId: "listWebhooks",
   method: "get",
   path: "/api/webhook",
   tags,
@@ -23,6 +25,7 @@ export const listWebhooks = createRoute({
 });
 
 export const createWebhook = createRoute({
+  operationId: "createWebhook",
   method: "post",
   path: "/api/webhook",
   tags,
@@ -33,6 +36,7 @@ export const createWebhook = createRoute({
 });
 
 export const updateWebhook = createRoute({
+  operationId: "updateWebhook",
   method: "put",
   path: "/api/webhook/{id}",
   tags,
@@ -43,6 +47,7 @@ export const updateWebhook = createRoute({
 });
 
 export const deleteWebhook = createRoute({
+  operationId: "deleteWebhook",
   method: "delete",
   path: "/api/webhook/{id}",
   tags,
@@ -53,16 +58,18 @@ export const deleteWebhook = createRoute({
 });
 
 export const testWebhook = createRoute({
+  operationId: "testWebhook",
   method: "post",
   path: "/api/webhook/{id}/test",
   tags,
-  summary: "Queue a webhook.test event for this webhook only",
+  summary: "Queue a webhook.test event for this enabled webhook only (one attempt, 10 a minute per webhook)",
   ...authenticated,
   request: { params: WebhookIdParams },
-  responses: { 200: jsonResponse(MessageSchema, "Test event queued"), ...errorResponses(401, 403, 404) },
+  responses: { 200: jsonResponse(MessageSchema, "Test event queued"), ...errorResponses(401, 403, 404, 409, 429) },
 });
 
 export const listDeliveries = createRoute({
+  operationId: "listDeliveries",
   method: "get",
   path: "/api/webhook/{id}/deliveries",
   tags,

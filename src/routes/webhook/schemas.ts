@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { DELIVERY_STATUSES, EVENT_TYPES, SUBSCRIBABLE_EVENT_TYPES } from "../../db/schema";
-import { PaginationQuerySchema } from "../../lib/pagination";
-import { WEBHOOK_SECRET_RULE, webhookSigningKey } from "../../services/webhook-delivery";
+import { PaginationQuerySchema } from "../../http/pagination";
+import { WEBHOOK_SECRET_RULE, webhookSigningKey } from "../../services/webhook-signature";
 
 const eventsField = z
   .array(z.enum(SUBSCRIBABLE_EVENT_TYPES, { error: `events may only contain ${SUBSCRIBABLE_EVENT_TYPES.join(", ")}.` }), {

@@ -6,10 +6,10 @@
 import type { z } from "zod";
 import type { AccountSchema } from "../../../src/routes/account/schemas";
 import type { AgentDetailSchema, AgentSchema, RegistrationTokenSchema } from "../../../src/routes/agent/schemas";
-import type { ApiKeySchema, CreatedApiKeySchema } from "../../../src/routes/apikey/schemas";
+import type { ApiKeySchema, CreatedApiKeySchema } from "../../../src/routes/api-key/schemas";
 import type { SessionSchema } from "../../../src/routes/auth-session/schemas";
 import type { LoginBodySchema, RegisterBodySchema } from "../../../src/routes/auth/schemas";
-import type { BackupFileSummarySchema } from "../../../src/routes/backupfile/schemas";
+import type { BackupFileSummarySchema } from "../../../src/routes/backup-file/schemas";
 import type {
   BackupJobCreatedSchema,
   BackupJobSchema,
@@ -17,7 +17,7 @@ import type {
   BackupRunSchema,
   BackupTriggeredSchema,
   CreateBackupJobSchema,
-} from "../../../src/routes/backupjob/schemas";
+} from "../../../src/routes/backup-job/schemas";
 import type { CreateCredentialSchema, CredentialSchema } from "../../../src/routes/credential/schemas";
 import type { DatabaseSchema } from "../../../src/routes/database/schemas";
 import type { CreateDestinationSchema, DestinationSummarySchema } from "../../../src/routes/destination/schemas";

@@ -27,9 +27,12 @@ export function Layout({ account, children }: { account: Account; children: Reac
   const { logOut } = useSessionActions();
   const main = useRef<HTMLElement>(null);
 
-  // After a client-side navigation, move focus to the new page (as a full page load would).
+  // After a client-side navigation, move focus to the new page (as a full page load would). Not on the
+  // first render: a page load itself starts at the top, where the skip link is the first stop.
+  const navigated = useRef(false);
   useEffect(() => {
-    main.current?.focus({ preventScroll: true });
+    if (navigated.current) main.current?.focus({ preventScroll: true });
+    navigated.current = true;
   }, [location]);
 
   return (

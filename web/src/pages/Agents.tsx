@@ -40,13 +40,22 @@ function InstallAgent({ agents }: { agents: Agent[] }) {
     <section className="card" aria-labelledby="install-heading">
       <h2 id="install-heading">Install an agent</h2>
       <p>
-        The agent runs on the server that hosts your databases (Node.js 22 or newer). Enroll it with this one-time token, then start it; describe its
-        database engines in <code>agent.json</code> (see <code>agent/agent.example.json</code>).
+        Run this on the server that hosts your databases: it installs the agent (Node.js 22 or newer), enrolls it with a one-time token and starts
+        its service.
       </p>
-      {/* Slot: the one-line installer (GET /install.sh) goes above these commands once it ships. */}
       <QueryState query={token} loading="Creating a registration token…">
         {(data) => (
           <>
+            <div className="command">
+              <pre aria-label="Install command">
+                <code>{data.installCommand}</code>
+              </pre>
+              <CopyButton text={data.installCommand} what="install command" />
+            </div>
+            <p>
+              Or, with the agent already installed, enroll and start it by hand; describe its database engines in <code>agent.json</code> (see{" "}
+              <code>agent/agent.example.json</code>).
+            </p>
             <div className="command">
               <pre aria-label="Install commands">
                 <code>{commands}</code>

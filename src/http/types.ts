@@ -1,0 +1,16 @@
+import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
+import type { PublicContext, ServiceContext } from "../services/context";
+
+export interface AppBindings {
+  Bindings: Env;
+  Variables: {
+    requestId: string;
+    /** Every request: the database, bindings, clock and `waitUntil`. */
+    publicCtx: PublicContext;
+    /** Authenticated routes: the same plus the subscriber, its plan and the principal (set by `requireAuth`). */
+    ctx: ServiceContext;
+  };
+}
+
+/** A handler typed by its route: params, query, body and responses all come from the route's schemas. */
+export type AppRouteHandler<R extends RouteConfig> = RouteHandler<R, AppBindings>;

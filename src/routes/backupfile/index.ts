@@ -1,7 +1,0 @@
-import { createRouter } from "../../lib/router";
-import * as handlers from "./handlers";
-import * as routes from "./routes";
-
-export const backupFileRouter = createRouter()
-  .openapi(routes.listBackupFiles, handlers.listBackupFiles)
-  .openapi(routes.getBackupFile, handlers.getBackupFile);

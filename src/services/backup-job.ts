@@ -1,0 +1,301 @@
+import { and, count, desc, eq, inArray } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import type { Db } from "../db/client";
+import {
+  type BackupMode,
+  type JobSchedule,
+  type PlanName,
+  agents,
+  backupJobDatabases,
+  backupJobDestinations,
+  backupJobs,
+  backupRuns,
+  credentials,
+  databases,
+  destinations,
+  engines,
+} from "../db/schema";
+import { badRequest, notFound } from "../lib/errors";
+import { type Pagination, pageOffset } from "../lib/pagination";
+import type { AgentJob } from "../protocol/agent-protocol";
+import { platformLogInsert } from "./log";
+import type { ServiceContext } from "./context";
+import { requireOwnAgent, sendAgentCommand } from "./agent";
+import { assertWithinPlanLimit } from "./plan";
+import { openSecret, sealSecret } from "./secret";
+import { countResource } from "./usage";
+
+export type BackupJobRow = typeof backupJobs.$inferSelect;
+
+export interface BackupJobInput {
+  name: string;
+  agentId: string;
+  databaseIds: string[];
+  destinationIds: string[];
+  schedules: JobSchedule[];
+  retentionDays: number;
+  encryption: { enabled: boolean; passphrase?: string };
+  isEnabled: boolean;
+}
+
+export type BackupJobChanges = Partial<BackupJobInput>;
+
+export interface BackupJobDetail {
+  job: BackupJobRow;
+  databases: { databaseId: string; name: string; dbmsType: string; engineKey: string }[];
+  destinations: {
+    destinationId: string;
+    name: string;
+    type: (typeof destinations.$inferSelect)["type"];
+    settings: Record<string, unknown>;
+    credentialReferenceId: string | null;
+  }[];
+}
+
+export async function listJobs({ db, subscriberId }: ServiceContext, page: Pagination) {
+  const where = eq(backupJobs.subscriberId, subscriberId);
+  const [rows, [{ total }]] = await Promise.all([
+    db.select().from(backupJobs).where(where).orderBy(desc(backupJobs.createdAt), desc(backupJobs.id)).limit(page.pageSize).offset(pageOffset(page)),
+    db.select({ total: count() }).from(backupJobs).where(where),
+  ]);
+  return { rows, total };
+}
+
+async function findJob(db: Db, subscriberId: string, jobId: string) {
+  const job = await db.query.backupJobs.findFirst({ where: and(eq(backupJobs.id, jobId), eq(backupJobs.subscriberId, subscriberId)) });
+  if (!job) throw notFound("Backup job not found.");
+  return job;
+}
+
+/** The job with its databases (and their engines) and destinations (with settings), in one round trip. */
+export async function getJobDetail({ db, subscriberId }: ServiceContext, jobId: string): Promise<BackupJobDetail> {
+  const [job, jobDatabases, jobDestinations] = await Promise.all([
+    findJob(db, subscriberId, jobId),
+    db
+      .select({ databaseId: databases.id, name: databases.name, dbmsType: engines.dbmsType, engineKey: engines.engineKey })
+      .from(backupJobDatabases)
+      .innerJoin(databases, eq(databases.id, backupJobDatabases.databaseId))
+      .innerJoin(engines, eq(engines.id, databases.engineId))
+      .where(and(eq(backupJobDatabases.backupJobId, jobId), eq(databases.subscriberId, subscriberId)))
+      .orderBy(databases.name),
+    db
+      .select({
+        destinationId: destinations.id,
+        name: destinations.name,
+        type: destinations.type,
+        settings: destinations.settings,
+        credentialReferenceId: destinations.credentialId,
+      })
+      .from(backupJobDestinations)
+      .innerJoin(destinations, eq(destinations.id, backupJobDestinations.destinationId))
+      .where(and(eq(backupJobDestinations.backupJobId, jobId), eq(destinations.subscriberId, subscriberId)))
+      .orderBy(destinations.name),
+  ]);
+  return { job, databases: jobDatabases, destinations: jobDestinations };
+}
+
+function referenceError(field: string, ids: string[], all: string[], message: string) {
+  const details = ids.map((id) => ({ path: `${field}.${all.indexOf(id)}`, message }));
+  return badRequest(`${field}: ${message} (${ids.join(", ")})`, details);
+}
+
+/**
+ * Every database must have been discovered on the job's agent; every destination must be the caller's
+ * and not bound to another agent. An orphaned job (no agent) can hold destinations but no databases.
+ */
+async function checkReferences(ctx: ServiceContext, agentId: string | null, databaseIds: string[], destinationIds: string[]) {
+  if (!agentId && databaseIds.length > 0) {
+    throw badRequest("databaseIds: this job has no agent (it was deleted); send agentId with the databases.", [
+      { path: "agentId", message: "Required with databaseIds." },
+    ]);
+  }
+  const [foundDatabases, foundDestinations] = await Promise.all([
+    agentId && databaseIds.length > 0
+      ? ctx.db
+          .select({ id: databases.id })
+          .from(databases)
+          .where(and(eq(databases.subscriberId, ctx.subscriberId), eq(databases.agentId, agentId), inArray(databases.id, databaseIds)))
+      : [],
+    ctx.db
+      .select({ id: destinations.id, agentId: destinations.agentId, credentialAgentId: credentials.agentId })
+      .from(destinations)
+      .leftJoin(credentials, eq(credentials.id, destinations.credentialId))
+      .where(and(eq(destinations.subscriberId, ctx.subscriberId), inArray(destinations.id, destinationIds))),
+  ]);
+  const knownDatabases = new Set(foundDatabases.map((d) => d.id));
+  const unknownDatabases = databaseIds.filter((id) => !knownDatabases.has(id));
+  if (unknownDatabases.length > 0) {
+    throw referenceError("databaseIds", unknownDatabases, databaseIds, "Database not found on the job's agent.");
+  }
+  // A destination is usable only from its own agent, or from the agent that stores its credential.
+  const destinationAgents = new Map(foundDestinations.map((d) => [d.id, d.agentId ?? d.credentialAgentId]));
+  const unknownDestinations = destinationIds.filter((id) => !destinationAgents.has(id));
+  if (unknownDestinations.length > 0) {
+    throw referenceError("destinationIds", unknownDestinations, destinationIds, "Destination not found.");
+  }
+  const foreign = destinationIds.filter((id) => {
+    const owner = destinationAgents.get(id);
+    return agentId !== null && owner !== null && owner !== agentId;
+  });
+  if (foreign.length > 0) {
+    throw referenceError("destinationIds", foreign, destinationIds, "Destination is bound to another agent (its own or its credential's).");
+  }
+}
+
+const databaseLinks = (db: Db, jobId: string, databaseIds: string[]) =>
+  db.insert(backupJobDatabases).values(databaseIds.map((databaseId) => ({ backupJobId: jobId, databaseId })));
+
+const destinationLinks = (db: Db, jobId: string, destinationIds: string[]) =>
+  db.insert(backupJobDestinations).values(destinationIds.map((destinationId) => ({ backupJobId: jobId, destinationId })));
+
+const unique = (ids: string[]) => [...new Set(ids)];
+
+export async function createJob(ctx: ServiceContext, input: BackupJobInput): Promise<BackupJobRow> {
+  assertWithinPlanLimit(ctx.plan, "backupJobs", await countResource(ctx.db, ctx.subscriberId, "backupJobs"));
+  const agent = await requireOwnAgent(ctx, input.agentId);
+  const databaseIds = unique(input.databaseIds);
+  const destinationIds = unique(input.destinationIds);
+  await checkReferences(ctx, agent.id, databaseIds, destinationIds);
+  const job: BackupJobRow = {
+    id: crypto.randomUUID(),
+    subscriberId: ctx.subscriberId,
+    agentId: agent.id,
+    name: input.name,
+    isEnabled: input.isEnabled,
+    schedules: input.schedules,
+    retentionDays: input.retentionDays,
+    encryptionEnabled: input.encryption.enabled,
+    sealedPassphrase: input.encryption.enabled && input.encryption.passphrase ? await sealSecret(ctx.env, input.encryption.passphrase) : null,
+    lastStatus: null,
+    lastRunUtc: null,
+    createdAt: ctx.now,
+    updatedAt: ctx.now,
+  };
+  await ctx.db.batch([
+    ctx.db.insert(backupJobs).values(job),
+    databaseLinks(ctx.db, job.id, databaseIds),
+    destinationLinks(ctx.db, job.id, destinationIds),
+    platformLogInsert(ctx, { severity: "Information", message: `Backup job "${job.name}" created.`, agentId: agent.id, backupJobId: job.id }),
+  ]);
+  await resyncJobs(ctx, [job.id]);
+  return job;
+}
+
+/** The encryption columns after a change: a new passphrase is sealed; enabling without one keeps the stored one. */
+async function encryptionColumns(ctx: ServiceContext, job: BackupJobRow, encryption: BackupJobChanges["encryption"]) {
+  if (!encryption) return {};
+  if (!encryption.enabled) return { encryptionEnabled: false, sealedPassphrase: null };
+  if (encryption.passphrase) return { encryptionEnabled: true, sealedPassphrase: await sealSecret(ctx.env, encryption.passphrase) };
+  if (!job.sealedPassphrase) {
+    throw badRequest("encryption.passphrase of at least 12 characters is required when encryption is enabled.", [
+      { path: "encryption.passphrase", message: "Required when encryption is enabled." },
+    ]);
+  }
+  return { encryptionEnabled: true };
+}
+
+/** Partial update: only the fields sent change, checked against the job's (possibly new) agent; then re-synced. */
+export async function updateJob(ctx: ServiceContext, jobId: string, changes: BackupJobChanges): Promise<BackupJobDetail> {
+  const before = await getJobDetail(ctx, jobId);
+  const job = before.job;
+  const agentId = changes.agentId ?? job.agentId;
+  if (changes.agentId && changes.agentId !== job.agentId) await requireOwnAgent(ctx, changes.agentId);
+  const isEnabled = changes.isEnabled ?? job.isEnabled;
+  if (!agentId && changes.isEnabled) {
+    throw badRequest("This backup job has no agent (its agent was deleted); give it an agentId before enabling it.");
+  }
+  const databaseIds = changes.databaseIds ? unique(changes.databaseIds) : before.databases.map((d) => d.databaseId);
+  const destinationIds = changes.destinationIds ? unique(changes.destinationIds) : before.destinations.map((d) => d.destinationId);
+  if (agentId && databaseIds.length === 0) {
+    throw badRequest("databaseIds must contain at least one id.", [{ path: "databaseIds", message: "At least one database is required." }]);
+  }
+  await checkReferences(ctx, agentId, databaseIds, destinationIds);
+  const columns = {
+    name: changes.name ?? job.name,
+    agentId,
+    isEnabled: agentId ? isEnabled : false,
+    schedules: changes.schedules ?? job.schedules,
+    retentionDays: changes.retentionDays ?? job.retentionDays,
+    ...(await encryptionColumns(ctx, job, changes.encryption)),
+    updatedAt: ctx.now,
+  };
+  const replaceLinks: BatchItem<"sqlite">[] = [];
+  if (changes.databaseIds) {
+    replaceLinks.push(ctx.db.delete(backupJobDatabases).where(eq(backupJobDatabases.backupJobId, jobId)));
+    replaceLinks.push(databaseLinks(ctx.db, jobId, databaseIds));
+  }
+  if (changes.destinationIds) {
+    replaceLinks.push(ctx.db.delete(backupJobDestinations).where(eq(backupJobDestinations.backupJobId, jobId)));
+    replaceLinks.push(destinationLinks(ctx.db, jobId, destinationIds));
+  }
+  await ctx.db.batch([
+    ctx.db.update(backupJobs).set(columns).where(eq(backupJobs.id, jobId)),
+    ...replaceLinks,
+    platformLogInsert(ctx, { severity: "Information", message: `Backup job "${columns.name}" updated.`, agentId, backupJobId: jobId }),
+  ]);
+  if (job.agentId && job.agentId !== agentId) {
+    await sendAgentCommand(ctx.env, job.agentId, { type: "job.delete", backupJobId: jobId });
+  }
+  const after = await getJobDetail(ctx, jobId);
+  await syncJob(ctx, after);
+  return after;
+}
+
+/** Deletes the job and its links; its runs and files stay in the history. The agent drops it from its schedule. */
+export async function deleteJob(ctx: ServiceContext, jobId: string): Promise<void> {
+  const job = await findJob(ctx.db, ctx.subscriberId, jobId);
+  await ctx.db.batch([
+    ctx.db.delete(backupJobs).where(eq(backupJobs.id, jobId)),
+    platformLogInsert(ctx, { severity: "Information", message: `Backup job "${job.name}" deleted.`, agentId: job.agentId, backupJobId: jobId }),
+  ]);
+  if (job.agentId) await sendAgentCommand(ctx.env, job.agentId, { type: "job.delete", backupJobId: jobId });
+}
+
+/** The `job.upsert` payload: everything the agent needs to run the job on its own, passphrase included. */
+async function agentJob(env: Env, detail: BackupJobDetail): Promise<AgentJob> {
+  const { job } = detail;
+  const passphrase = job.encryptionEnabled && job.sealedPassphrase ? await openSecret(env, job.sealedPassphrase) : null;
+  return {
+    backupJobId: job.id,
+    name: job.name,
+    isEnabled: job.isEnabled,
+    schedules: job.schedules,
+    retentionDays: job.retentionDays,
+    databases: detail.databases,
+    destinations: detail.destinations as AgentJob["destinations"],
+    encryption: { enabled: job.encryptionEnabled, algorithm: job.encryptionEnabled ? "AES-256" : null, passphrase },
+  };
+}
+
+/** Sends a job's state to its agent as `job.upsert` (queued until the agent acknowledges it). */
+async function syncJob(ctx: ServiceContext, detail: BackupJobDetail): Promise<void> {
+  if (!detail.job.agentId) return;
+  await sendAgentCommand(ctx.env, detail.job.agentId, { type: "job.upsert", job: await agentJob(ctx.env, detail) });
+}
+
+/** Sends each job's current state to its agent as `job.upsert`. */
+export async function resyncJobs(ctx: ServiceContext, jobIds: string[]): Promise<void> {
+  for (const jobId of jobIds) await syncJob(ctx, await getJobDetail(ctx, jobId));
+}
+
+/** `POST /api/backupjob/{id}/run`: a Queued run and a `backup.run` command, only for an enabled job whose agent is online. */
+export async function triggerRun(ctx: ServiceContext, jobId: string, backupMode: BackupMode = "Full"): Promise<string> {
+  const job = await findJob(ctx.db, ctx.subscriberId, jobId);
+  if (!job.agentId) throw badRequest("Backup job has no agent (its agent was deleted); assign an agent first.");
+  if (!job.isEnabled) throw badRequest("Backup job is disabled.");
+  const agent = await ctx.db.query.agents.findFirst({ where: eq(agents.id, job.agentId) });
+  if (!agent?.isOnline) throw badRequest("Agent is offline: the backup cannot be triggered until it reconnects.");
+  const backupRunId = crypto.randomUUID();
+  await ctx.db.insert(backupRuns).values({
+    id: backupRunId,
+    subscriberId: ctx.subscriberId,
+    backupJobId: jobId,
+    agentId: job.agentId,
+    backupMode,
+    trigger: "Manual",
+    status: "Queued",
+    createdAt: ctx.now,
+  });
+  await sendAgentCommand(ctx.env, job.agentId, { type: "backup.run", backupRunId, backupJobId: jobId, backupMode });
+  return backupRunId;
+}

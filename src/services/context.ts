@@ -1,0 +1,36 @@
+import type { Db } from "../db/client";
+import type { PlanName } from "../db/schema";
+
+/** Who acts: a user's login session, an API key (and the user who created it), or an agent over its socket. */
+export type Principal =
+  | { kind: "session"; userId: string }
+  | { kind: "apikey"; apiKeyId: string; userId: string | null }
+  | { kind: "agent"; agentId: string };
+
+/**
+ * The one context every service takes: built once per request by the auth middleware (`c.var.ctx`), once
+ * per agent message by the AgentSession. Services that need less take a `Pick` of it, so a cron task or a
+ * queue consumer can call them with what it has.
+ */
+export interface ServiceContext {
+  db: Db;
+  env: Env;
+  /** The request's instant from the injected clock, so tests drive time without sleeping. */
+  now: Date;
+  /** Work that may finish after the response (emails to the provider). */
+  waitUntil: (promise: Promise<unknown>) => void;
+  subscriberId: string;
+  plan: PlanName;
+  principal: Principal;
+}
+
+/** Before anyone is authenticated (register, login, agent enrolment, the operator API): no tenant yet. */
+export type PublicContext = Pick<ServiceContext, "db" | "env" | "now" | "waitUntil">;
+
+/** What activity records need: the tenant and the instant. */
+export type TenantScope = Pick<ServiceContext, "db" | "subscriberId" | "now">;
+
+/** The user behind the principal, if any: the session's user or the key's creator. */
+export function actingUserId(principal: Principal): string | null {
+  return principal.kind === "agent" ? null : principal.userId;
+}
