@@ -14,6 +14,7 @@ import { bugReportRouter } from "./routes/bug-report";
 import { healthRouter } from "./routes/health";
 import { installScriptRouter } from "./routes/install-script";
 import { accountRouter } from "./routes/account";
+import { notificationRouter } from "./routes/account/notifications";
 import { adminRouter } from "./routes/admin";
 import { apiKeyRouter } from "./routes/api-key";
 import { authRouter } from "./routes/auth";
@@ -49,6 +50,7 @@ export function createApp() {
   app.route("/", healthRouter);
   app.route("/", authRouter);
   app.route("/", accountRouter);
+  app.route("/", notificationRouter);
   app.route("/", apiKeyRouter);
   app.route("/", adminRouter);
   app.route("/", bugReportRouter);

@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { createDb } from "../db/client";
+import { tenantDb } from "../db/tenant";
 import { clock } from "../lib/clock";
 import { errorText, log } from "../lib/log";
 import { isoUtc } from "../lib/time";
@@ -24,7 +25,9 @@ import { liveRunEvent, publishLive } from "../services/live-feed";
 import { recordAgentLog } from "../services/log";
 
 /** How long applied message ids are remembered: far longer than an agent keeps an unacknowledged message. */
-const APPLIED_ID_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+export const APPLIED_ID_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+/** Ids forgotten per connect or alarm (every 90 s while connected): ample for any agent's message rate. */
+const APPLIED_ID_PURGE_LIMIT = 5000;
 const BAD_FRAME_WINDOW_MS = 60_000;
 /** How often a connected agent's `lastSeenUtc` is refreshed in D1: a write per agent per alarm would not scale. */
 const LAST_SEEN_REFRESH_MS = 10 * 60 * 1000;
@@ -127,7 +130,7 @@ export class AgentSession extends DurableObject<Env> {
     this.send(server, { type: "welcome", agentId: identity.agentId, protocolVersion: PROTOCOL_VERSION, serverTime: isoUtc(clock.now()) });
     this.sendCommands(server, 0);
 
-    this.sql.exec("DELETE FROM applied_messages WHERE applied_at < ?", now - APPLIED_ID_RETENTION_MS);
+    this.forgetOldMessageIds(now);
     await this.ctx.storage.setAlarm(Date.now() + SILENCE_TIMEOUT_MS);
     await this.setPresence(true);
     return new Response(null, { status: 101, webSocket: client });
@@ -183,6 +186,8 @@ export class AgentSession extends DurableObject<Env> {
       return;
     }
     await this.ctx.storage.setAlarm(Date.now() + SILENCE_TIMEOUT_MS - silentFor);
+    // An agent may stay connected for months: its bookkeeping is purged while it is, not only on connect.
+    this.forgetOldMessageIds(clock.nowMs());
     // Still connected: retry a presence write that failed, else now and then refresh lastSeenUtc.
     const session = this.session();
     if (!session?.online) await this.setPresence(true);
@@ -219,6 +224,18 @@ export class AgentSession extends DurableObject<Env> {
 
   private send(ws: WebSocket, frame: ServerFrame): void {
     ws.send(JSON.stringify(frame));
+  }
+
+  /**
+   * Housekeeping of the message-id bookkeeping (acknowledged commands are deleted at their ack): ids
+   * applied more than APPLIED_ID_RETENTION_MS ago, a bounded number per call through their time index.
+   */
+  private forgetOldMessageIds(now: number): void {
+    this.sql.exec(
+      "DELETE FROM applied_messages WHERE id IN (SELECT id FROM applied_messages WHERE applied_at < ? LIMIT ?)",
+      now - APPLIED_ID_RETENTION_MS,
+      APPLIED_ID_PURGE_LIMIT,
+    );
   }
 
   /** Sends every unacknowledged command from `fromSeq` on, in seq order, and marks them sent. */
@@ -310,7 +327,7 @@ export class AgentSession extends DurableObject<Env> {
     const session = this.session();
     if (!session) return undefined;
     return fn(session, {
-      db: createDb(this.env.DB),
+      db: tenantDb(createDb(this.env.DB), session.subscriberId),
       env: this.env,
       now: clock.now(),
       waitUntil: (promise) => this.ctx.waitUntil(promise),

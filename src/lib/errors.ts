@@ -6,7 +6,13 @@ export const ERROR_STATUS = {
   bad_request: 400,
   validation_failed: 400,
   unauthorized: 401,
+  /** Login: the password was right, and the account's second factor is needed (missing or wrong `otp`). */
+  otp_required: 401,
   forbidden: 403,
+  /** An account change that re-checks the password (deletion, password change) got a wrong one. */
+  wrong_password: 403,
+  /** An account change that needs the second factor got none, a wrong one or a used one. */
+  invalid_otp: 403,
   plan_limit: 403,
   not_found: 404,
   method_not_allowed: 405,

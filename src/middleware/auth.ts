@@ -1,5 +1,6 @@
 import { getCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
+import { tenantDb } from "../db/tenant";
 import { timingSafeEqual } from "../lib/crypto";
 import { ApiError, unauthorized } from "../lib/errors";
 import type { AppBindings } from "../http/types";
@@ -30,7 +31,7 @@ export const requireAuth = createMiddleware<AppBindings>(async (c, next) => {
     if (err instanceof ApiError && err.code === "unauthorized") await recordCredentialFailure(c.env, scope, clientIp, now.getTime());
     throw err;
   });
-  c.set("ctx", { ...c.var.publicCtx, ...tenant });
+  c.set("ctx", { ...c.var.publicCtx, ...tenant, db: tenantDb(c.var.publicCtx.db, tenant.subscriberId) });
   await next();
   for (const [name, value] of Object.entries(rateLimitHeaders(rateLimit))) c.res.headers.set(name, value);
   await Promise.all(pending);

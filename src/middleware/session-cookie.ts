@@ -29,10 +29,15 @@ export async function authenticateSessionCookie(
   if (upgrade || !SAFE_METHODS.has(c.req.method)) assertSameOrigin(c);
   const session = await findBrowserSession(c.var.publicCtx, cookie);
   if (!session) throw unauthorized("Session expired or ended. Log in again.");
-  const { subscriberId, userId, generation } = session;
+  // The browser session's id is the session id a logout (POST /api/auth/logout) revokes, as a JWT's jti is.
+  const { subscriberId, userId, generation, sessionId, expiresAt } = session;
   return admitPrincipal(
     c.var.publicCtx,
-    { subscriberId, presented: { kind: "session", userId, generation }, principal: { kind: "session", userId } },
+    {
+      subscriberId,
+      presented: { kind: "session", userId, generation, sessionId },
+      principal: { kind: "session", userId, session: { sessionId, expiresAt } },
+    },
     waitUntil,
   );
 }

@@ -47,7 +47,13 @@ export async function issueAccessToken(env: Env, claims: AccessTokenClaims, now:
 }
 
 /** Verifies signature (HS256 only), issuer, audience and expiry; returns null for any invalid token. */
-export async function verifyAccessToken(env: Env, token: string, now: Date): Promise<AccessTokenClaims | null> {
+/** A verified token: its claims, its own id (`jti`, what a logout revokes) and when it expires. */
+export interface VerifiedAccessToken extends AccessTokenClaims {
+  sessionId: string;
+  expiresAt: Date;
+}
+
+export async function verifyAccessToken(env: Env, token: string, now: Date): Promise<VerifiedAccessToken | null> {
   try {
     const { kid } = decodeProtectedHeader(token);
     const secrets = [env.JWT_SECRET, env.JWT_SECRET_PREVIOUS].filter((s): s is string => Boolean(s));
@@ -61,10 +67,16 @@ export async function verifyAccessToken(env: Env, token: string, now: Date): Pro
       requiredClaims: ["exp", "iat", "sub", "jti"],
       currentDate: now,
     });
-    if (typeof payload.sub !== "string" || typeof payload.sid !== "string" || typeof payload.gen !== "number") {
+    if (typeof payload.sub !== "string" || typeof payload.sid !== "string" || typeof payload.gen !== "number" || typeof payload.jti !== "string") {
       return null;
     }
-    return { userId: payload.sub, subscriberId: payload.sid, generation: payload.gen };
+    return {
+      userId: payload.sub,
+      subscriberId: payload.sid,
+      generation: payload.gen,
+      sessionId: payload.jti,
+      expiresAt: new Date((payload.exp ?? 0) * 1000),
+    };
   } catch {
     return null;
   }

@@ -224,7 +224,7 @@ export async function deleteAgent(ctx: ServiceContext, agentId: string) {
     // Its jobs stay for their history, orphaned: no agent, disabled.
     db
       .update(backupJobs)
-      .set({ agentId: null, isEnabled: false, updatedAt: ctx.now })
+      .set({ agentId: null, isEnabled: false, nextDueAt: null, updatedAt: ctx.now })
       .where(and(eq(backupJobs.subscriberId, subscriberId), eq(backupJobs.agentId, agentId))),
     db.delete(databases).where(and(eq(databases.subscriberId, subscriberId), eq(databases.agentId, agentId))),
     db.delete(engines).where(and(eq(engines.subscriberId, subscriberId), eq(engines.agentId, agentId))),

@@ -23,6 +23,7 @@ import type { ServiceContext } from "./context";
 import { requireOwnAgent, sendAgentCommand } from "./agent";
 import { assertWithinPlanLimit } from "./plan";
 import { openSecret, sealSecret } from "./secret";
+import { nextDueAt } from "./schedule";
 import { countResource } from "./usage";
 
 export type BackupJobRow = typeof backupJobs.$inferSelect;
@@ -168,6 +169,7 @@ export async function createJob(ctx: ServiceContext, input: BackupJobInput): Pro
     sealedPassphrase: input.encryption.enabled && input.encryption.passphrase ? await sealSecret(ctx.env, input.encryption.passphrase) : null,
     lastStatus: null,
     lastRunUtc: null,
+    nextDueAt: nextDueAt(input.schedules, input.isEnabled, ctx.now),
     createdAt: ctx.now,
     updatedAt: ctx.now,
   };
@@ -210,11 +212,14 @@ export async function updateJob(ctx: ServiceContext, jobId: string, changes: Bac
     throw badRequest("databaseIds must contain at least one id.", [{ path: "databaseIds", message: "At least one database is required." }]);
   }
   await checkReferences(ctx, agentId, databaseIds, destinationIds);
+  const schedules = changes.schedules ?? job.schedules;
   const columns = {
     name: changes.name ?? job.name,
     agentId,
     isEnabled: agentId ? isEnabled : false,
-    schedules: changes.schedules ?? job.schedules,
+    schedules,
+    // Times before this change are not held against the job: it is next due at its first time after now.
+    nextDueAt: nextDueAt(schedules, Boolean(agentId) && isEnabled, ctx.now),
     retentionDays: changes.retentionDays ?? job.retentionDays,
     ...(await encryptionColumns(ctx, job, changes.encryption)),
     updatedAt: ctx.now,

@@ -80,8 +80,8 @@ export async function authenticateBearer(
     const claims = await verifyAccessToken(env, token, now);
     if (!claims) throw unauthorized("Invalid or expired token.");
     subscriberId = claims.subscriberId;
-    presented = { kind: "session", userId: claims.userId, generation: claims.generation };
-    principal = { kind: "session", userId: claims.userId };
+    presented = { kind: "session", userId: claims.userId, generation: claims.generation, sessionId: claims.sessionId };
+    principal = { kind: "session", userId: claims.userId, session: { sessionId: claims.sessionId, expiresAt: claims.expiresAt } };
   }
 
   return admitPrincipal({ db, env, now }, { subscriberId, presented, principal }, waitUntil);

@@ -32,9 +32,18 @@ export async function startBrowserSession({ db, now }: SessionContext, owner: Br
 }
 
 /** The live (not ended, not expired) session a cookie value belongs to, or null. */
-export async function findBrowserSession({ db, now }: SessionContext, token: string): Promise<BrowserSessionOwner | null> {
+export async function findBrowserSession(
+  { db, now }: SessionContext,
+  token: string,
+): Promise<(BrowserSessionOwner & { sessionId: string; expiresAt: Date }) | null> {
   const [row] = await db
-    .select({ userId: browserSessions.userId, subscriberId: browserSessions.subscriberId, generation: browserSessions.sessionGeneration })
+    .select({
+      sessionId: browserSessions.id,
+      expiresAt: browserSessions.expiresAt,
+      userId: browserSessions.userId,
+      subscriberId: browserSessions.subscriberId,
+      generation: browserSessions.sessionGeneration,
+    })
     .from(browserSessions)
     .where(and(eq(browserSessions.tokenHash, await sha256Hex(token)), isNull(browserSessions.endedAt), gt(browserSessions.expiresAt, now)))
     .limit(1);

@@ -15,7 +15,11 @@ export const agentRegistrationTokens = sqliteTable(
     usedByAgentId: text("used_by_agent_id"),
     createdAt: timestamp("created_at").notNull(),
   },
-  (t) => [uniqueIndex("agent_registration_tokens_hash_unique").on(t.tokenHash), index("agent_registration_tokens_subscriber_idx").on(t.subscriberId)],
+  (t) => [
+    uniqueIndex("agent_registration_tokens_hash_unique").on(t.tokenHash),
+    index("agent_registration_tokens_subscriber_idx").on(t.subscriberId),
+    index("agent_registration_tokens_expires_idx").on(t.expiresAt),
+  ],
 );
 
 export const agents = sqliteTable(
@@ -33,7 +37,12 @@ export const agents = sqliteTable(
     lastSeenUtc: timestamp("last_seen_utc"),
     createdAt: timestamp("created_at").notNull(),
   },
-  (t) => [uniqueIndex("agents_token_hash_unique").on(t.tokenHash), index("agents_subscriber_idx").on(t.subscriberId, t.createdAt)],
+  (t) => [
+    uniqueIndex("agents_token_hash_unique").on(t.tokenHash),
+    index("agents_subscriber_idx").on(t.subscriberId, t.createdAt),
+    // The minute's agents-online gauge and the sweep for agents offline 10 minutes read ranges of this.
+    index("agents_offline_since_idx").on(t.isOnline, t.lastSeenUtc),
+  ],
 );
 
 /** A database engine an agent discovered, keyed per agent by the agent's own `engineKey`. */

@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import { agents, databases } from "./agents";
 import { id, timestamp } from "./columns";
@@ -70,10 +71,21 @@ export const backupJobs = sqliteTable(
     sealedPassphrase: text("sealed_passphrase"),
     lastStatus: text("last_status", { enum: RUN_STATUSES }),
     lastRunUtc: timestamp("last_run_utc"),
+    /**
+     * The earliest scheduled time the missed-schedule sweep has not checked yet, set with croner when the
+     * job is saved and moved on by the sweep; null when the job has no schedule. A row written without it
+     * gets 0 ("due now"): the next sweep computes it.
+     */
+    nextDueAt: timestamp("next_due_at").default(sql`0`),
     createdAt: timestamp("created_at").notNull(),
     updatedAt: timestamp("updated_at").notNull(),
   },
-  (t) => [index("backup_jobs_subscriber_created_idx").on(t.subscriberId, t.createdAt, t.id), index("backup_jobs_agent_idx").on(t.agentId)],
+  (t) => [
+    index("backup_jobs_subscriber_created_idx").on(t.subscriberId, t.createdAt, t.id),
+    index("backup_jobs_agent_idx").on(t.agentId),
+    // The minute sweep reads only enabled jobs that are due, oldest due first.
+    index("backup_jobs_due_idx").on(t.isEnabled, t.nextDueAt, t.id),
+  ],
 );
 
 /** The databases a job backs up (all on the job's agent). Dropped with the job or the database. */

@@ -7,3 +7,4 @@ export * from "./bug-reports";
 export * from "./identity";
 export * from "./webhooks";
 export * from "./browser-sessions";
+export * from "./notifications";

@@ -171,6 +171,16 @@ describe("DELETE /api/auth/session", () => {
     expect(row.endedAt).toBeInstanceOf(Date);
   });
 
+  it("POST /api/auth/logout with the cookie ends that session too, like a token's", async () => {
+    const user = await createSubscriber();
+    const { cookie } = await startSession(user.email, user.password);
+    const other = await startSession(user.email, user.password);
+    const res = await api("/api/auth/logout", { method: "POST", headers: { cookie, origin: ORIGIN } });
+    expect(res.status).toBe(200);
+    expect((await api("/api/account", { headers: { cookie } })).status).toBe(401);
+    expect((await api("/api/account", { headers: { cookie: other.cookie } })).status).toBe(200);
+  });
+
   it("refuses a cross-origin logout (403) and the session stays", async () => {
     const user = await createSubscriber();
     const { cookie } = await startSession(user.email, user.password);

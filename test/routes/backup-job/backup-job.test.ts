@@ -287,6 +287,8 @@ describe("backup jobs", () => {
     expect((await api(`/api/agent/${agent.agentId}`, { token, method: "DELETE" })).status).toBe(200);
 
     expect(await (await api(`/api/backupjob/${id}`, { token })).json()).toMatchObject({ agentId: null, isEnabled: false, databases: [] });
+    const dueAt = async () => (await db().select({ at: backupJobs.nextDueAt }).from(backupJobs).where(eq(backupJobs.id, id)))[0].at;
+    expect(await dueAt()).toBeNull(); // never due for the missed-schedule sweep
     const run = await api(`/api/backupjob/${id}/run`, { token, method: "POST" });
     expect(run.status).toBe(400);
     expect((await run.json<{ error: string }>()).error).toContain("no agent");
@@ -304,6 +306,7 @@ describe("backup jobs", () => {
     const adopt = await api(`/api/backupjob/${id}`, { token, method: "PUT", json: { agentId: newAgent.agentId, databaseIds: newAgent.databaseIds, isEnabled: true } });
     expect(adopt.status).toBe(200);
     expect(await adopt.json()).toMatchObject({ name: "Kept for history", agentId: newAgent.agentId, isEnabled: true, databases: [{ name: "Adopted" }] });
+    expect(await dueAt()).not.toBeNull();
   });
 
   it("answers another subscriber's job with 404 everywhere and needs a token", async () => {
