@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { hostname, release, type } from "node:os";
-import { type AgentCommand, FULL_ONLY_CAPABILITIES, type ServerFrame } from "../../src/protocol/agent-protocol.ts";
+import { type AgentCommand, FULL_ONLY_CAPABILITIES, OVER_BUDGET_ERROR, type ServerFrame } from "../../src/protocol/agent-protocol.ts";
 import type { AgentConfig } from "./config.ts";
 import { Connection, type BackoffOptions } from "./connection.ts";
 import { WRITABLE_DESTINATION_TYPES } from "./destinations/index.ts";
@@ -207,6 +207,8 @@ export class Agent {
         return;
       case "error": {
         this.print(`Warning: the platform refused frame ${frame.id ?? "(unknown)"}: ${frame.error}`);
+        // Over budget says "later", not "never": the message stays in the outbox for the next connection.
+        if (frame.error.startsWith(OVER_BUDGET_ERROR)) return;
         const dropped = frame.id ? this.store.recordRefusal(frame.id, MAX_REFUSALS) : undefined;
         if (dropped) this.print(`Warning: gave up on ${JSON.parse(dropped).type} ${frame.id} after ${MAX_REFUSALS} refusals.`);
         return;

@@ -231,6 +231,27 @@ describe("running agent", () => {
     expect(platform.frames.filter((f) => f.id === startedId)).toHaveLength(5);
   });
 
+  it("keeps a report refused as over budget, however often, and delivers it once the budget allows", async () => {
+    const stateDir = await enroll();
+    const { store } = await startAgent(stateDir);
+    await platform.waitFor((frames) => frames.some((f) => f.type === "inventory"), "inventory");
+    platform.refuse = (frame) => (frame.type === "backup.started" ? "Over budget: more than 10 frames a second; send it again later." : undefined);
+    const theJob = job();
+    platform.command({ type: "job.upsert", job: theJob });
+    const backupRunId = randomUUID();
+    platform.command({ type: "backup.run", backupRunId, backupJobId: theJob.backupJobId, backupMode: "Full" });
+    await platform.waitFor(forRun(backupRunId, "backup.completed"), "completed");
+    const startedId = platform.ofType("backup.started")[0].id!;
+    for (let connection = 2; connection <= 6; connection++) {
+      platform.dropConnection();
+      await platform.waitFor((frames) => frames.filter((f) => f.id === startedId).length === connection, `resend ${connection}`);
+    }
+    platform.refuse = () => undefined;
+    platform.dropConnection();
+    await platform.waitFor((frames) => frames.filter((f) => f.id === startedId).length === 7, "resend 7");
+    await until(() => store.pendingMessages().length === 0);
+  });
+
   it("reports a run it was killed in the middle of as failed after a restart", async () => {
     const stateDir = await enroll();
     const store = await AgentStore.open(stateDir);
@@ -279,6 +300,17 @@ describe("running agent", () => {
     const { agent } = await startAgent(stateDir);
     await platform.waitFor((frames) => frames.some((f) => f.type === "inventory"), "inventory");
     platform.command({ type: "agent.revoked" });
+    const exit = await agent.exited;
+    expect(exit).toEqual({ reason: "revoked", message: expect.stringContaining("This agent was deleted on the platform") });
+    expect(await readdir(stateDir)).toEqual([]);
+  });
+
+  it("deleted while it was offline: the connect's 401 agent_revoked makes it delete its state too", async () => {
+    const stateDir = await enroll();
+    const { agent } = await startAgent(stateDir);
+    await platform.waitFor((frames) => frames.some((f) => f.type === "inventory"), "inventory");
+    platform.revoked = true;
+    platform.dropConnection();
     const exit = await agent.exited;
     expect(exit).toEqual({ reason: "revoked", message: expect.stringContaining("This agent was deleted on the platform") });
     expect(await readdir(stateDir)).toEqual([]);

@@ -352,11 +352,11 @@ describe("agent end to end against wrangler dev", () => {
     }
   });
 
-  it("fails a Differential run of PostgreSQL with a clear error", async () => {
+  it("has a Differential run-now refused by the platform, from the capabilities the agent reported", async () => {
     const job = await createJob("Differential attempt", { enabled: false }, "differential");
-    const result = await runAndWait(job.backupJobId, "Differential");
-    expect(result.status).toBe("Failed");
-    expect(result.error).toMatch(/PostgreSQL engine "[^"]+" cannot make Differential backups here \(it can: Full/);
+    const response = await user.call<{ error?: string }>("POST", `/api/backupjob/${job.backupJobId}/run`, { backupMode: "Differential" });
+    expect(response.status).toBe(400);
+    expect(response.body.error).toMatch(/^Engine "[^"]+" \((PostgreSql|Sqlite)\) cannot make Differential backups \(it can: Full/);
   });
 
   it("killed right after sending its report, restarted: the run is recorded exactly once", async () => {

@@ -14,6 +14,24 @@ export const PROTOCOL_VERSION = 1;
 export const MAX_FRAME_BYTES = 1024 * 1024;
 /** Bad frames tolerated per rolling minute; the next one closes the socket with 1008. */
 export const MAX_BAD_FRAMES_PER_MINUTE = 10;
+/**
+ * What one agent may write into the shared database (docs/agent-protocol.md, "Budgets"). Frames and
+ * log rows are token buckets (a burst, then a steady refill); a frame over budget is answered with an
+ * `error` whose text starts with `OVER_BUDGET_ERROR` (the agent keeps it and sends it again later);
+ * `closeAfterRefusalsPerMinute` refusals within a minute close the socket with 1008.
+ */
+export const AGENT_BUDGET = {
+  frameBurst: 240,
+  framesPerSecond: 10,
+  logRowBurst: 120,
+  logRowsPerMinute: 120,
+  closeAfterRefusalsPerMinute: 120,
+  enginesPerAgent: 50,
+  databasesPerEngine: 2_000,
+  databasesPerAgent: 5_000,
+} as const;
+export const OVER_BUDGET_ERROR = "Over budget:";
+
 /** Nothing received (pings included) for this long and the platform considers the agent gone. */
 export const SILENCE_TIMEOUT_MS = 90_000;
 /** The agent pings this often; the platform answers without waking its Durable Object. */
@@ -67,6 +85,9 @@ const destinationOf = <T extends keyof typeof DestinationSettingsSchemas>(type: 
     settings: DestinationSettingsSchemas[type],
     credentialReferenceId: z.uuid().nullable(),
   });
+
+/** What an agent that does not list `destinationTypes` in its `hello` (protocol 1.0) can write. */
+export const PROTOCOL_1_0_DESTINATION_TYPES: readonly DestinationType[] = ["LocalStorage", "S3Storage", "SftpStorage"];
 
 export const JobDestinationSchema = z.discriminatedUnion("type", [
   destinationOf("LocalStorage"),

@@ -5,7 +5,7 @@ import { randomBytes, sha256Hex } from "../lib/crypto";
 import { ApiError, badRequest } from "../lib/errors";
 import { type ServiceContext, requireLoginSession } from "./context";
 import { releaseLoginAttempts, reserveLoginAttempt } from "./rate-limit";
-import { openSecret, sealSecret } from "./secret";
+import { SECRET_BINDINGS, openSecret, sealSecret } from "./secret";
 
 /** RFC 6238 as every authenticator app reads it: SHA-1, 6 digits, 30 s. */
 const TOTP_PERIOD_S = 30;
@@ -53,7 +53,7 @@ async function loadTwoFactorUser({ db }: Pick<ServiceContext, "db">, userId: str
  */
 async function acceptTotp({ db, env, now }: Pick<ServiceContext, "db" | "env" | "now">, user: TwoFactorUser, code: string): Promise<boolean> {
   if (!user.totpSecret || !isTotpCode(code)) return false;
-  const totp = totpFor(user.email, await openSecret(env, user.totpSecret));
+  const totp = totpFor(user.email, await openSecret(env, user.totpSecret, SECRET_BINDINGS.totpSecret(user.id)));
   const delta = totp.validate({ token: code, timestamp: now.getTime(), window: TOTP_WINDOW });
   if (delta === null) return false;
   const step = Math.floor(now.getTime() / 1000 / TOTP_PERIOD_S) + delta;
@@ -101,7 +101,7 @@ export async function setUpTwoFactor(ctx: ServiceContext) {
   const secret = new Secret({ size: 20 }).base32;
   const updated = await db
     .update(users)
-    .set({ totpSecret: await sealSecret(env, secret), totpLastStep: null })
+    .set({ totpSecret: await sealSecret(env, secret, SECRET_BINDINGS.totpSecret(userId)), totpLastStep: null })
     .where(and(eq(users.id, userId), isNull(users.totpEnabledAt)))
     .returning({ id: users.id });
   if (updated.length === 0) throw alreadyOn();

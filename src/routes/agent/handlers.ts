@@ -1,4 +1,4 @@
-import { ApiError, unauthorized } from "../../lib/errors";
+import { ApiError, agentRevoked, unauthorized } from "../../lib/errors";
 import { isoUtc } from "../../lib/time";
 import type { AppRouteHandler } from "../../http/types";
 import * as agents from "../../services/agent";
@@ -29,6 +29,7 @@ export const connectAgent: AppRouteHandler<typeof routes.connectAgent> = async (
   assertCredentialBudget("agentToken", clientIp, now);
   const agent = token ? await agents.authenticateAgentToken(c.var.publicCtx.db, token) : null;
   if (!agent) {
+    if (token && (await agents.isRevokedAgentToken(c.var.publicCtx.db, token))) throw agentRevoked();
     await recordCredentialFailure(c.env, "agentToken", clientIp, now);
     throw unauthorized("Invalid or revoked agent token.");
   }
@@ -48,6 +49,7 @@ export const getAgent: AppRouteHandler<typeof routes.getAgent> = async (c) => {
   return c.json(
     {
       ...agentJson(detail),
+      destinationTypes: [...detail.destinationTypes],
       engines: detail.engines.map((engine) => ({
         ...engine,
         databases: engine.databases.map((d) => ({ ...d, missingSince: isoUtc(d.missingSince) })),

@@ -1,4 +1,6 @@
 import { z } from "@hono/zod-openapi";
+import { BACKUP_MODES } from "../../domain/backup";
+import { DESTINATION_TYPES } from "../../domain/destination";
 
 const text = (label: string, max: number) =>
   z
@@ -60,6 +62,15 @@ export const AgentDatabaseSchema = z
   })
   .openapi("AgentDatabase");
 
+export const EngineCapabilitiesSchema = z
+  .object({
+    backupModes: z.array(z.enum(BACKUP_MODES)).openapi({ example: ["Full", "TransactionLog"] }),
+    restore: z.boolean().openapi({ description: "Whether the agent can restore this engine's backups." }),
+  })
+  .openapi("EngineCapabilities", {
+    description: "What the engine can do, as its agent reports it. An agent of protocol 1.0 reports nothing: Full backups only, no restore. Schedules and run-nows in other modes are refused.",
+  });
+
 export const EngineSchema = z
   .object({
     engineId: z.string(),
@@ -70,8 +81,15 @@ export const EngineSchema = z
       example: null,
       description: "Why the agent found this engine but could not list its databases (e.g. a refused login); null when it could.",
     }),
+    capabilities: EngineCapabilitiesSchema,
     databases: z.array(AgentDatabaseSchema),
   })
   .openapi("Engine");
 
-export const AgentDetailSchema = AgentSchema.extend({ engines: z.array(EngineSchema) }).openapi("AgentDetail");
+export const AgentDetailSchema = AgentSchema.extend({
+  destinationTypes: z.array(z.enum(DESTINATION_TYPES)).openapi({
+    description: "The destination types this agent can write (an agent of protocol 1.0: LocalStorage, S3Storage and SftpStorage). A job using another type is refused.",
+    example: ["LocalStorage", "S3Storage", "AzureBlobStorage", "SftpStorage", "GoogleCloudStorage"],
+  }),
+  engines: z.array(EngineSchema),
+}).openapi("AgentDetail");
