@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What the agent's Node test suite (npm run test:agent) needs besides node_modules: PostgreSQL and
 # MariaDB answering on 127.0.0.1 (postgres / root, no password), their client tools, mariadb-backup,
-# sshd + ssh-keygen for the SFTP test, and curl for the install test. Machines of this project's kind come with the servers running;
+# sshd + ssh-keygen for the SFTP test, curl for the install test, and Chromium for the dashboard's
+# browser tests (npm run test:browser). Machines of this project's kind come with the servers running;
 # a fresh Debian machine gets them from apt here. Idempotent: fast when all is in place.
 set -euo pipefail
 
@@ -23,6 +24,8 @@ command -v mariadb-install-db >/dev/null || missing+=(mariadb-server)
 command -v tar >/dev/null || missing+=(tar)
 # The install test pipes the served install script from curl, as the README's command does.
 command -v curl >/dev/null || missing+=(curl ca-certificates)
+# The dashboard's browser tests (npm run test:browser) drive Debian's Chromium through playwright-core.
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ "${#missing[@]}" -gt 0 ]; then
   log "installing ${missing[*]}"
   as_root apt-get update -q
@@ -68,4 +71,4 @@ if ! "$client" -h 127.0.0.1 -P 3306 --protocol=TCP -u root -e "SELECT 1" >/dev/n
   wait_for "MariaDB over TCP" "$client" -h 127.0.0.1 -P 3306 --protocol=TCP -u root -e "SELECT 1"
 fi
 
-log "PostgreSQL, MariaDB and sshd are ready"
+log "PostgreSQL, MariaDB, sshd and Chromium are ready"

@@ -26,6 +26,8 @@ import { agentRouter } from "./routes/agent";
 import { databaseRouter } from "./routes/database";
 import { logRouter } from "./routes/log";
 import { webhookRouter } from "./routes/webhook";
+import { authSessionRouter } from "./routes/auth-session";
+import { liveRouter } from "./routes/live";
 
 export function createApp() {
   const app = createRouter();
@@ -62,6 +64,8 @@ export function createApp() {
   app.route("/", logRouter);
   app.route("/", webhookRouter);
   app.route("/", installScriptRouter);
+  app.route("/", authSessionRouter);
+  app.route("/", liveRouter);
 
   mountApiDocs(app);
   app.onError(handleError);

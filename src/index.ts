@@ -6,6 +6,7 @@ import { ALERT_QUEUE_NAME, consumeAlerts } from "./services/alert-queue";
 
 export { AgentSession } from "./durable-objects/agent-session";
 export { TenantRateLimiter } from "./durable-objects/tenant-rate-limiter";
+export { LiveFeed } from "./durable-objects/live-feed";
 
 export default {
   fetch: app.fetch,

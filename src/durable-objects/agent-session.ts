@@ -25,6 +25,7 @@ import { type BackupReportOutcome, applyBackupReport } from "../services/backup-
 import type { ServiceContext } from "../services/context";
 import { markFilesDeleted } from "../services/backup-file";
 import { applyInventory } from "../services/database";
+import { liveRunEvent, publishLive } from "../services/live-feed";
 import { platformLogInsert, recordAgentLog } from "../services/log";
 import { SECRET_BINDINGS, isSealed, openSecret, sealSecret } from "../services/secret";
 
@@ -391,8 +392,11 @@ export class AgentSession extends DurableObject<Env> {
         case "files.deleted":
           await markFilesDeleted(ctx, session.agentId, frame.files);
           return { ok: true } as const;
-        default:
-          return applyBackupReport(ctx, session.agentId, frame);
+        default: {
+          const outcome = await applyBackupReport(ctx, session.agentId, frame);
+          if (outcome.ok) this.ctx.waitUntil(publishLive(this.env, session.subscriberId, liveRunEvent(frame)));
+          return outcome;
+        }
       }
     });
     return outcome ?? { ok: false, error: "This agent was deleted." };
@@ -404,6 +408,7 @@ export class AgentSession extends DurableObject<Env> {
       this.withSession(async (session, ctx) => {
         if (session.online === online) return;
         await publishEvents(this.env, [await recordPresence(ctx, session, online)]);
+        this.ctx.waitUntil(publishLive(this.env, session.subscriberId, { type: "agent.presence", agentId: session.agentId, isOnline: online }));
         this.saveSession({ ...this.session()!, online, lastSeenWrittenAt: ctx.now.getTime() });
       }),
     );

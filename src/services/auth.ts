@@ -194,6 +194,15 @@ export async function confirmEmail({ db, now }: PublicContext, token: string): P
  * email in 15 minutes it is a 429 until the window moves on, even with the right password.
  */
 export async function login(ctx: PublicContext, input: { email: string; password: string; otp?: string }) {
+  const user = await verifyCredentials(ctx, input);
+  return issueAccessToken(ctx.env, user, ctx.now);
+}
+
+/**
+ * The checks of `login` (the email's attempt budget, password, confirmed email, second factor), shared
+ * with the dashboard's cookie session (`POST /api/auth/session`) so both spend the same budget.
+ */
+export async function verifyCredentials(ctx: PublicContext, input: { email: string; password: string; otp?: string }) {
   const { db, env, now } = ctx;
   const email = normaliseEmail(input.email);
   // Reserved before scrypt runs: 40 parallel guesses get 10 verifications and 30 × 429, not 40 × 401.
@@ -223,7 +232,7 @@ export async function login(ctx: PublicContext, input: { email: string; password
       .set({ passwordHash: await hashPassword(input.password) })
       .where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash)));
   }
-  return issueAccessToken(env, { userId: user.id, subscriberId: user.subscriberId, generation: user.sessionGeneration }, now);
+  return { userId: user.id, subscriberId: user.subscriberId, generation: user.sessionGeneration };
 }
 
 /** Emails a reset link (1 hour, single use) when the address belongs to a user; silent otherwise. 3 an hour per address. */

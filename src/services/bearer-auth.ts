@@ -84,6 +84,18 @@ export async function authenticateBearer(
     principal = { kind: "session", userId: claims.userId, session: { sessionId: claims.sessionId, expiresAt: claims.expiresAt } };
   }
 
+  return admitPrincipal({ db, env, now }, { subscriberId, presented, principal }, waitUntil);
+}
+
+/**
+ * Spends one request of the subscriber's budget for an identified caller (a bearer token, or the
+ * dashboard's cookie session) once its limiter confirms the session generation or key is still valid.
+ */
+export async function admitPrincipal(
+  { db, env, now }: Pick<PublicContext, "db" | "env" | "now">,
+  { subscriberId, presented, principal }: { subscriberId: string; presented: PresentedToken; principal: Principal },
+  waitUntil: (promise: Promise<unknown>) => void,
+): Promise<Authenticated> {
   const verdict = await tenantLimiter(env, subscriberId).admit({ subscriberId, now: now.getTime(), principal: presented });
   switch (verdict.status) {
     case "invalid_session":

@@ -28,6 +28,7 @@ export const FAILED_CREDENTIAL_LIMITS = {
   apiKey: { limit: 20, windowMs: 60_000 },
   adminToken: { limit: 10, windowMs: 60_000 },
   agentToken: { limit: 20, windowMs: 60_000 },
+  sessionCookie: { limit: 20, windowMs: 60_000 },
 } as const;
 export type CredentialScope = keyof typeof FAILED_CREDENTIAL_LIMITS;
 
