@@ -1,10 +1,10 @@
 // One file per table group; drizzle-kit reads this index to generate migrations.
 export * from "./activity";
-export * from "./agents";
-export * from "./anomalies";
-export * from "./backups";
-export * from "./bug-reports";
+export * from "./agent";
+export * from "./anomaly";
+export * from "./backup";
+export * from "./bug-report";
 export * from "./identity";
-export * from "./webhooks";
-export * from "./browser-sessions";
-export * from "./notifications";
+export * from "./webhook";
+export * from "./browser-session";
+export * from "./notification";

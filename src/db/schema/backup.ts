@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
-import { agents, databases } from "./agents";
+import { agents, databases } from "./agent";
 import { id, timestamp } from "./columns";
 import { subscriberIdColumn } from "./identity";
 import { BACKUP_FILE_STATUSES, BACKUP_MODES, type BackupMode, RUN_STATUSES, RUN_TRIGGERS } from "../../domain/backup";
