@@ -21,6 +21,7 @@ import { type BackupReportOutcome, applyBackupReport } from "../services/backup-
 import type { ServiceContext } from "../services/context";
 import { applyInventory } from "../services/database";
 import { recordAgentLog } from "../services/log";
+import { applyRestoreReport, applyVerifyReport } from "../services/restore-report";
 
 /** How long applied message ids are remembered: far longer than an agent keeps an unacknowledged message. */
 const APPLIED_ID_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
@@ -276,6 +277,16 @@ export class AgentSession extends DurableObject<Env> {
           // Protocol 1.1; until backup files have a status to mark, refuse it so the agent keeps the
           // report in its outbox (it resends after reconnects) rather than have it acked and lost.
           return { ok: false, error: "files.deleted is not recorded by this platform version yet." } as const;
+        case "restore.started":
+        case "restore.progress":
+        case "restore.completed":
+        case "restore.failed":
+          return applyRestoreReport(ctx, session.agentId, frame);
+        case "verify.started":
+        case "verify.progress":
+        case "verify.completed":
+        case "verify.failed":
+          return applyVerifyReport(ctx, session.agentId, frame);
         default:
           return applyBackupReport(ctx, session.agentId, frame);
       }

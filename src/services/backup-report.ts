@@ -20,8 +20,8 @@ type Report<T extends BackupReport["type"]> = Extract<BackupReport, { type: T }>
 const OK: BackupReportOutcome = { ok: true };
 const refuse = (error: string): BackupReportOutcome => ({ ok: false, error });
 
-/** Files per INSERT: 10 bound columns each, under D1's 100 parameters per statement. */
-const FILES_PER_INSERT = 9;
+/** Files per INSERT: 12 bound columns each, under D1's 100 parameters per statement. */
+const FILES_PER_INSERT = 8;
 
 /**
  * Gives one backup report (`backup.started/progress/completed/failed`) from an agent its meaning: runs
@@ -154,6 +154,8 @@ function fileRows(subscriberId: string, run: BackupRunRow, report: Report<"backu
     fileName: f.fileName,
     fileSize: f.fileSize,
     checksum: f.checksum,
+    tableCount: f.tables ?? null,
+    rowCount: f.rows ?? null,
     dateCreated: finishedUtc,
   }));
 }

@@ -5,7 +5,7 @@ import type { InventoryEngine } from "../protocol/agent-protocol";
 import type { ServiceContext, TenantScope } from "./context";
 
 /** D1 binds at most 100 parameters per statement: rows per multi-row insert, ids per `IN (…)`. */
-const ENGINE_ROWS_PER_INSERT = 11; // 9 columns
+const ENGINE_ROWS_PER_INSERT = 10; // 10 columns
 const DATABASE_ROWS_PER_INSERT = 14; // 7 columns
 const IDS_PER_STATEMENT = 90;
 
@@ -43,10 +43,11 @@ export async function applyInventory(ctx: TenantScope, agentId: string, reported
     // Unreachable, its version is unknown now: the last one seen stays.
     const version = error && known ? known.version : (engine.version ?? null);
     const engineId = known?.id ?? crypto.randomUUID();
+    const canRestore = engine.capabilities?.restore ?? false;
     if (!known) {
-      newEngines.push({ id: engineId, subscriberId, agentId, engineKey: engine.engineKey, dbmsType: engine.dbmsType, version, error, createdAt: now, updatedAt: now });
-    } else if (known.dbmsType !== engine.dbmsType || known.version !== version || known.error !== error) {
-      queries.push(db.update(engines).set({ dbmsType: engine.dbmsType, version, error, updatedAt: now }).where(eq(engines.id, known.id)));
+      newEngines.push({ id: engineId, subscriberId, agentId, engineKey: engine.engineKey, dbmsType: engine.dbmsType, version, error, canRestore, createdAt: now, updatedAt: now });
+    } else if (known.dbmsType !== engine.dbmsType || known.version !== version || known.error !== error || known.canRestore !== canRestore) {
+      queries.push(db.update(engines).set({ dbmsType: engine.dbmsType, version, error, canRestore, updatedAt: now }).where(eq(engines.id, known.id)));
     }
     // An engine the agent cannot reach lists nothing: its databases are not gone, so none is marked missing.
     if (error) for (const d of knownDatabases) if (d.engineId === engineId) listed.add(`${engineId}\n${d.name}`);

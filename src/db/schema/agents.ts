@@ -50,6 +50,8 @@ export const engines = sqliteTable(
     version: text("version"),
     /** Why the agent's last inventory could not list this engine (it found it, but cannot log in); null when it could. */
     error: text("error"),
+    /** Its inventory's `capabilities.restore` (1.1); an engine that reports none (1.0) cannot restore. Same column as r14p's. */
+    canRestore: integer("can_restore", { mode: "boolean" }).notNull().default(false),
     createdAt: timestamp("created_at").notNull(),
     updatedAt: timestamp("updated_at").notNull(),
   },

@@ -147,6 +147,9 @@ export const backupFiles = sqliteTable(
     fileSize: integer("file_size").notNull(),
     /** `sha256:<hex>` */
     checksum: text("checksum").notNull(),
+    /** The database's tables and rows when the agent backed it up (1.1, optional): drills compare them. */
+    tableCount: integer("table_count"),
+    rowCount: integer("row_count"),
     dateCreated: timestamp("date_created").notNull(),
   },
   (t) => [

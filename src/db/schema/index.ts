@@ -5,4 +5,5 @@ export * from "./anomalies";
 export * from "./backups";
 export * from "./bug-reports";
 export * from "./identity";
+export * from "./restore";
 export * from "./webhooks";
