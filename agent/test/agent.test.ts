@@ -122,7 +122,7 @@ describe("running agent", () => {
     expect(platform.frames[0]).toMatchObject({ type: "hello", version: "0.1.0", displayName: "Test box", hostname: expect.any(String), operatingSystem: expect.any(String) });
     // Protocol 1.1: what this agent can write, so the platform can refuse a job it could not run.
     expect(platform.frames[0].destinationTypes).toEqual(["LocalStorage", "S3Storage", "AzureBlobStorage", "SftpStorage", "GoogleCloudStorage"]);
-    expect(platform.ofType("inventory")[0].engines).toEqual([{ engineKey: "files", dbmsType: "Sqlite", version: expect.any(String), databases: [{ name: "shop" }], capabilities: { backupModes: ["Full"], restore: false } }]);
+    expect(platform.ofType("inventory")[0].engines).toEqual([{ engineKey: "files", dbmsType: "Sqlite", version: expect.any(String), databases: [{ name: "shop" }], capabilities: { backupModes: ["Full"], restore: true } }]);
 
     const theJob = job({ encryption: { enabled: true, algorithm: "AES-256", passphrase: "a long enough passphrase" } });
     const upsertId = platform.command({ type: "job.upsert", job: theJob });
