@@ -138,26 +138,37 @@ export async function runRestore(ctx: RestoreContext, command: RestoreRunCommand
 
 /**
  * `verify.run`: restores into a scratch database named after the drill (it cannot clash with a customer's),
- * counts it, compares with the counts recorded at backup time, and always drops the scratch database.
+ * counts it, compares with the counts recorded at backup time, and drops the scratch database before it
+ * reports, after a success or a failure: the outcome is only sent once the scratch database is gone.
  */
 export async function runVerification(ctx: RestoreContext, command: VerifyRunCommand): Promise<void> {
   const { verificationId } = command;
   const scratch = verifyDatabaseName(verificationId);
   ctx.send({ type: "verify.started", id: randomUUID(), verificationId, startedUtc: ctx.now().toISOString() });
-  let created = false;
+  let target: RestoreTarget | undefined;
+  let outcome: { tables: number; rows: number } | { error: string };
   try {
-    const target = restoreTargetOf(ctx.engines, command.engineKey);
-    if (await target.exists(scratch)) throw new Error(`Scratch database "${scratch}" already exists; the drill will not touch it.`);
-    created = true;
+    target = restoreTargetOf(ctx.engines, command.engineKey);
+    if (await target.exists(scratch)) {
+      target = undefined; // not ours: never dropped
+      throw new Error(`Scratch database "${scratch}" already exists; the drill will not touch it.`);
+    }
     const counts = await restoreInto(ctx, command, { databaseName: scratch, overwrite: false }, progressReporter(ctx, (bytesDone) => ({ type: "verify.progress", verificationId, bytesDone })));
     const expected = command.expected;
     if (expected && (expected.tables !== counts.tables || expected.rows !== counts.rows)) {
       throw new Error(`Counts differ from the backup: ${counts.tables} table(s) and ${counts.rows} row(s) restored, ${expected.tables} and ${expected.rows} at backup time.`);
     }
-    ctx.send({ type: "verify.completed", id: randomUUID(), verificationId, finishedUtc: ctx.now().toISOString(), ...counts });
+    outcome = counts;
   } catch (error) {
-    ctx.send({ type: "verify.failed", id: randomUUID(), verificationId, finishedUtc: ctx.now().toISOString(), error: errorText(error) });
-  } finally {
-    if (created) await restoreTargetOf(ctx.engines, command.engineKey).drop(scratch).catch(() => undefined);
+    outcome = { error: errorText(error) };
   }
+  if (target) {
+    try {
+      await target.drop(scratch);
+    } catch (error) {
+      outcome = { error: `The scratch database "${scratch}" could not be dropped: ${errorText(error)}` };
+    }
+  }
+  const finishedUtc = ctx.now().toISOString();
+  ctx.send("error" in outcome ? { type: "verify.failed", id: randomUUID(), verificationId, finishedUtc, error: outcome.error } : { type: "verify.completed", id: randomUUID(), verificationId, finishedUtc, ...outcome });
 }
