@@ -35,4 +35,5 @@ CREATE TABLE `verifications` (
 CREATE INDEX `verifications_subscriber_job_created_idx` ON `verifications` (`subscriber_id`,`backup_job_id`,`created_at`,`id`);--> statement-breakpoint
 ALTER TABLE `engines` ADD `can_restore` integer DEFAULT false NOT NULL;--> statement-breakpoint
 ALTER TABLE `backup_files` ADD `table_count` integer;--> statement-breakpoint
-ALTER TABLE `backup_files` ADD `row_count` integer;
+ALTER TABLE `backup_files` ADD `row_count` integer;--> statement-breakpoint
+ALTER TABLE `backup_jobs` ADD `verification` text;

@@ -7,6 +7,7 @@ import { failStaleTriggeredRuns } from "./services/backup-run";
 import { purgeExpiredLogs } from "./services/log";
 import { detectMissedSchedules } from "./services/anomaly";
 import { sampleAgentsOnline } from "./services/gauges";
+import { queueScheduledVerifications } from "./services/restore";
 import { sweepWebhookDeliveries } from "./services/webhook-queue";
 
 /** One periodic job, run by the cron trigger whose expression it names (see `[triggers]` in wrangler.toml). */
@@ -27,6 +28,7 @@ export const CRON_TASKS: CronTask[] = [
   { name: "enqueue webhook deliveries the publish missed", cron: CRON.everyMinute, run: (env, now) => sweepWebhookDeliveries(env, createDb(env.DB), now) },
   { name: "report missed scheduled backups", cron: CRON.everyMinute, run: detectMissedSchedules },
   { name: "sample agents online", cron: CRON.everyMinute, run: sampleAgentsOnline },
+  { name: "queue scheduled verification drills", cron: CRON.everyMinute, run: queueScheduledVerifications },
 ];
 
 /**

@@ -5,6 +5,7 @@ import {
   type BackupMode,
   type JobSchedule,
   type PlanName,
+  type VerificationSchedule,
   agents,
   backupJobDatabases,
   backupJobDestinations,
@@ -36,6 +37,7 @@ export interface BackupJobInput {
   retentionDays: number;
   encryption: { enabled: boolean; passphrase?: string };
   isEnabled: boolean;
+  verification?: VerificationSchedule | null;
 }
 
 export type BackupJobChanges = Partial<BackupJobInput>;
@@ -166,6 +168,7 @@ export async function createJob(ctx: ServiceContext, input: BackupJobInput): Pro
     retentionDays: input.retentionDays,
     encryptionEnabled: input.encryption.enabled,
     sealedPassphrase: input.encryption.enabled && input.encryption.passphrase ? await sealSecret(ctx.env, input.encryption.passphrase) : null,
+    verification: input.verification ?? null,
     lastStatus: null,
     lastRunUtc: null,
     createdAt: ctx.now,
@@ -216,6 +219,7 @@ export async function updateJob(ctx: ServiceContext, jobId: string, changes: Bac
     isEnabled: agentId ? isEnabled : false,
     schedules: changes.schedules ?? job.schedules,
     retentionDays: changes.retentionDays ?? job.retentionDays,
+    verification: changes.verification === undefined ? job.verification : changes.verification,
     ...(await encryptionColumns(ctx, job, changes.encryption)),
     updatedAt: ctx.now,
   };

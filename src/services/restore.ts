@@ -1,4 +1,7 @@
-import { and, count, desc, eq, inArray } from "drizzle-orm";
+import { Cron } from "croner";
+import { and, count, desc, eq, gt, inArray, isNotNull, sql } from "drizzle-orm";
+import { createDb } from "../db/client";
+import { errorText, log } from "../lib/log";
 import { agents, backupFiles, backupJobs, backupRuns, databases, destinations, engines, restores, verifications } from "../db/schema";
 import { badRequest, notFound } from "../lib/errors";
 import { type Pagination, pageOffset } from "../lib/pagination";
@@ -8,6 +11,9 @@ import { type BackupFileRow, getFile } from "./backup-file";
 import type { ServiceContext } from "./context";
 import { platformLogInsert } from "./log";
 import { openSecret } from "./secret";
+
+/** What restores need: the tenant, the instant and the env (a scheduled drill has no user behind it). */
+type RestoreScope = Pick<ServiceContext, "db" | "env" | "now" | "subscriberId">;
 
 export type RestoreRow = typeof restores.$inferSelect;
 export type VerificationRow = typeof verifications.$inferSelect;
@@ -22,7 +28,7 @@ export interface RestoreInput {
 type RestoreSource = Pick<RestoreRunCommand, "files" | "engineKey" | "encryption">;
 
 /** 400 unless the agent is one of the caller's and online: a restore is only queued for an agent that can start it. */
-async function requireOnlineAgent({ db, subscriberId }: ServiceContext, agentId: string, field?: string) {
+async function requireOnlineAgent({ db, subscriberId }: RestoreScope, agentId: string, field?: string) {
   const agent = await db.query.agents.findFirst({ where: and(eq(agents.id, agentId), eq(agents.subscriberId, subscriberId)) });
   if (!agent) throw badRequest(`${field ?? "agentId"}: Agent not found.`, [{ path: field ?? "agentId", message: "Agent not found." }]);
   if (!agent.isOnline) throw badRequest("Agent is offline: the restore cannot be queued until it reconnects.");
@@ -34,12 +40,12 @@ async function requireOnlineAgent({ db, subscriberId }: ServiceContext, agentId:
  * HOOK(r14p): when backup files carry `baseBackupFileId`, walk it back to the Full here
  * (`[full, …differentials/logs, file]`); until then a file is restored on its own.
  */
-async function applyOrder(_ctx: ServiceContext, file: BackupFileRow): Promise<BackupFileRow[]> {
+async function applyOrder(_ctx: RestoreScope, file: BackupFileRow): Promise<BackupFileRow[]> {
   return [file];
 }
 
 /** The engine on `agentId` that restores `file`: the file's own engine on its agent, else one of the same type. */
-async function restoringEngine({ db, subscriberId }: ServiceContext, file: BackupFileRow, agentId: string) {
+async function restoringEngine({ db, subscriberId }: RestoreScope, file: BackupFileRow, agentId: string) {
   const [source] = await db
     .select({ agentId: databases.agentId, engineId: engines.id, dbmsType: engines.dbmsType })
     .from(databases)
@@ -58,7 +64,7 @@ async function restoringEngine({ db, subscriberId }: ServiceContext, file: Backu
 }
 
 /** The destination of each file, as `job.upsert` sends destinations. */
-async function fileDestinations({ db, subscriberId }: ServiceContext, files: BackupFileRow[]) {
+async function fileDestinations({ db, subscriberId }: RestoreScope, files: BackupFileRow[]) {
   const ids = [...new Set(files.map((f) => f.destinationId))];
   const rows = await db
     .select({ destinationId: destinations.id, name: destinations.name, type: destinations.type, settings: destinations.settings, credentialReferenceId: destinations.credentialId })
@@ -76,14 +82,14 @@ async function fileDestinations({ db, subscriberId }: ServiceContext, files: Bac
  * The job's passphrase, opened from its sealed column. It is delivered only to the agent that runs the job
  * (the one that made the files): an encrypted backup restored elsewhere is refused rather than leak it.
  */
-async function passphraseFor(ctx: ServiceContext, file: BackupFileRow, agentId: string): Promise<string | null> {
+async function passphraseFor(ctx: RestoreScope, file: BackupFileRow, agentId: string): Promise<string | null> {
   const job = await ctx.db.query.backupJobs.findFirst({ where: and(eq(backupJobs.id, file.backupJobId), eq(backupJobs.subscriberId, ctx.subscriberId)) });
   if (!job?.encryptionEnabled || !job.sealedPassphrase) return null;
   if (job.agentId !== agentId) throw badRequest("This backup is encrypted: only the agent of its job can restore it (the passphrase never goes to another agent).");
   return openSecret(ctx.env, job.sealedPassphrase);
 }
 
-async function restoreSource(ctx: ServiceContext, file: BackupFileRow, agentId: string): Promise<RestoreSource> {
+async function restoreSource(ctx: RestoreScope, file: BackupFileRow, agentId: string): Promise<RestoreSource> {
   const engine = await restoringEngine(ctx, file, agentId);
   const files = await applyOrder(ctx, file);
   const [fileDestinationList, passphrase] = await Promise.all([fileDestinations(ctx, files), passphraseFor(ctx, file, agentId)]);
@@ -95,7 +101,7 @@ async function restoreSource(ctx: ServiceContext, file: BackupFileRow, agentId: 
 }
 
 /** The agent that made the file: the agent of the run that wrote it. */
-async function producingAgentId({ db, subscriberId }: ServiceContext, file: BackupFileRow): Promise<string> {
+async function producingAgentId({ db, subscriberId }: RestoreScope, file: BackupFileRow): Promise<string> {
   const run = await db.query.backupRuns.findFirst({ columns: { agentId: true }, where: and(eq(backupRuns.id, file.backupRunId), eq(backupRuns.subscriberId, subscriberId)) });
   if (!run) throw badRequest("The run that made this backup is unknown; give an agentId.");
   return run.agentId;
@@ -135,7 +141,7 @@ export async function queueRestore(ctx: ServiceContext, fileId: string, input: R
   return restoreId;
 }
 
-export async function listRestores({ db, subscriberId }: ServiceContext, page: Pagination) {
+export async function listRestores({ db, subscriberId }: RestoreScope, page: Pagination) {
   const where = eq(restores.subscriberId, subscriberId);
   const [rows, [{ total }]] = await Promise.all([
     db.select().from(restores).where(where).orderBy(desc(restores.createdAt), desc(restores.id)).limit(page.pageSize).offset(pageOffset(page)),
@@ -144,23 +150,26 @@ export async function listRestores({ db, subscriberId }: ServiceContext, page: P
   return { rows, total };
 }
 
-export async function getRestore({ db, subscriberId }: ServiceContext, restoreId: string): Promise<RestoreRow> {
+export async function getRestore({ db, subscriberId }: RestoreScope, restoreId: string): Promise<RestoreRow> {
   const row = await db.query.restores.findFirst({ where: and(eq(restores.id, restoreId), eq(restores.subscriberId, subscriberId)) });
   if (!row) throw notFound("Restore not found.");
   return row;
 }
 
-async function findJob({ db, subscriberId }: ServiceContext, jobId: string) {
+async function findJob({ db, subscriberId }: RestoreScope, jobId: string) {
   const job = await db.query.backupJobs.findFirst({ where: and(eq(backupJobs.id, jobId), eq(backupJobs.subscriberId, subscriberId)) });
   if (!job) throw notFound("Backup job not found.");
   return job;
 }
 
-/** `POST /api/backupjob/{id}/verify`: a Queued drill of the job's newest backup file on the job's agent. */
-export async function queueVerification(ctx: ServiceContext, jobId: string): Promise<string> {
+/**
+ * `POST /api/backupjob/{id}/verify`: a Queued drill of the job's newest backup file on the job's agent.
+ * A scheduled drill (`online: false`) is queued for an offline agent too: it runs when the agent reconnects.
+ */
+export async function queueVerification(ctx: RestoreScope, jobId: string, { requireOnline = true } = {}): Promise<string> {
   const job = await findJob(ctx, jobId);
   if (!job.agentId) throw badRequest("Backup job has no agent (its agent was deleted); assign an agent first.");
-  await requireOnlineAgent(ctx, job.agentId);
+  if (requireOnline) await requireOnlineAgent(ctx, job.agentId);
   const file = await ctx.db.query.backupFiles.findFirst({
     where: and(eq(backupFiles.subscriberId, ctx.subscriberId), eq(backupFiles.backupJobId, jobId)),
     orderBy: [desc(backupFiles.dateCreated), desc(backupFiles.id)],
@@ -185,7 +194,7 @@ export async function queueVerification(ctx: ServiceContext, jobId: string): Pro
   return verificationId;
 }
 
-export async function listVerifications(ctx: ServiceContext, jobId: string, page: Pagination) {
+export async function listVerifications(ctx: RestoreScope, jobId: string, page: Pagination) {
   await findJob(ctx, jobId);
   const where = and(eq(verifications.subscriberId, ctx.subscriberId), eq(verifications.backupJobId, jobId));
   const [rows, [{ total }]] = await Promise.all([
@@ -193,4 +202,43 @@ export async function listVerifications(ctx: ServiceContext, jobId: string, page
     ctx.db.select({ total: count() }).from(verifications).where(where),
   ]);
   return { rows, total };
+}
+
+/** Whether `cronExpression` has a time in (now - 1 min, now]: the every-minute sweep queues a drill once per tick. */
+function dueWithinLastMinute(cronExpression: string, now: Date): boolean {
+  try {
+    const next = new Cron(cronExpression, { timezone: "UTC", mode: "5-part", paused: true }).nextRun(new Date(now.getTime() - 60_000));
+    return next !== null && next <= now;
+  } catch {
+    return false; // validated when saved
+  }
+}
+
+/**
+ * The `scheduled` sweep for drills (every minute): each enabled job whose `verification` cron is due gets
+ * a drill queued on its agent, online or not (the command waits in the agent's queue). A job that got a
+ * drill in the last minute is skipped, so a repeated tick does not queue it twice. Returns how many it queued.
+ */
+export async function queueScheduledVerifications(env: Env, now: Date): Promise<number> {
+  const db = createDb(env.DB);
+  const jobs = await db
+    .select({ id: backupJobs.id, subscriberId: backupJobs.subscriberId, verification: backupJobs.verification })
+    .from(backupJobs)
+    .where(and(eq(backupJobs.isEnabled, true), isNotNull(backupJobs.agentId), sql`json_extract(${backupJobs.verification}, '$.enabled') = 1`));
+  let queued = 0;
+  for (const job of jobs) {
+    if (!job.verification || !dueWithinLastMinute(job.verification.cronExpression, now)) continue;
+    const recent = await db.query.verifications.findFirst({
+      columns: { id: true },
+      where: and(eq(verifications.backupJobId, job.id), gt(verifications.createdAt, new Date(now.getTime() - 60_000))),
+    });
+    if (recent) continue;
+    try {
+      await queueVerification({ db, env, now, subscriberId: job.subscriberId }, job.id, { requireOnline: false });
+      queued++;
+    } catch (error) {
+      log.warn("verification.schedule.skipped", { backupJobId: job.id, error: errorText(error) });
+    }
+  }
+  return queued;
 }

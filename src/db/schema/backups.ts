@@ -8,6 +8,12 @@ import { CREDENTIAL_TYPES, DESTINATION_TYPES } from "../../domain/destination";
 export { BACKUP_MODES, RUN_STATUSES, RUN_TRIGGERS, type BackupMode, type RunStatus, type RunTrigger } from "../../domain/backup";
 export { CREDENTIAL_TYPES, DESTINATION_TYPES, type CredentialType, type DestinationType } from "../../domain/destination";
 
+/** Scheduled verification drills of a job: the platform queues `verify.run` at each time of the cron (UTC). */
+export interface VerificationSchedule {
+  enabled: boolean;
+  cronExpression: string;
+}
+
 export interface JobSchedule {
   backupMode: BackupMode;
   cronExpression: string;
@@ -68,6 +74,7 @@ export const backupJobs = sqliteTable(
     encryptionEnabled: integer("encryption_enabled", { mode: "boolean" }).notNull(),
     /** The encryption passphrase, sealed with AES-256-GCM; null when encryption is off. */
     sealedPassphrase: text("sealed_passphrase"),
+    verification: text("verification", { mode: "json" }).$type<VerificationSchedule>(),
     lastStatus: text("last_status", { enum: RUN_STATUSES }),
     lastRunUtc: timestamp("last_run_utc"),
     createdAt: timestamp("created_at").notNull(),

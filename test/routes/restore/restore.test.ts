@@ -1,7 +1,9 @@
 import { and, eq } from "drizzle-orm";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { backupFiles, backupRuns, engines, events, logMessages, restores, verifications } from "../../../src/db/schema";
 import { clock } from "../../../src/lib/clock";
+import { queueScheduledVerifications } from "../../../src/services/restore";
 import { api, createSubscriber, db } from "../../helpers";
 import { AgentSocket, createAgent, createDestination, createJob } from "../../support/backup";
 
@@ -256,5 +258,34 @@ describe("verification drills", () => {
     expect((await api(`/api/backupjob/${s.backupJobId}/verifications`, { token: other.token })).status).toBe(404);
     expect((await api(`/api/backupjob/${s.backupJobId}/verifications?pageSize=0`, { token: s.token })).status).toBe(400);
     expect(await db().select().from(verifications).where(eq(verifications.subscriberId, s.subscriberId))).toEqual([]);
+  });
+});
+
+describe("scheduled verification drills", () => {
+  it("a job carries verification {enabled, cronExpression}; a bad cron is a 400 that changes nothing", async () => {
+    const s = await backupOnAgent();
+    const bad = await api(`/api/backupjob/${s.backupJobId}`, { token: s.token, method: "PUT", json: { verification: { enabled: true, cronExpression: "every sunday" } } });
+    expect(bad.status).toBe(400);
+    expect((await bad.json<{ error: string }>()).error).toMatch(/cronExpression/);
+    expect((await (await api(`/api/backupjob/${s.backupJobId}`, { token: s.token })).json<{ verification: unknown }>()).verification).toBeNull();
+    const ok = await api(`/api/backupjob/${s.backupJobId}`, { token: s.token, method: "PUT", json: { verification: { enabled: true, cronExpression: "0 4 * * 0" } } });
+    expect(ok.status).toBe(200);
+    expect((await ok.json<{ verification: unknown }>()).verification).toEqual({ enabled: true, cronExpression: "0 4 * * 0" });
+  });
+
+  it("the every-minute sweep queues a drill when the cron is due, once, even for an offline agent", async () => {
+    const s = await backupOnAgent({ online: false });
+    await api(`/api/backupjob/${s.backupJobId}`, { token: s.token, method: "PUT", json: { verification: { enabled: true, cronExpression: "0 4 * * 0" } } });
+    const mine = () => db().select().from(verifications).where(eq(verifications.backupJobId, s.backupJobId));
+    await queueScheduledVerifications(env, new Date("2026-11-29T03:59:30Z"));
+    expect(await mine()).toEqual([]);
+    await queueScheduledVerifications(env, new Date("2026-11-29T04:00:20Z"));
+    await queueScheduledVerifications(env, new Date("2026-11-29T04:00:50Z"));
+    const rows = await mine();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ status: "Queued", backupFileId: s.backupFileId, agentId: s.agentId });
+    const socket = await AgentSocket.connect(s.agentToken);
+    expect((await socket.command("verify.run")).verificationId).toBe(rows[0].id);
+    socket.close();
   });
 });
