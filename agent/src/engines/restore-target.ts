@@ -43,13 +43,7 @@ export function sqliteRestoreTarget(directory: string): RestoreTarget {
       const partial = `${pathOf(database)}.partial`;
       try {
         await copyFile(dumpPath, partial);
-        const db = new DatabaseSync(partial, { readOnly: true });
-        try {
-          const result = db.prepare("PRAGMA integrity_check").get() as { integrity_check: string };
-          if (result.integrity_check !== "ok") throw new Error(`The restored SQLite database fails its integrity check: ${result.integrity_check}`);
-        } finally {
-          db.close();
-        }
+        assertSqliteIntegrity(partial);
         await rename(partial, pathOf(database));
       } finally {
         await rm(partial, { force: true });
@@ -57,6 +51,17 @@ export function sqliteRestoreTarget(directory: string): RestoreTarget {
     },
     count: async (database) => countSqliteFile(pathOf(database)),
   };
+}
+
+/** Throws unless a restored SQLite file passes `PRAGMA integrity_check`. */
+export function assertSqliteIntegrity(path: string): void {
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    const result = db.prepare("PRAGMA integrity_check").get() as { integrity_check: string };
+    if (result.integrity_check !== "ok") throw new Error(`The restored SQLite database fails its integrity check: ${result.integrity_check}`);
+  } finally {
+    db.close();
+  }
 }
 
 export function countSqliteFile(path: string): DatabaseCounts {

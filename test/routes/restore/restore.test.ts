@@ -1,7 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { backupFiles, backupRuns, engines, events, logMessages, restores, verifications } from "../../../src/db/schema";
+import { backupFiles, backupRuns, engines, events, logMessages, restores, verifications, webhookDeliveries } from "../../../src/db/schema";
 import { clock } from "../../../src/lib/clock";
 import { queueScheduledVerifications } from "../../../src/services/restore";
 import { api, createSubscriber, db } from "../../helpers";
@@ -11,8 +11,8 @@ const CHECKSUM = `sha256:${"ab".repeat(32)}`;
 const PASSPHRASE = "a very long passphrase";
 
 /** A subscriber with an online agent whose engine can restore, an encrypted job and one backup file of it. */
-async function backupOnAgent(opts: { canRestore?: boolean; online?: boolean; tables?: number | null } = {}) {
-  const user = await createSubscriber();
+async function backupOnAgent(opts: { canRestore?: boolean; online?: boolean; tables?: number | null; plan?: "Professional" } = {}) {
+  const user = await createSubscriber({ plan: opts.plan });
   const agent = await createAgent(user.subscriberId, { online: opts.online ?? true, databases: ["Sales"] });
   await db()
     .update(engines)
@@ -195,6 +195,23 @@ describe("restore reports", () => {
     socket.close();
     expect(await (await api(`/api/restore/${restoreId}`, { token: s.token })).json()).toMatchObject({ status: "Failed", error, tables: null });
     expect((await eventTypes(s.subscriberId)).map((e) => e.type)).toEqual(["restore.failure"]);
+  });
+});
+
+describe("restore and verify events for webhooks", () => {
+  it("a webhook subscribes to restore.* and verify.* and gets a delivery when a restore succeeds", async () => {
+    const s = await backupOnAgent({ plan: "Professional" });
+    const events = ["restore.success", "restore.failure", "verify.success", "verify.failure"];
+    const hook = await api("/api/webhook", { token: s.token, json: { url: "https://hooks.example.com/datasync", events } });
+    expect(hook.status).toBe(200);
+    const { webhookId, events: subscribed } = await hook.json<{ webhookId: string; events: string[] }>();
+    expect(subscribed).toEqual(events);
+    const { restoreId } = await (await restoreOf(s.token, s.backupFileId, { targetDatabaseName: "sales_copy" })).json<{ restoreId: string }>();
+    const socket = await AgentSocket.connect(s.agentToken);
+    await socket.report({ type: "restore.completed", restoreId, finishedUtc: "2026-11-29T10:01:00Z", tables: 1, rows: 2 });
+    socket.close();
+    const deliveries = await db().select().from(webhookDeliveries).where(eq(webhookDeliveries.webhookId, webhookId));
+    expect(deliveries.map((d) => d.eventType)).toEqual(["restore.success"]);
   });
 });
 
