@@ -16,6 +16,7 @@ CREATE TABLE `restores` (
 );
 --> statement-breakpoint
 CREATE INDEX `restores_subscriber_created_idx` ON `restores` (`subscriber_id`,`created_at`,`id`);--> statement-breakpoint
+CREATE INDEX `restores_status_created_idx` ON `restores` (`status`,`created_at`);--> statement-breakpoint
 CREATE TABLE `verifications` (
 	`id` text PRIMARY KEY NOT NULL,
 	`subscriber_id` text NOT NULL,
@@ -33,6 +34,7 @@ CREATE TABLE `verifications` (
 );
 --> statement-breakpoint
 CREATE INDEX `verifications_subscriber_job_created_idx` ON `verifications` (`subscriber_id`,`backup_job_id`,`created_at`,`id`);--> statement-breakpoint
+CREATE INDEX `verifications_status_created_idx` ON `verifications` (`status`,`created_at`);--> statement-breakpoint
 ALTER TABLE `engines` ADD `can_restore` integer DEFAULT false NOT NULL;--> statement-breakpoint
 ALTER TABLE `backup_files` ADD `table_count` integer;--> statement-breakpoint
 ALTER TABLE `backup_files` ADD `row_count` integer;--> statement-breakpoint

@@ -8,6 +8,7 @@ import { purgeExpiredLogs } from "./services/log";
 import { detectMissedSchedules } from "./services/anomaly";
 import { sampleAgentsOnline } from "./services/gauges";
 import { queueScheduledVerifications } from "./services/restore";
+import { failStaleRestores } from "./services/restore-report";
 import { sweepWebhookDeliveries } from "./services/webhook-queue";
 
 /** One periodic job, run by the cron trigger whose expression it names (see `[triggers]` in wrangler.toml). */
@@ -29,6 +30,7 @@ export const CRON_TASKS: CronTask[] = [
   { name: "report missed scheduled backups", cron: CRON.everyMinute, run: detectMissedSchedules },
   { name: "sample agents online", cron: CRON.everyMinute, run: sampleAgentsOnline },
   { name: "queue scheduled verification drills", cron: CRON.everyMinute, run: queueScheduledVerifications },
+  { name: "fail restores and drills never finished", cron: CRON.everyMinute, run: failStaleRestores },
 ];
 
 /**

@@ -1,4 +1,5 @@
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, lt } from "drizzle-orm";
+import { createDb } from "../db/client";
 import { restores, verifications } from "../db/schema";
 import type { RestoreStatus } from "../domain/restore";
 import type { RestoreReport, VerifyReport } from "../protocol/agent-protocol";
@@ -104,4 +105,41 @@ export async function applyVerifyReport(ctx: ReportScope, agentId: string, repor
   ]);
   await publishEvents(ctx.env, [event.id]);
   return OK;
+}
+
+/** How long a restore or drill may wait for its agent before it is failed: the command stays queued meanwhile. */
+export const UNSTARTED_RESTORE_TIMEOUT_MS = 24 * 60 * 60 * 1000;
+/** How long after it was queued one may still be Running without an outcome (the agent died mid-restore). */
+export const UNFINISHED_RESTORE_TIMEOUT_MS = 7 * 24 * 60 * 60 * 1000;
+const SWEEP_BATCH = 100;
+
+/**
+ * The every-minute sweep: a restore or drill no agent started within 24 hours, or still running 7 days
+ * after it was queued, becomes Failed through the same path as an agent's `*.failed` report (event and
+ * log entry included), so no restore stays Queued or Running forever. Returns how many it failed.
+ */
+export async function failStaleRestores(env: Env, now: Date): Promise<number> {
+  const db = createDb(env.DB);
+  const queuedBefore = new Date(now.getTime() - UNSTARTED_RESTORE_TIMEOUT_MS);
+  const runningBefore = new Date(now.getTime() - UNFINISHED_RESTORE_TIMEOUT_MS);
+  const finishedUtc = now.toISOString();
+  const why = (status: RestoreStatus) =>
+    status === "Queued" ? "The agent did not start it within 24 hours (offline, or an agent version without restores)." : "The agent reported no outcome within 7 days of the request.";
+  const stale = (status: RestoreStatus, before: Date) => ({ status, before });
+  let failed = 0;
+  for (const { status, before } of [stale("Queued", queuedBefore), stale("Running", runningBefore)]) {
+    const restoreRows = await db.select().from(restores).where(and(eq(restores.status, status), lt(restores.createdAt, before))).limit(SWEEP_BATCH);
+    for (const row of restoreRows) {
+      const ctx = { db, env, subscriberId: row.subscriberId, now };
+      await applyRestoreReport(ctx, row.agentId, { type: "restore.failed", id: crypto.randomUUID(), restoreId: row.id, finishedUtc, error: why(status) });
+      failed++;
+    }
+    const drillRows = await db.select().from(verifications).where(and(eq(verifications.status, status), lt(verifications.createdAt, before))).limit(SWEEP_BATCH);
+    for (const row of drillRows) {
+      const ctx = { db, env, subscriberId: row.subscriberId, now };
+      await applyVerifyReport(ctx, row.agentId, { type: "verify.failed", id: crypto.randomUUID(), verificationId: row.id, finishedUtc, error: why(status) });
+      failed++;
+    }
+  }
+  return failed;
 }

@@ -26,7 +26,7 @@ export const restores = sqliteTable(
     error: text("error"),
     createdAt: timestamp("created_at").notNull(),
   },
-  (t) => [index("restores_subscriber_created_idx").on(t.subscriberId, t.createdAt, t.id)],
+  (t) => [index("restores_subscriber_created_idx").on(t.subscriberId, t.createdAt, t.id), index("restores_status_created_idx").on(t.status, t.createdAt)],
 );
 
 /** A verification drill: a job's latest backup restored into a scratch database, counted, then dropped. */
@@ -47,5 +47,9 @@ export const verifications = sqliteTable(
     error: text("error"),
     createdAt: timestamp("created_at").notNull(),
   },
-  (t) => [index("verifications_subscriber_job_created_idx").on(t.subscriberId, t.backupJobId, t.createdAt, t.id)],
+  (t) => [
+    index("verifications_subscriber_job_created_idx").on(t.subscriberId, t.backupJobId, t.createdAt, t.id),
+    // The sweep that fails drills never finished looks only at unfinished rows, oldest first.
+    index("verifications_status_created_idx").on(t.status, t.createdAt),
+  ],
 );

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { backupFiles, backupRuns, engines, events, logMessages, restores, verifications, webhookDeliveries } from "../../../src/db/schema";
 import { clock } from "../../../src/lib/clock";
 import { queueScheduledVerifications } from "../../../src/services/restore";
+import { failStaleRestores } from "../../../src/services/restore-report";
 import { api, createSubscriber, db } from "../../helpers";
 import { AgentSocket, createAgent, createDestination, createJob } from "../../support/backup";
 
@@ -304,5 +305,24 @@ describe("scheduled verification drills", () => {
     const socket = await AgentSocket.connect(s.agentToken);
     expect((await socket.command("verify.run")).verificationId).toBe(rows[0].id);
     socket.close();
+  });
+});
+
+describe("restores and drills never finished", () => {
+  it("the sweep fails a restore no agent started within 24 hours, with its event; a recent one waits", async () => {
+    const s = await backupOnAgent();
+    const { restoreId } = await (await restoreOf(s.token, s.backupFileId, { targetDatabaseName: "sales_copy" })).json<{ restoreId: string }>();
+    const { verificationId } = await (await api(`/api/backupjob/${s.backupJobId}/verify`, { token: s.token, method: "POST" })).json<{ verificationId: string }>();
+    const created = (await db().select().from(restores).where(eq(restores.id, restoreId)))[0].createdAt.getTime();
+    await failStaleRestores(env, new Date(created + 23 * 60 * 60 * 1000));
+    expect(await (await api(`/api/restore/${restoreId}`, { token: s.token })).json()).toMatchObject({ status: "Queued" });
+    await failStaleRestores(env, new Date(created + 25 * 60 * 60 * 1000));
+    expect(await (await api(`/api/restore/${restoreId}`, { token: s.token })).json()).toMatchObject({
+      status: "Failed",
+      error: "The agent did not start it within 24 hours (offline, or an agent version without restores).",
+    });
+    const [drill] = await db().select().from(verifications).where(eq(verifications.id, verificationId));
+    expect(drill.status).toBe("Failed");
+    expect((await eventTypes(s.subscriberId)).map((e) => e.type).sort()).toEqual(["restore.failure", "verify.failure"]);
   });
 });
