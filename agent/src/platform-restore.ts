@@ -88,27 +88,36 @@ export async function restoreInto(ctx: RestoreContext, source: Source, target: {
   const work = await mkdtemp(join(base, "datasync-restore-"));
   try {
     const paths = await fetchFiles(ctx, source, work, onBytes);
-    const last = paths.at(-1)!;
-    const passphrase = source.encryption.passphrase;
-    if (dumpExtensionOf(last) === CHAIN_EXTENSION) {
-      if (!restoreTarget.chain) throw new Error(`Engine "${source.engineKey}" cannot restore physical backups.`);
-      const checksums = new Map(source.files.map((f, i) => [paths[i]!, f.checksum]));
-      if (exists) await restoreTarget.drop(target.databaseName);
-      await restoreChain({
-        file: last,
-        passphrase: passphrase ?? undefined,
-        checksumOf: async (path) => checksums.get(path) ?? Promise.reject(new Error(`The chain needs ${basename(path)}, which the platform did not send.`)),
-        scheme: restoreTarget.chain.scheme,
-        target: { login: restoreTarget.chain.login, database: target.databaseName },
-      });
-    } else {
-      const plain = await decodeToFile(last, passphrase);
-      if (exists) await restoreTarget.drop(target.databaseName);
-      await restoreTarget.load(target.databaseName, plain, dumpExtensionOf(last));
-    }
+    await applyFiles(restoreTarget, source, paths, target, exists).catch(async (error) => {
+      // A database this restore created is not left half restored.
+      if (!exists) await restoreTarget.drop(target.databaseName).catch(() => undefined);
+      throw error;
+    });
     return await restoreTarget.count(target.databaseName);
   } finally {
     await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** Applies the fetched, verified files: a physical chain through restore-chain.ts, else the decoded dump. */
+async function applyFiles(restoreTarget: RestoreTarget, source: Source, paths: string[], target: { databaseName: string }, exists: boolean): Promise<void> {
+  const last = paths.at(-1)!;
+  const passphrase = source.encryption.passphrase;
+  if (dumpExtensionOf(last) === CHAIN_EXTENSION) {
+    if (!restoreTarget.chain) throw new Error(`Engine "${source.engineKey}" cannot restore physical backups.`);
+    const checksums = new Map(source.files.map((f, i) => [paths[i]!, f.checksum]));
+    if (exists) await restoreTarget.drop(target.databaseName);
+    await restoreChain({
+      file: last,
+      passphrase: passphrase ?? undefined,
+      checksumOf: async (path) => checksums.get(path) ?? Promise.reject(new Error(`The chain needs ${basename(path)}, which the platform did not send.`)),
+      scheme: restoreTarget.chain.scheme,
+      target: { login: restoreTarget.chain.login, database: target.databaseName },
+    });
+  } else {
+    const plain = await decodeToFile(last, passphrase);
+    if (exists) await restoreTarget.drop(target.databaseName);
+    await restoreTarget.load(target.databaseName, plain, dumpExtensionOf(last));
   }
 }
 

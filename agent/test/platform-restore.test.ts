@@ -175,6 +175,17 @@ describe("restore.run into MariaDB from S3", () => {
     expect(outcome()).toMatchObject({ type: "verify.completed", tables: 1, rows: SAMPLE_ROWS });
     expect(mariadb(`SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = '${verifyDatabaseName(drill.verificationId)}'`)).toBe("0");
   });
+
+  it("a restore that fails while loading leaves no half-restored new database behind", async () => {
+    const pg = new PostgresEngine({ type: "PostgreSql", engineKey: "pg", ...PG, format: "custom" }, noCredentials);
+    const file = await backUp(maria, source, s3Spec());
+    const other = scratchName("ds_rhalf");
+    const { ctx, outcome } = context([pg]);
+    // A MariaDB dump fed to PostgreSQL: psql stops at its first statement, after the database was created.
+    await runRestore(ctx, restoreCommand("pg", file, other));
+    expect(outcome()).toMatchObject({ type: "restore.failed" });
+    expect(psql("postgres", `SELECT count(*) FROM pg_database WHERE datname = '${other}'`)).toBe("0");
+  });
 });
 
 describe("restore.run into SQLite from SFTP and Azure Blob", () => {
