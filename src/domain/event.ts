@@ -5,6 +5,10 @@ export const EVENT_TYPES = [
   "backup.anomaly",
   "agent.connected",
   "agent.disconnected",
+  "restore.success",
+  "restore.failure",
+  "verify.success",
+  "verify.failure",
   "webhook.test",
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -16,5 +20,9 @@ export const SUBSCRIBABLE_EVENT_TYPES = [
   "backup.anomaly",
   "agent.connected",
   "agent.disconnected",
+  "restore.success",
+  "restore.failure",
+  "verify.success",
+  "verify.failure",
 ] as const satisfies readonly EventType[];
 export type SubscribableEventType = (typeof SUBSCRIBABLE_EVENT_TYPES)[number];

@@ -8,3 +8,4 @@ export * from "./identity";
 export * from "./webhook";
 export * from "./browser-session";
 export * from "./notification";
+export * from "./restore";
