@@ -209,17 +209,22 @@ describe("running agent", () => {
     expect(store.pendingMessages()).toEqual([]);
   });
 
-  it("drops a report the platform keeps refusing after five refusals, keeps the others", async () => {
+  /** An enrolled agent runs a job while the platform refuses its `backup.started` with `refusal`. */
+  async function runWithStartRefused(refusal: string) {
     const stateDir = await enroll();
     const { store } = await startAgent(stateDir);
     await platform.waitFor((frames) => frames.some((f) => f.type === "inventory"), "inventory");
-    platform.refuse = (frame) => (frame.type === "backup.started" ? "Unknown backup job for this agent." : undefined);
+    platform.refuse = (frame) => (frame.type === "backup.started" ? refusal : undefined);
     const theJob = job();
     platform.command({ type: "job.upsert", job: theJob });
     const backupRunId = randomUUID();
     platform.command({ type: "backup.run", backupRunId, backupJobId: theJob.backupJobId, backupMode: "Full" });
     await platform.waitFor(forRun(backupRunId, "backup.completed"), "completed");
-    const startedId = platform.ofType("backup.started")[0].id!;
+    return { store, startedId: platform.ofType("backup.started")[0].id! };
+  }
+
+  it("drops a report the platform keeps refusing after five refusals, keeps the others", async () => {
+    const { store, startedId } = await runWithStartRefused("Unknown backup job for this agent.");
     for (let connection = 2; connection <= 5; connection++) {
       platform.dropConnection();
       await platform.waitFor((frames) => frames.filter((f) => f.id === startedId).length === connection, `resend ${connection}`);
@@ -233,16 +238,7 @@ describe("running agent", () => {
   });
 
   it("keeps a report refused as over budget, however often, and delivers it once the budget allows", async () => {
-    const stateDir = await enroll();
-    const { store } = await startAgent(stateDir);
-    await platform.waitFor((frames) => frames.some((f) => f.type === "inventory"), "inventory");
-    platform.refuse = (frame) => (frame.type === "backup.started" ? "Over budget: more than 10 frames a second; send it again later." : undefined);
-    const theJob = job();
-    platform.command({ type: "job.upsert", job: theJob });
-    const backupRunId = randomUUID();
-    platform.command({ type: "backup.run", backupRunId, backupJobId: theJob.backupJobId, backupMode: "Full" });
-    await platform.waitFor(forRun(backupRunId, "backup.completed"), "completed");
-    const startedId = platform.ofType("backup.started")[0].id!;
+    const { store, startedId } = await runWithStartRefused("Over budget: more than 10 frames a second; send it again later.");
     for (let connection = 2; connection <= 6; connection++) {
       platform.dropConnection();
       await platform.waitFor((frames) => frames.filter((f) => f.id === startedId).length === connection, `resend ${connection}`);
