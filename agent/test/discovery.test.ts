@@ -141,7 +141,10 @@ describe("a running agent with discovery", () => {
       try {
         await platform.waitFor((frames) => frames.some((f) => f.type === "inventory"), "an inventory");
         const [inventory] = platform.ofType("inventory");
-        expect(inventory.engines).toEqual([{ engineKey: "local-mariadb", dbmsType: "MariaDb", version: "", databases: [], error: expect.stringContaining(`127.0.0.1:${port}`) }]);
+        // Unreachable: reported with the reason, and with the protocol 1.0 default (Full only, no restore).
+        expect(inventory.engines).toEqual([
+          { engineKey: "local-mariadb", dbmsType: "MariaDb", version: "", databases: [], capabilities: { backupModes: ["Full"], restore: false }, error: expect.stringContaining(`127.0.0.1:${port}`) },
+        ]);
         const warning = platform.ofType("log").find((f) => f.severity === "Warning");
         expect(warning?.message).toMatch(new RegExp(`^Engine local-mariadb \\(MariaDb\\) is not reachable: 127\\.0\\.0\\.1:${port}: `));
       } finally {
