@@ -5,7 +5,8 @@ export const ACCESS_TOKEN_TTL_SECONDS = 60 * 60;
 
 interface SigningKey {
   kid: string;
-  key: Uint8Array;
+  /** Imported once per isolate: jose would import raw key bytes again on every sign and verify. */
+  key: CryptoKey;
 }
 
 const keyCache = new Map<string, Promise<SigningKey>>();
@@ -14,10 +15,11 @@ const keyCache = new Map<string, Promise<SigningKey>>();
 function signingKey(secret: string): Promise<SigningKey> {
   let cached = keyCache.get(secret);
   if (!cached) {
-    cached = sha256Hex(`datasync-jwt-kid:${secret}`).then((hex) => ({
-      kid: hex.slice(0, 16),
-      key: new TextEncoder().encode(secret),
-    }));
+    const bytes = new TextEncoder().encode(secret);
+    cached = Promise.all([
+      sha256Hex(`datasync-jwt-kid:${secret}`),
+      crypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]),
+    ]).then(([hex, key]) => ({ kid: hex.slice(0, 16), key }));
     keyCache.set(secret, cached);
   }
   return cached;
