@@ -48,6 +48,14 @@ export async function issueAccessToken(env: Env, claims: AccessTokenClaims, now:
   return { token, expiry: new Date(expiresAt * 1000) };
 }
 
+/**
+ * Tokens whose signature checked out, per isolate, until they expire: a client sends the same token on
+ * every request, so its HMAC is checked once. Whether its session is still valid is the limiter's to say
+ * on every request; a token signed with a secret since removed is refused (its `kid` must still match).
+ */
+const verifiedTokens = new Map<string, { claims: AccessTokenClaims; expiresAtMs: number }>();
+const VERIFIED_TOKENS_MAX = 10_000;
+
 /** Verifies signature (HS256 only), issuer, audience and expiry; returns null for any invalid token. */
 export async function verifyAccessToken(env: Env, token: string, now: Date): Promise<AccessTokenClaims | null> {
   try {
@@ -56,6 +64,8 @@ export async function verifyAccessToken(env: Env, token: string, now: Date): Pro
     const keys = await Promise.all(secrets.map(signingKey));
     const match = keys.find((k) => k.kid === kid);
     if (!match) return null;
+    const verified = verifiedTokens.get(token);
+    if (verified) return verified.expiresAtMs > now.getTime() ? verified.claims : null;
     const { payload } = await jwtVerify<JWTPayload & { sid?: unknown; gen?: unknown }>(token, match.key, {
       algorithms: ["HS256"],
       issuer: env.JWT_ISSUER,
@@ -66,7 +76,10 @@ export async function verifyAccessToken(env: Env, token: string, now: Date): Pro
     if (typeof payload.sub !== "string" || typeof payload.sid !== "string" || typeof payload.gen !== "number") {
       return null;
     }
-    return { userId: payload.sub, subscriberId: payload.sid, generation: payload.gen };
+    const claims = { userId: payload.sub, subscriberId: payload.sid, generation: payload.gen };
+    if (verifiedTokens.size >= VERIFIED_TOKENS_MAX) verifiedTokens.delete(verifiedTokens.keys().next().value!);
+    verifiedTokens.set(token, { claims, expiresAtMs: payload.exp! * 1000 });
+    return claims;
   } catch {
     return null;
   }
