@@ -47,11 +47,11 @@ class GatedStatement {
 }
 
 export function gateOnAdmission(client: D1Client, admission: Promise<unknown>): D1Client {
+  // Drizzle calls only prepare() (then bind/first/run/all/raw) and batch().
   const gatedClient = {
     prepare: (query: string) => new GatedStatement(client.prepare(query), READ_ONLY.test(query), admission),
     batch: (statements: GatedStatement[]) =>
       gated(admission, statements.every((s) => s.readOnly), () => client.batch(statements.map((s) => s.inner))),
-    getBookmark: () => ("getBookmark" in client ? client.getBookmark() : null),
   };
   return gatedClient as unknown as D1Client;
 }
