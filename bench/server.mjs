@@ -67,7 +67,12 @@ export async function startServer({ vars = {} } = {}) {
   };
   const env = { ...process.env, CI: "true", X_LOCAL_OBSERVABILITY: "false" };
 
-  execFileSync(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir], { cwd: sources, env, stdio: "ignore" });
+  try {
+    execFileSync(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir], { cwd: sources, env, stdio: "ignore" });
+  } catch (error) {
+    for (const dir of [stateDir, sources]) rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   const child = spawn(
     WRANGLER,
     [
