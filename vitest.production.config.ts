@@ -1,6 +1,6 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { TEST_SECRETS } from "./test/test-secrets.ts";
+import { strongTestSecrets } from "./test/test-secrets.ts";
 
 /**
  * The Worker as `[env.production]` of wrangler.toml configures it (its vars, its bindings, Analytics Engine
@@ -11,16 +11,18 @@ import { TEST_SECRETS } from "./test/test-secrets.ts";
  */
 export default defineConfig(async () => {
   const migrations = await readD1Migrations({ migrationsDir: "migrations" });
+  const secrets = strongTestSecrets();
   const production = (testMigrations: typeof migrations, overrides: Record<string, unknown> = {}) =>
     cloudflareTest({
       wrangler: { configPath: "./wrangler.toml", environment: "production" },
-      miniflare: { bindings: { TEST_MIGRATIONS: testMigrations, ...TEST_SECRETS }, ...overrides },
+      miniflare: { bindings: { TEST_MIGRATIONS: testMigrations, ...secrets }, ...overrides },
     });
   return {
     test: {
       projects: [
         {
-          plugins: [production(migrations)],
+          // The outbox on, as an operator may set it: the log test follows the emailed links from there.
+          plugins: [production(migrations, { bindings: { TEST_MIGRATIONS: migrations, ...secrets, EMAIL_OUTBOX: "true" } })],
           test: { name: "production", include: ["test/production/**/*.test.ts"], exclude: ["test/production/unmigrated/**", "test/production/broken-binding/**"], setupFiles: ["./test/apply-migrations.ts"] },
         },
         {

@@ -1,7 +1,7 @@
 // node --test: the preflight's and the deploy script's checks, offline (npm run test:scripts).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -10,14 +10,6 @@ import { declaredBindings, declaredSecrets, migrationProblems, newestRuntimeDate
 
 const scratch = mkdtempSync(join(tmpdir(), "preflight-test-"));
 after(() => rmSync(scratch, { recursive: true, force: true }));
-
-/** wrangler.toml as it is, plus extra TOML, read for production. */
-function productionWith(extraToml) {
-  const path = join(scratch, `wrangler-${Math.random().toString(36).slice(2)}.toml`);
-  const toml = readFileSync("wrangler.toml", "utf8").replace('main = "src/index.ts"', `main = "${join(process.cwd(), "src/index.ts")}"`);
-  writeFileSync(path, extraToml.top ? toml.replace("[dev]", `${extraToml.top}\n\n[dev]`) : toml);
-  return readWranglerConfig("production", path);
-}
 
 describe("bindings and vars", () => {
   it("the repository's production environment declares everything the code reads", () => {
@@ -37,9 +29,9 @@ describe("bindings and vars", () => {
     assert.match(problems[0], /CACHE \(kv_namespaces\) is declared for local development but not in \[env.production\]/);
   });
 
-  it("counts the dashboard's top-level [assets] binding as declared in production (assets are inherited)", () => {
-    const config = productionWith({ top: '[assets]\ndirectory = "./dist/assets"\nbinding = "ASSETS"\nnot_found_handling = "single-page-application"\nrun_worker_first = ["/api/*"]' });
-    assert.equal(declaredBindings(config).get("ASSETS"), "assets");
+  it("counts the top-level [assets] binding (dashboard, agent downloads) as declared in production (assets are inherited)", () => {
+    assert.equal(declaredBindings(readWranglerConfig(undefined)).get("ASSETS"), "assets");
+    assert.equal(declaredBindings(readWranglerConfig("production")).get("ASSETS"), "assets");
   });
 
   it("secrets come from src/env.d.ts, optional ones marked, test-only ones left out", () => {

@@ -13,7 +13,9 @@ import { mountApiDocs } from "./routes/docs";
 import { adminBugReportRouter } from "./routes/admin-bug-report";
 import { bugReportRouter } from "./routes/bug-report";
 import { healthRouter } from "./routes/health";
+import { installScriptRouter } from "./routes/install-script";
 import { accountRouter } from "./routes/account";
+import { notificationRouter } from "./routes/account/notifications";
 import { adminRouter } from "./routes/admin";
 import { apiKeyRouter } from "./routes/api-key";
 import { authRouter } from "./routes/auth";
@@ -25,6 +27,8 @@ import { agentRouter } from "./routes/agent";
 import { databaseRouter } from "./routes/database";
 import { logRouter } from "./routes/log";
 import { webhookRouter } from "./routes/webhook";
+import { authSessionRouter } from "./routes/auth-session";
+import { liveRouter } from "./routes/live";
 
 export function createApp() {
   const app = createRouter();
@@ -53,6 +57,7 @@ export function createApp() {
   app.route("/", healthRouter);
   app.route("/", authRouter);
   app.route("/", accountRouter);
+  app.route("/", notificationRouter);
   app.route("/", apiKeyRouter);
   app.route("/", adminRouter);
   app.route("/", bugReportRouter);
@@ -65,6 +70,9 @@ export function createApp() {
   app.route("/", databaseRouter);
   app.route("/", logRouter);
   app.route("/", webhookRouter);
+  app.route("/", installScriptRouter);
+  app.route("/", authSessionRouter);
+  app.route("/", liveRouter);
 
   mountApiDocs(app);
   app.onError(handleError);

@@ -6,8 +6,10 @@ import { purgeOutbox } from "./services/email";
 import { failStaleTriggeredRuns } from "./services/backup-run";
 import { purgeExpiredLogs } from "./services/log";
 import { detectMissedSchedules } from "./services/anomaly";
+import { purgeExpiredTokens, purgeFinishedDeliveries, purgeMissedScheduleReports, purgeOldEvents } from "./services/housekeeping";
 import { sampleAgentsOnline } from "./services/gauges";
 import { sweepWebhookDeliveries } from "./services/webhook-queue";
+import { enqueueWeeklyReports, sweepAlerts } from "./services/alert-queue";
 
 /** One periodic job, run by the cron trigger whose expression it names (see `[triggers]` in wrangler.toml). */
 interface CronTask {
@@ -17,16 +19,22 @@ interface CronTask {
 }
 
 /** The cron expressions of wrangler.toml's `[triggers]`. */
-export const CRON = { everyMinute: "* * * * *", daily: "17 3 * * *" } as const;
+export const CRON = { everyMinute: "* * * * *", daily: "17 3 * * *", weekly: "0 8 * * 1" } as const;
 
 /** Every periodic job of the platform. Add yours here. */
 export const CRON_TASKS: CronTask[] = [
   { name: "log retention purge", cron: CRON.daily, run: (env, now) => purgeExpiredLogs(createDb(env.DB), now) },
   { name: "outbox purge (7 days)", cron: CRON.daily, run: (env, now) => purgeOutbox(createDb(env.DB), now) },
+  { name: "finished webhook deliveries purge (30 days)", cron: CRON.daily, run: (env, now) => purgeFinishedDeliveries(createDb(env.DB), now) },
+  { name: "events purge (90 days, none pending)", cron: CRON.daily, run: (env, now) => purgeOldEvents(createDb(env.DB), now) },
+  { name: "expired email and registration tokens purge", cron: CRON.daily, run: (env, now) => purgeExpiredTokens(createDb(env.DB), now) },
+  { name: "missed-schedule reports purge (7 days)", cron: CRON.daily, run: (env, now) => purgeMissedScheduleReports(createDb(env.DB), now) },
   { name: "fail triggered runs never started", cron: CRON.everyMinute, run: failStaleTriggeredRuns },
   { name: "enqueue webhook deliveries the publish missed", cron: CRON.everyMinute, run: (env, now) => sweepWebhookDeliveries(env, createDb(env.DB), now) },
   { name: "report missed scheduled backups", cron: CRON.everyMinute, run: detectMissedSchedules },
   { name: "sample agents online", cron: CRON.everyMinute, run: sampleAgentsOnline },
+  { name: "queue due alert batches and agents offline 10 minutes", cron: CRON.everyMinute, run: (env, now) => sweepAlerts({ db: createDb(env.DB), env, now }) },
+  { name: "queue weekly summary emails", cron: CRON.weekly, run: (env, now) => enqueueWeeklyReports({ db: createDb(env.DB), env, now }) },
 ];
 
 /**

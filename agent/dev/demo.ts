@@ -44,7 +44,11 @@ try {
   const shop = new DatabaseSync(databasePath);
   shop.exec("CREATE TABLE orders (id INTEGER PRIMARY KEY, customer TEXT, total REAL)");
   const insert = shop.prepare("INSERT INTO orders (customer, total) VALUES (?, ?)");
+  // One transaction: 1,000 autocommits (one fsync each) blocked this process ~16 s on a busy disk,
+  // long enough for the platform to close the idle keep-alive socket the next request then reused.
+  shop.exec("BEGIN");
   for (let i = 1; i <= 1000; i++) insert.run(`Customer ${i}`, i * 9.99);
+  shop.exec("COMMIT");
   shop.close();
   show(databasePath);
 
@@ -53,7 +57,7 @@ try {
   show(`POST /api/agent/registration-token → ${registrationToken.slice(0, 12)}…`);
   const stateDir = join(dir, "agent-state");
   const configPath = join(dir, "agent.json");
-  await writeFile(configPath, JSON.stringify({ displayName: "Demo laptop", engines: [{ type: "Sqlite", engineKey: "demo-files", paths: [join(dir, "*.db")] }] }, null, 2));
+  await writeFile(configPath, JSON.stringify({ displayName: "Demo laptop", discovery: { enabled: false }, engines: [{ type: "Sqlite", engineKey: "demo-files", paths: [join(dir, "*.db")] }] }, null, 2));
   const enrolled = await agentCli(["enroll", "--server", platform.url, "--token", registrationToken, "--name", "Demo laptop", "--state-dir", stateDir]);
   show(`datasync-agent enroll → ${enrolled.stdout.split("\n")[0]}`);
   const agentId = /agent ([0-9a-f-]{36})/.exec(enrolled.stdout)![1];

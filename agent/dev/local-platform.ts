@@ -8,12 +8,28 @@ import { promisify } from "node:util";
 const ROOT = resolve(import.meta.dirname, "../..");
 const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
 
-export async function freePort(): Promise<number> {
+async function listenable(port: number): Promise<number | undefined> {
   const server = createServer();
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  const port = (server.address() as { port: number }).port;
+  const bound = await new Promise<boolean>((done) => {
+    server.once("error", () => done(false));
+    server.listen(port, "127.0.0.1", () => done(true));
+  });
+  if (!bound) return undefined;
+  const chosen = (server.address() as { port: number }).port;
   await new Promise((done) => server.close(done));
-  return port;
+  return chosen;
+}
+
+/** A free loopback port: any, or one in `range` (inclusive) when engineers share the machine by port ranges. */
+export async function freePort(range?: [number, number]): Promise<number> {
+  if (!range) return (await listenable(0))!;
+  const [first, last] = range;
+  const start = first + Math.floor(Math.random() * (last - first + 1));
+  for (let i = 0; i <= last - first; i++) {
+    const port = await listenable(first + ((start - first + i) % (last - first + 1)));
+    if (port) return port;
+  }
+  throw new Error(`No free port in ${first}-${last}`);
 }
 
 export interface LocalPlatform {
@@ -27,7 +43,7 @@ export interface LocalPlatform {
  * The Worker under `wrangler dev` on a free loopback port with its own fresh state directory and
  * secrets, migrations applied first: the platform exactly as a customer's agent meets it.
  */
-export async function startPlatform(stateDir: string): Promise<LocalPlatform> {
+export async function startPlatform(stateDir: string, options: { ports?: [number, number] } = {}): Promise<LocalPlatform> {
   await mkdir(stateDir, { recursive: true });
   const adminToken = randomBytes(24).toString("base64url");
   const envFile = join(stateDir, "test.env");
@@ -38,10 +54,12 @@ export async function startPlatform(stateDir: string): Promise<LocalPlatform> {
   const persist = join(stateDir, "wrangler-state");
   const env = { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false", X_LOCAL_OBSERVABILITY: "false" };
   await promisify(execFile)(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist], { cwd: ROOT, env });
-  const port = await freePort();
+  const port = await freePort(options.ports);
+  let inspectorPort = await freePort(options.ports);
+  while (inspectorPort === port) inspectorPort = await freePort(options.ports);
   const child: ChildProcess = spawn(
     WRANGLER,
-    ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(await freePort()), "--persist-to", persist, "--env-file", envFile, "--var", `ADMIN_TOKEN:${adminToken}`, "--show-interactive-dev-session=false"],
+    ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", persist, "--env-file", envFile, "--var", `ADMIN_TOKEN:${adminToken}`, "--show-interactive-dev-session=false"],
     { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
   let output = "";

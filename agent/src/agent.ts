@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { hostname, release, type } from "node:os";
-import type { AgentCommand, ServerFrame } from "../../src/protocol/agent-protocol.ts";
+import { type AgentCommand, FULL_ONLY_CAPABILITIES, OVER_BUDGET_ERROR, type ServerFrame } from "../../src/protocol/agent-protocol.ts";
 import type { AgentConfig } from "./config.ts";
 import { Connection, type BackoffOptions } from "./connection.ts";
 import { WRITABLE_DESTINATION_TYPES } from "./destinations/index.ts";
-import { collectInventory } from "./engines/index.ts";
+import type { EngineSet } from "./discovery.ts";
+import { collectInventory, type InventoryEngine } from "./engines/index.ts";
 import type { Engine } from "./engines/engine.ts";
 import { effectiveCompression } from "./pipeline/compression.ts";
 import type { EncryptOptions } from "./pipeline/encryption.ts";
@@ -23,6 +24,10 @@ export interface AgentOptions {
   config: AgentConfig;
   store: AgentStore;
   engines: Engine[];
+  /** Finds the engines again before each inventory (discovery plus agent.json); without it `engines` is fixed. */
+  discover?: () => Promise<EngineSet>;
+  /** Told what happens, for `datasync-agent status` (the live status file). */
+  observer?: AgentObserver;
   now?: () => Date;
   /** Where local diagnostics go (default: stderr with a timestamp). */
   print?: (line: string) => void;
@@ -31,6 +36,15 @@ export interface AgentOptions {
   progressIntervalMs?: number;
   /** Overrides agent.json's inventoryIntervalSeconds (tests). */
   inventoryIntervalMs?: number;
+}
+
+/** What a running agent tells `datasync-agent status` about itself. */
+export interface AgentObserver {
+  connected(server: string): void;
+  disconnected(why: string): void;
+  inventory(engines: InventoryEngine[]): void;
+  /** Every backup report the agent queues (started, completed, failed). */
+  report(frame: { type: string } & Record<string, unknown>): void;
 }
 
 /** Refusals of one outbox message (each after a resend) before it is dropped. */
@@ -49,6 +63,7 @@ export class Agent {
   private readonly connection: Connection;
   private readonly scheduler: Scheduler;
   readonly runner: JobRunner;
+  private engines: Engine[];
   private commandChain: Promise<void> = Promise.resolve();
   private inventoryTimer: NodeJS.Timeout | undefined;
   private lastInventory: string | undefined;
@@ -63,15 +78,24 @@ export class Agent {
     this.now = options.now ?? (() => new Date());
     this.print = options.print ?? ((line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`));
     this.exited = new Promise((resolve) => (this.finish = resolve));
+    this.engines = options.engines;
+    const agent = this;
     this.runner = new JobRunner({
       store: this.store,
-      engines: options.engines,
+      // Read at each run: discovery may have found engines since the runner was made.
+      get engines() {
+        return agent.engines;
+      },
       compression: effectiveCompression(options.config.compression),
       now: this.now,
-      send: (frame) => this.sendReliably(frame),
+      send: (frame) => {
+        options.observer?.report(frame);
+        this.sendReliably(frame);
+      },
       report: (severity, message, backupJobId) => this.report(severity, message, backupJobId),
       encryptOptions: options.encryptOptions,
       progressIntervalMs: options.progressIntervalMs,
+      stagingDirectory: options.config.tempDirectory,
     });
     this.scheduler = new Scheduler((backupJobId, mode) => this.runner.trigger({ backupJobId, mode, trigger: "Schedule" }));
     this.connection = new Connection({
@@ -79,7 +103,11 @@ export class Agent {
       token: options.identity.agentToken,
       backoff: options.backoff,
       handlers: {
-        onReady: () => this.onReady(),
+        onReady: () => {
+          options.observer?.connected(options.identity.server);
+          this.onReady();
+        },
+        onClosed: (why) => options.observer?.disconnected(why),
         onFrame: (frame) => this.onFrame(frame),
         onRevoked: () => void this.revoke(),
         onTokenRefused: () => this.end({ reason: "token-refused", message: "The platform refuses this agent's token (was the agent deleted?). Enroll again with a new registration token." }),
@@ -146,11 +174,29 @@ export class Agent {
     void this.sendInventory(true);
   }
 
+  /** Discovery plus agent.json; should discovery itself fail, the engines known so far stay. */
+  private async discover(): Promise<EngineSet> {
+    if (!this.options.discover) return { engines: this.engines, unreachable: [] };
+    try {
+      return await this.options.discover();
+    } catch (error) {
+      this.print(`Warning: discovering engines failed: ${(error as Error).message}`);
+      return { engines: this.engines, unreachable: [] };
+    }
+  }
+
+  /** Engines found again (with discovery), listed, and sent when something changed or when asked. */
   private async sendInventory(force: boolean): Promise<void> {
-    const engines = await collectInventory(this.options.engines, (engine, error) => this.print(`Warning: engine ${engine.engineKey} is not reachable: ${error.message}`));
+    const found = await this.discover();
+    this.engines = found.engines;
+    const unreachable: InventoryEngine[] = found.unreachable.map(({ engineKey, dbmsType, error }) => ({ engineKey, dbmsType, version: "", databases: [], capabilities: FULL_ONLY_CAPABILITIES, error }));
+    const engines = [...(await collectInventory(this.engines, () => {})), ...unreachable];
+    this.options.observer?.inventory(engines);
     const snapshot = JSON.stringify(engines);
     if (!force && snapshot === this.lastInventory) return;
     this.lastInventory = snapshot;
+    // Reported, not dropped: the platform's log says why an engine lists no databases.
+    for (const engine of engines) if (engine.error) this.report("Warning", `Engine ${engine.engineKey} (${engine.dbmsType}) is not reachable: ${engine.error}`);
     this.sendReliably({ type: "inventory", id: randomUUID(), engines });
   }
 
@@ -161,6 +207,8 @@ export class Agent {
         return;
       case "error": {
         this.print(`Warning: the platform refused frame ${frame.id ?? "(unknown)"}: ${frame.error}`);
+        // Over budget says "later", not "never": the message stays in the outbox for the next connection.
+        if (frame.error.startsWith(OVER_BUDGET_ERROR)) return;
         const dropped = frame.id ? this.store.recordRefusal(frame.id, MAX_REFUSALS) : undefined;
         if (dropped) this.print(`Warning: gave up on ${JSON.parse(dropped).type} ${frame.id} after ${MAX_REFUSALS} refusals.`);
         return;
@@ -188,6 +236,7 @@ export class Agent {
         this.print(`Job "${command.job.name}" ${command.job.isEnabled ? `scheduled (${command.job.schedules.map((s) => `${s.backupMode} ${s.cronExpression}`).join(", ") || "manual only"})` : "disabled"}.`);
         break;
       case "job.delete":
+        await this.runner.releaseChains(command.backupJobId);
         this.store.transaction(() => {
           this.store.deleteJob(command.backupJobId);
           markApplied();

@@ -40,10 +40,28 @@ export type PostgresEngineConfig = z.infer<typeof PostgresEngineConfig>;
 export type MysqlEngineConfig = z.infer<typeof MysqlEngineConfig>;
 export type SqliteEngineConfig = z.infer<typeof SqliteEngineConfig>;
 
+/** How discovery logs in to a local server: a user (peer/trust, or a password) or a platform credential. */
+const DiscoveryLogin = z.object({
+  username: z.string().optional(),
+  password: z.string().optional(),
+  credentialReferenceId: z.string().optional(),
+});
+
+/** What the agent looks for by itself on this machine; `engines` above adds to it. */
+const DiscoveryConfig = z.object({
+  enabled: z.boolean().default(true),
+  postgres: DiscoveryLogin.prefault({}),
+  mysql: DiscoveryLogin.prefault({}),
+  /** Folders searched (a few levels deep) for SQLite database files. */
+  sqliteDirectories: z.array(z.string()).default([]),
+});
+export type DiscoveryConfig = z.infer<typeof DiscoveryConfig>;
+
 export const AgentConfig = z
   .object({
     displayName: z.string().optional(),
     engines: z.array(EngineConfig).default([]),
+    discovery: DiscoveryConfig.prefault({}),
     /** zstd where this Node has it, else gzip. */
     compression: z.enum(["gzip", "zstd"]).default("gzip"),
     /** Where SQLite online backups are staged before they are streamed, in a private 0700 subfolder (default: the OS temp dir). */

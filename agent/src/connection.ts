@@ -5,10 +5,12 @@ export interface ConnectionHandlers {
   onReady(): void;
   /** Every other frame the platform sends (commands, acks, errors). */
   onFrame(frame: Exclude<ServerFrame, { type: "welcome" } | { type: "pong" }>): void;
-  /** Closed with 4001: the agent was deleted on the platform. */
+  /** Closed with 4001, or a connect answered 401 `agent_revoked`: the agent was deleted on the platform. */
   onRevoked(): void;
   /** The platform refuses the agent token outright (401 on the upgrade). */
   onTokenRefused(): void;
+  /** The socket is gone and a reconnect is scheduled. */
+  onClosed?(why: string): void;
   /** Local diagnostics: connection state changes, bad frames. */
   note(message: string): void;
 }
@@ -106,7 +108,11 @@ export class Connection {
       if (code === CLOSE_CODES.revoked) return this.handlers.onRevoked();
       if (this.stopped) return;
       if (!opened) {
-        void this.probeRefusal().then((refused) => (refused ? this.handlers.onTokenRefused() : this.scheduleReconnect("could not connect")));
+        void this.probeRefusal().then((refusal) => {
+          if (refusal === "revoked") return this.handlers.onRevoked();
+          if (refusal === "refused") return this.handlers.onTokenRefused();
+          this.scheduleReconnect("could not connect");
+        });
         return;
       }
       this.scheduleReconnect(`connection closed (${code}${reason ? ` ${reason}` : ""})`);
@@ -157,6 +163,7 @@ export class Connection {
   }
 
   private scheduleReconnect(why: string): void {
+    this.handlers.onClosed?.(why);
     const delay = backoffDelay(this.attempt++, this.backoff);
     this.handlers.note(`${why}; reconnecting in ${(delay / 1000).toFixed(1)} s.`);
     this.reconnectTimer = setTimeout(() => {
@@ -164,13 +171,18 @@ export class Connection {
     }, delay);
   }
 
-  /** The WebSocket API hides the upgrade's status: ask over plain HTTP whether the token itself is refused. */
-  private async probeRefusal(): Promise<boolean> {
+  /**
+   * The WebSocket API hides the upgrade's status: ask over plain HTTP whether the token itself is
+   * refused, and whether because the agent was deleted while it was offline (`agent_revoked`).
+   */
+  private async probeRefusal(): Promise<"revoked" | "refused" | null> {
     try {
       const response = await fetch(apiUrl(this.server, "/api/agent/connect"), { headers: { Authorization: `Bearer ${this.token}` }, signal: AbortSignal.timeout(10_000) });
-      return response.status === 401;
+      if (response.status !== 401) return null;
+      const body = (await response.json().catch(() => ({}))) as { code?: unknown };
+      return body.code === "agent_revoked" ? "revoked" : "refused";
     } catch {
-      return false;
+      return null;
     }
   }
 }

@@ -4,6 +4,8 @@ import { access, readFile, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { PassThrough, type Readable } from "node:stream";
 import { DatabaseSync } from "node:sqlite";
+import { CHAIN_EXTENSION } from "./chain/archive.ts";
+import { restoreChain } from "./chain/restore-chain.ts";
 import { restoreMysql } from "./engines/mysql.ts";
 import { restorePostgres } from "./engines/postgres.ts";
 import type { ServerLogin } from "./engines/engine.ts";
@@ -18,6 +20,8 @@ export interface RestoreOptions {
   to: string;
   /** `sha256:<hex>` as the platform lists it; otherwise the `.sha256` file beside the backup is used. */
   checksum?: string;
+  /** Physical chains: replay logs up to this moment (default: to the end of the last log). */
+  until?: Date;
 }
 
 export interface RestoreResult {
@@ -25,16 +29,16 @@ export interface RestoreResult {
   target: string;
 }
 
-async function expectedChecksum(options: RestoreOptions): Promise<string> {
-  if (options.checksum) {
-    if (!/^sha256:[0-9a-f]{64}$/i.test(options.checksum)) throw new Error("--checksum must look like sha256:<64 hex digits>.");
-    return options.checksum.toLowerCase();
+async function expectedChecksum(file: string, given?: string): Promise<string> {
+  if (given) {
+    if (!/^sha256:[0-9a-f]{64}$/i.test(given)) throw new Error("--checksum must look like sha256:<64 hex digits>.");
+    return given.toLowerCase();
   }
   try {
-    return parseChecksumFile(await readFile(`${options.file}.sha256`, "utf8"));
+    return parseChecksumFile(await readFile(`${file}.sha256`, "utf8"));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") {
-      throw new Error(`No checksum to verify against: keep ${basename(options.file)}.sha256 beside the file or pass --checksum sha256:… (listed by GET /api/backupfile).`);
+      throw new Error(`No checksum to verify against: keep ${basename(file)}.sha256 beside the file or pass --checksum sha256:… (listed by GET /api/backupfile).`);
     }
     throw error;
   }
@@ -85,12 +89,32 @@ async function writeFileTarget(options: RestoreOptions, dumpExtension: string): 
   }
 }
 
+/** A physical backup and the files it builds on (beside it), into a database of the target server. */
+async function restoreChainTarget(options: RestoreOptions, scheme: string | undefined): Promise<string> {
+  const engine = scheme === "postgres" || scheme === "postgresql" ? "postgres" : scheme === "mysql" || scheme === "mariadb" ? "mariadb" : undefined;
+  if (!engine) throw new Error("A physical backup (.tar) restores into a server: --to postgres://…/db, mysql://…/db or mariadb://…/db.");
+  await restoreChain({
+    file: options.file,
+    passphrase: options.passphrase,
+    checksumOf: (path) => expectedChecksum(path, path === options.file ? options.checksum : undefined),
+    scheme: engine,
+    target: loginFromUrl(new URL(options.to)),
+    until: options.until,
+  });
+  return expectedChecksum(options.file, options.checksum);
+}
+
 /** Verifies the checksum, then decrypts, decompresses and restores (into a database or a file). */
 export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
-  const checksum = await expectedChecksum(options);
-  await verifyChecksum(options.file, checksum);
   const dumpExtension = dumpExtensionOf(options.file);
   const scheme = /^([a-z]+):\/\//i.exec(options.to)?.[1]?.toLowerCase();
+  if (dumpExtension === CHAIN_EXTENSION) {
+    const checksum = await restoreChainTarget(options, scheme);
+    return { checksum, target: options.to.replace(/\/\/[^@/]*@/, "//***@") };
+  }
+  if (options.until) throw new Error("--until applies to physical backup chains (.tar files) only.");
+  const checksum = await expectedChecksum(options.file, options.checksum);
+  await verifyChecksum(options.file, checksum);
   if (scheme === "postgres" || scheme === "postgresql") {
     if (dumpExtension !== "dump" && dumpExtension !== "sql") throw new Error(`A .${dumpExtension} backup cannot be restored into PostgreSQL.`);
     const { login, database } = loginFromUrl(new URL(options.to));

@@ -2,18 +2,17 @@ import { randomUUID } from "node:crypto";
 import type { RunTrigger } from "../../src/domain/backup.ts";
 import type { LogSeverity } from "../../src/domain/log.ts";
 import type { AgentJob } from "../../src/protocol/agent-protocol.ts";
-import { backupDatabase } from "./backup.ts";
+import { backupDatabase, type ChainLink } from "./backup.ts";
 import { createDestination } from "./destinations/index.ts";
 import type { Destination } from "./destinations/destination.ts";
-import type { Engine } from "./engines/engine.ts";
+import { assertCapable, type Engine } from "./engines/engine.ts";
 import type { Compression } from "./pipeline/compression.ts";
 import type { EncryptOptions } from "./pipeline/encryption.ts";
-import type { AgentStore } from "./state.ts";
+import { expiredFiles } from "./retention.ts";
+import type { AgentStore, ChainState, WrittenFile } from "./state.ts";
 import type { BackupMode } from "./types.ts";
 
-
 type PlannedDatabase = { database: AgentJob["databases"][number]; engine: Engine };
-type WrittenFile = { databaseId: string; destinationId: string; fileName: string; fileSize: number; checksum: string };
 
 export interface RunnerContext {
   store: AgentStore;
@@ -26,7 +25,11 @@ export interface RunnerContext {
   report: (severity: LogSeverity, message: string, backupJobId?: string) => void;
   encryptOptions?: EncryptOptions;
   progressIntervalMs?: number;
+  /** Where physical backups are staged before they are streamed (agent.json's tempDirectory). */
+  stagingDirectory?: string;
 }
+
+type CompletedFile = { databaseId: string; destinationId: string; fileName: string; fileSize: number; checksum: string; backupMode: BackupMode; baseFileName?: string | null };
 
 const errorText = (error: unknown) => ((error as Error)?.message || String(error)).slice(0, 10_000);
 
@@ -88,44 +91,15 @@ export class JobRunner {
   }
 
   /** Each of the job's databases with the configured engine that backs it up in `mode`. */
-  private planDatabases(job: AgentJob, mode: BackupMode): PlannedDatabase[] {
+  private async planDatabases(job: AgentJob, mode: BackupMode): Promise<PlannedDatabase[]> {
     const plan = job.databases.map((database) => {
       const engine = this.context.engines.find((candidate) => candidate.engineKey === database.engineKey);
       if (!engine) throw new Error(`Database "${database.name}": engine "${database.engineKey}" is not configured in this agent's agent.json.`);
-      engine.assertModeSupported(mode);
       return { database, engine };
     });
+    for (const { engine } of plan) await assertCapable(engine, mode);
     if (plan.length === 0) throw new Error("The job has no databases.");
     return plan;
-  }
-
-  /** Backs up the databases one after another to every destination, sending `backup.progress` as bytes flow. */
-  private async backupDatabases(job: AgentJob, plan: PlannedDatabase[], run: { mode: BackupMode; startedAt: Date; backupRunId: string; destinations: Destination[]; passphrase: string | undefined }) {
-    const files: WrittenFile[] = [];
-    let bytesBefore = 0;
-    let lastProgress = Date.now();
-    for (const { database, engine } of plan) {
-      const result = await backupDatabase({
-        engine,
-        database: database.name,
-        mode: run.mode,
-        startedAt: run.startedAt,
-        destinations: run.destinations,
-        compression: this.context.compression,
-        passphrase: run.passphrase,
-        encryptOptions: this.context.encryptOptions,
-        onBytes: (total) => {
-          if (Date.now() - lastProgress < (this.context.progressIntervalMs ?? 5000)) return;
-          lastProgress = Date.now();
-          this.context.send({ type: "backup.progress", id: randomUUID(), backupRunId: run.backupRunId, bytesDone: bytesBefore + total });
-        },
-      });
-      bytesBefore += result.fileSize;
-      for (const destination of job.destinations) {
-        files.push({ databaseId: database.databaseId, destinationId: destination.destinationId, ...result });
-      }
-    }
-    return { files, bytesBefore };
   }
 
   private async run(job: AgentJob, mode: BackupMode, trigger: RunTrigger, backupRunId: string): Promise<void> {
@@ -138,19 +112,20 @@ export class JobRunner {
     report("Information", `Backup job "${job.name}": ${mode} backup started (${trigger}).`, job.backupJobId);
     const destinations: Destination[] = [];
     try {
-      const plan = this.planDatabases(job, mode);
+      const plan = await this.planDatabases(job, mode);
       for (const spec of job.destinations) destinations.push(createDestination(spec, store));
       if (destinations.length === 0) throw new Error("The job has no destinations.");
       const passphrase = job.encryption.enabled ? job.encryption.passphrase ?? undefined : undefined;
       if (job.encryption.enabled && !passphrase) throw new Error("Encryption is enabled but no passphrase was received.");
-      const { files, bytesBefore } = await this.backupDatabases(job, plan, { mode, startedAt, backupRunId, destinations, passphrase });
+      const { files, chains, bytes } = await this.backupDatabases(job, plan, { mode, startedAt, backupRunId, destinations, passphrase });
       const finishedAt = now();
       store.transaction(() => {
         for (const file of files) store.recordWrittenFile(job.backupJobId, file, finishedAt);
+        for (const { databaseId, ...chain } of chains) store.saveChain(job.backupJobId, databaseId, chain);
         send({ type: "backup.completed", id: randomUUID(), backupRunId, finishedUtc: finishedAt.toISOString(), files });
         store.endRun(backupRunId);
       });
-      report("Information", `Backup job "${job.name}": ${mode} backup succeeded, ${files.length} file(s), ${bytesBefore} bytes.`, job.backupJobId);
+      report("Information", `Backup job "${job.name}": ${mode} backup succeeded, ${files.length} file(s), ${bytes} bytes.`, job.backupJobId);
       await this.applyRetention(job, destinations, finishedAt);
     } catch (error) {
       store.transaction(() => {
@@ -163,24 +138,119 @@ export class JobRunner {
     }
   }
 
-  /** Deletes this job's own files older than retentionDays from each destination it still uses. */
-  private async applyRetention(job: AgentJob, destinations: Destination[], now: Date): Promise<void> {
+  /**
+   * Backs up the databases one after another to every destination, sending `backup.progress` as bytes
+   * flow: the files to report and the chains' new state.
+   */
+  private async backupDatabases(
+    job: AgentJob,
+    plan: PlannedDatabase[],
+    run: { mode: BackupMode; startedAt: Date; backupRunId: string; destinations: Destination[]; passphrase: string | undefined },
+  ): Promise<{ files: CompletedFile[]; chains: ({ databaseId: string } & ChainState)[]; bytes: number }> {
+    const { send, store } = this.context;
+    const { mode } = run;
+    const files: CompletedFile[] = [];
+    const chains: ({ databaseId: string } & ChainState)[] = [];
+    let bytesBefore = 0;
+    let lastProgress = Date.now();
+    for (const { database, engine } of plan) {
+      const chain = await this.chainLink(job, database, engine, mode);
+      const result = await backupDatabase({
+        chain,
+        engine,
+        database: database.name,
+        mode,
+        startedAt: run.startedAt,
+        destinations: run.destinations,
+        compression: this.context.compression,
+        passphrase: run.passphrase,
+        encryptOptions: this.context.encryptOptions,
+        onBytes: (total) => {
+          if (Date.now() - lastProgress < (this.context.progressIntervalMs ?? 5000)) return;
+          lastProgress = Date.now();
+          send({ type: "backup.progress", id: randomUUID(), backupRunId: run.backupRunId, bytesDone: bytesBefore + total });
+        },
+      });
+      bytesBefore += result.fileSize;
+      const { position, ...written } = result;
+      const baseFileName = chain && mode !== "Full" ? { baseFileName: chain.baseFileName } : {};
+      for (const destination of job.destinations) {
+        files.push({ databaseId: database.databaseId, destinationId: destination.destinationId, ...written, backupMode: mode, ...baseFileName });
+      }
+      if (chain && position) {
+        const fullFileName = mode === "Full" ? result.fileName : store.chain(job.backupJobId, database.databaseId)!.fullFileName;
+        chains.push({ databaseId: database.databaseId, fullFileName, lastFileName: result.fileName, position });
+      }
+    }
+    return { files, chains, bytes: bytesBefore };
+  }
+
+  /**
+   * A physical backup's place in the job's chain for this database, or undefined for a logical dump:
+   * physical when the mode needs it, or for a Full when the job also schedules modes the engine makes.
+   */
+  private async chainLink(job: AgentJob, database: AgentJob["databases"][number], engine: Engine, mode: BackupMode): Promise<ChainLink | undefined> {
+    if (!engine.stageChainBackup) return undefined;
+    const { backupModes } = await engine.capabilities();
+    const chained = mode !== "Full" || job.schedules.some((schedule) => schedule.backupMode !== "Full" && backupModes.includes(schedule.backupMode));
+    if (!chained) return undefined;
+    const chain = this.context.store.chain(job.backupJobId, database.databaseId);
+    if (mode !== "Full" && !chain) {
+      throw new Error(`Database "${database.name}": a ${mode} backup builds on a physical Full of this job, and there is none yet: run a Full first.`);
+    }
+    return {
+      chainKey: `${job.backupJobId}/${database.databaseId}`,
+      // A Differential holds every change since the Full; a log continues the chain's last backup.
+      baseFileName: mode === "Full" ? null : mode === "Differential" ? chain!.fullFileName : chain!.lastFileName,
+      previous: chain?.position,
+      stagingRoot: this.context.stagingDirectory,
+    };
+  }
+
+  /**
+   * Before a job is forgotten: lets each engine free what the job's chains hold on its server. A failure
+   * is reported, not thrown: the job is deleted anyway.
+   */
+  async releaseChains(backupJobId: string): Promise<void> {
+    const { store, report } = this.context;
+    const job = store.job(backupJobId);
+    for (const { databaseId, position } of store.chains(backupJobId)) {
+      const engineKey = job?.databases.find((database) => database.databaseId === databaseId)?.engineKey;
+      const engine = this.context.engines.find((candidate) => candidate.engineKey === engineKey);
+      try {
+        await engine?.releaseChain?.(position);
+      } catch (error) {
+        report("Warning", `Backup job ${backupJobId}: could not release its backup chain on engine "${engineKey}": ${errorText(error)}`, backupJobId);
+      }
+    }
+  }
+
+  /**
+   * Deletes this job's own files older than retentionDays from each destination it still uses, except
+   * those a retained file or the chain's next backup builds on. Each removal is reported once, as its own
+   * `files.deleted` frame through the outbox; returns the files it removed.
+   */
+  async applyRetention(job: AgentJob, destinations: Destination[], now: Date): Promise<WrittenFile[]> {
     const { store, report, send } = this.context;
     const cutoff = new Date(now.getTime() - job.retentionDays * 86_400_000);
-    for (const file of store.writtenFilesBefore(job.backupJobId, cutoff)) {
+    const removed: WrittenFile[] = [];
+    for (const file of expiredFiles(store.writtenFiles(job.backupJobId), cutoff, store.chainHeads(job.backupJobId))) {
       const destination = destinations.find((candidate) => candidate.spec.destinationId === file.destinationId);
       if (!destination) continue; // no longer one of the job's destinations: left alone
       try {
         await destination.remove(file.fileName);
+        const gone: WrittenFile = { destinationId: file.destinationId, fileName: file.fileName };
         // Forgotten and reported together: a crash cannot leave a removed file unreported.
         store.transaction(() => {
-          store.forgetWrittenFile(file);
-          send({ type: "files.deleted", id: randomUUID(), files: [{ destinationId: file.destinationId, fileName: file.fileName }], reason: "retention" });
+          store.forgetWrittenFile(gone);
+          send({ type: "files.deleted", id: randomUUID(), files: [gone], reason: "retention" });
         });
+        removed.push(gone);
         report("Information", `Backup job "${job.name}": retention removed ${file.fileName} from "${destination.spec.name}".`, job.backupJobId);
       } catch (error) {
         report("Warning", `Backup job "${job.name}": retention could not remove ${file.fileName} from "${destination.spec.name}": ${errorText(error)}`, job.backupJobId);
       }
     }
+    return removed;
   }
 }

@@ -61,7 +61,7 @@ export async function identityExists(stateDir: string): Promise<boolean> {
 
 /** Forgets everything: used when the platform revokes the agent. */
 export async function deleteState(stateDir: string): Promise<void> {
-  for (const name of [IDENTITY_FILE, DATABASE_FILE, `${DATABASE_FILE}-wal`, `${DATABASE_FILE}-shm`]) await rm(join(stateDir, name), { force: true });
+  for (const name of [IDENTITY_FILE, DATABASE_FILE, `${DATABASE_FILE}-wal`, `${DATABASE_FILE}-shm`, "status.json"]) await rm(join(stateDir, name), { force: true });
 }
 
 export interface OutboxEntry {
@@ -72,6 +72,19 @@ export interface OutboxEntry {
 export interface WrittenFile {
   destinationId: string;
   fileName: string;
+}
+
+/** A written file as retention sees it: when, and which file (same destination) it builds on. */
+export interface StoredFile extends WrittenFile {
+  baseFileName: string | null;
+  writtenAt: number;
+}
+
+/** Where a job's physical chain for one database stands: what the next Differential and log build on. */
+export interface ChainState {
+  fullFileName: string;
+  lastFileName: string;
+  position: Record<string, unknown>;
 }
 
 /**
@@ -111,7 +124,13 @@ export class AgentStore implements CredentialLookup, KnownHosts {
       CREATE INDEX IF NOT EXISTS written_files_job ON written_files (backup_job_id, written_at);
       CREATE TABLE IF NOT EXISTS known_hosts (host TEXT PRIMARY KEY, fingerprint TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS runs (backup_run_id TEXT PRIMARY KEY, backup_job_id TEXT NOT NULL, started_at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS chains (
+        backup_job_id TEXT NOT NULL, database_id TEXT NOT NULL, full_file_name TEXT NOT NULL, last_file_name TEXT NOT NULL, position TEXT NOT NULL,
+        PRIMARY KEY (backup_job_id, database_id));
     `);
+    // Added with chains: state folders of earlier versions get the column (their files build on nothing).
+    const columns = db.prepare("PRAGMA table_info(written_files)").all() as { name: string }[];
+    if (!columns.some((column) => column.name === "base_file_name")) db.exec("ALTER TABLE written_files ADD COLUMN base_file_name TEXT");
     for (const suffix of ["-wal", "-shm"]) await chmod(`${path}${suffix}`, 0o600).catch(() => {});
     return new AgentStore(db);
   }
@@ -186,6 +205,7 @@ export class AgentStore implements CredentialLookup, KnownHosts {
 
   deleteJob(backupJobId: string): void {
     this.db.prepare("DELETE FROM jobs WHERE backup_job_id = ?").run(backupJobId);
+    this.db.prepare("DELETE FROM chains WHERE backup_job_id = ?").run(backupJobId);
   }
 
   job(backupJobId: string): AgentJob | undefined {
@@ -230,20 +250,48 @@ export class AgentStore implements CredentialLookup, KnownHosts {
 
   // Files written (retention) -----------------------------------------------------------------------
 
-  recordWrittenFile(backupJobId: string, file: WrittenFile, writtenAt: Date): void {
+  recordWrittenFile(backupJobId: string, file: WrittenFile & { baseFileName?: string | null }, writtenAt: Date): void {
     this.db
-      .prepare("INSERT OR REPLACE INTO written_files (destination_id, file_name, backup_job_id, written_at) VALUES (?, ?, ?, ?)")
-      .run(file.destinationId, file.fileName, backupJobId, writtenAt.getTime());
+      .prepare("INSERT OR REPLACE INTO written_files (destination_id, file_name, backup_job_id, written_at, base_file_name) VALUES (?, ?, ?, ?, ?)")
+      .run(file.destinationId, file.fileName, backupJobId, writtenAt.getTime(), file.baseFileName ?? null);
   }
 
-  writtenFilesBefore(backupJobId: string, before: Date): WrittenFile[] {
+  writtenFiles(backupJobId: string): StoredFile[] {
     return this.db
-      .prepare("SELECT destination_id AS destinationId, file_name AS fileName FROM written_files WHERE backup_job_id = ? AND written_at < ? ORDER BY written_at")
-      .all(backupJobId, before.getTime()) as unknown as WrittenFile[];
+      .prepare(
+        "SELECT destination_id AS destinationId, file_name AS fileName, base_file_name AS baseFileName, written_at AS writtenAt FROM written_files WHERE backup_job_id = ? ORDER BY written_at",
+      )
+      .all(backupJobId) as unknown as StoredFile[];
   }
 
   forgetWrittenFile(file: WrittenFile): void {
     this.db.prepare("DELETE FROM written_files WHERE destination_id = ? AND file_name = ?").run(file.destinationId, file.fileName);
+  }
+
+  // Physical chains ---------------------------------------------------------------------------------
+
+  chain(backupJobId: string, databaseId: string): ChainState | undefined {
+    const row = this.db
+      .prepare("SELECT full_file_name AS fullFileName, last_file_name AS lastFileName, position FROM chains WHERE backup_job_id = ? AND database_id = ?")
+      .get(backupJobId, databaseId) as { fullFileName: string; lastFileName: string; position: string } | undefined;
+    return row ? { ...row, position: JSON.parse(row.position) as Record<string, unknown> } : undefined;
+  }
+
+  chains(backupJobId: string): { databaseId: string; position: Record<string, unknown> }[] {
+    const rows = this.db.prepare("SELECT database_id AS databaseId, position FROM chains WHERE backup_job_id = ?").all(backupJobId) as { databaseId: string; position: string }[];
+    return rows.map((row) => ({ databaseId: row.databaseId, position: JSON.parse(row.position) as Record<string, unknown> }));
+  }
+
+  /** The files the job's chains will build on next: retention keeps them whatever their age. */
+  chainHeads(backupJobId: string): Set<string> {
+    const rows = this.db.prepare("SELECT full_file_name AS f, last_file_name AS l FROM chains WHERE backup_job_id = ?").all(backupJobId) as { f: string; l: string }[];
+    return new Set(rows.flatMap((row) => [row.f, row.l]));
+  }
+
+  saveChain(backupJobId: string, databaseId: string, chain: ChainState): void {
+    this.db
+      .prepare("INSERT OR REPLACE INTO chains (backup_job_id, database_id, full_file_name, last_file_name, position) VALUES (?, ?, ?, ?, ?)")
+      .run(backupJobId, databaseId, chain.fullFileName, chain.lastFileName, JSON.stringify(chain.position));
   }
 
   // Runs in progress --------------------------------------------------------------------------------

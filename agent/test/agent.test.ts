@@ -122,7 +122,7 @@ describe("running agent", () => {
     expect(platform.frames[0]).toMatchObject({ type: "hello", version: "0.1.0", displayName: "Test box", hostname: expect.any(String), operatingSystem: expect.any(String) });
     // Protocol 1.1: what this agent can write, so the platform can refuse a job it could not run.
     expect(platform.frames[0].destinationTypes).toEqual(["LocalStorage", "S3Storage", "AzureBlobStorage", "SftpStorage", "GoogleCloudStorage"]);
-    expect(platform.ofType("inventory")[0].engines).toEqual([{ engineKey: "files", dbmsType: "Sqlite", version: expect.any(String), databases: [{ name: "shop" }] }]);
+    expect(platform.ofType("inventory")[0].engines).toEqual([{ engineKey: "files", dbmsType: "Sqlite", version: expect.any(String), databases: [{ name: "shop" }], capabilities: { backupModes: ["Full"], restore: false } }]);
 
     const theJob = job({ encryption: { enabled: true, algorithm: "AES-256", passphrase: "a long enough passphrase" } });
     const upsertId = platform.command({ type: "job.upsert", job: theJob });
@@ -137,7 +137,8 @@ describe("running agent", () => {
     expect(files).toHaveLength(1);
     expect(files[0].fileName).toMatch(/^shop_Full_\d{8}_\d{6}\.sqlite\.gz\.enc$/);
     const path = join(dir, "backups", files[0].fileName);
-    expect(files[0]).toMatchObject({ databaseId: theJob.databases[0].databaseId, destinationId: theJob.destinations[0].destinationId, fileSize: (await stat(path)).size, checksum: await fileChecksum(path) });
+    expect(files[0]).toMatchObject({ databaseId: theJob.databases[0].databaseId, destinationId: theJob.destinations[0].destinationId, fileSize: (await stat(path)).size, checksum: await fileChecksum(path), backupMode: "Full" });
+    expect(files[0]).not.toHaveProperty("baseFileName"); // a Full builds on nothing
     expect(platform.ofType("log").map((f) => f.message)).toEqual(
       expect.arrayContaining([expect.stringContaining("Full backup started (Manual)"), expect.stringContaining("Full backup succeeded")]),
     );
@@ -230,6 +231,27 @@ describe("running agent", () => {
     expect(platform.frames.filter((f) => f.id === startedId)).toHaveLength(5);
   });
 
+  it("keeps a report refused as over budget, however often, and delivers it once the budget allows", async () => {
+    const stateDir = await enroll();
+    const { store } = await startAgent(stateDir);
+    await platform.waitFor((frames) => frames.some((f) => f.type === "inventory"), "inventory");
+    platform.refuse = (frame) => (frame.type === "backup.started" ? "Over budget: more than 10 frames a second; send it again later." : undefined);
+    const theJob = job();
+    platform.command({ type: "job.upsert", job: theJob });
+    const backupRunId = randomUUID();
+    platform.command({ type: "backup.run", backupRunId, backupJobId: theJob.backupJobId, backupMode: "Full" });
+    await platform.waitFor(forRun(backupRunId, "backup.completed"), "completed");
+    const startedId = platform.ofType("backup.started")[0].id!;
+    for (let connection = 2; connection <= 6; connection++) {
+      platform.dropConnection();
+      await platform.waitFor((frames) => frames.filter((f) => f.id === startedId).length === connection, `resend ${connection}`);
+    }
+    platform.refuse = () => undefined;
+    platform.dropConnection();
+    await platform.waitFor((frames) => frames.filter((f) => f.id === startedId).length === 7, "resend 7");
+    await until(() => store.pendingMessages().length === 0);
+  });
+
   it("reports a run it was killed in the middle of as failed after a restart", async () => {
     const stateDir = await enroll();
     const store = await AgentStore.open(stateDir);
@@ -251,7 +273,7 @@ describe("running agent", () => {
     platform.command({ type: "backup.run", backupRunId, backupJobId: theJob.backupJobId, backupMode: "Differential" });
     await platform.waitFor(forRun(backupRunId, "backup.failed"), "failed");
     expect(platform.frames.find((f) => f.type === "backup.failed")!.error).toBe(
-      "SQLite backups support only the Full mode; Differential backups are not available for this engine in this agent version.",
+      'SQLite engine "files" cannot make Differential backups here (it can: Full).',
     );
     expect(existsSync(join(dir, "backups"))).toBe(false);
   });
@@ -278,6 +300,17 @@ describe("running agent", () => {
     const { agent } = await startAgent(stateDir);
     await platform.waitFor((frames) => frames.some((f) => f.type === "inventory"), "inventory");
     platform.command({ type: "agent.revoked" });
+    const exit = await agent.exited;
+    expect(exit).toEqual({ reason: "revoked", message: expect.stringContaining("This agent was deleted on the platform") });
+    expect(await readdir(stateDir)).toEqual([]);
+  });
+
+  it("deleted while it was offline: the connect's 401 agent_revoked makes it delete its state too", async () => {
+    const stateDir = await enroll();
+    const { agent } = await startAgent(stateDir);
+    await platform.waitFor((frames) => frames.some((f) => f.type === "inventory"), "inventory");
+    platform.revoked = true;
+    platform.dropConnection();
     const exit = await agent.exited;
     expect(exit).toEqual({ reason: "revoked", message: expect.stringContaining("This agent was deleted on the platform") });
     expect(await readdir(stateDir)).toEqual([]);

@@ -12,6 +12,7 @@ import { DatabaseSync } from "node:sqlite";
 import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { fileChecksum } from "../src/pipeline/restore-pipeline.ts";
+import { eventually as waitFor } from "./support/eventually.ts";
 import { dropPostgresDatabase, POSTGRES_FINGERPRINT, POSTGRES_SEED, psql, scratchName } from "./support/databases.ts";
 import { ApiClient, signUp, startPlatform, type LocalPlatform } from "../dev/local-platform.ts";
 import { BlobServiceClient } from "@azure/storage-blob";
@@ -58,14 +59,8 @@ async function stopAgentProcess(signal: NodeJS.Signals = "SIGTERM"): Promise<voi
   await exited;
 }
 
-async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}. Agent output:\n${agentLog.slice(-3000)}`);
-    await new Promise((done) => setTimeout(done, 500));
-  }
+function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs?: number): Promise<T> {
+  return waitFor(probe, what, () => `Agent output:\n${agentLog.slice(-3000)}`, timeoutMs);
 }
 
 interface DatabaseRow {
@@ -112,6 +107,8 @@ beforeAll(async () => {
   await writeFile(
     configPath,
     JSON.stringify({
+      // Only the engines written here: discovery (tested in install.test.ts) would add the local MariaDB.
+      discovery: { enabled: false },
       engines: [
         { type: "Sqlite", engineKey: "files", paths: [join(dir, "data", "*.db")] },
         { type: "PostgreSql", engineKey: "pg-local", host: "127.0.0.1", port: 5432, username: "postgres", databases: [pgSource] },
@@ -355,11 +352,11 @@ describe("agent end to end against wrangler dev", () => {
     }
   });
 
-  it("fails a Differential run of PostgreSQL with a clear error", async () => {
+  it("has a Differential run-now refused by the platform, from the capabilities the agent reported", async () => {
     const job = await createJob("Differential attempt", { enabled: false }, "differential");
-    const result = await runAndWait(job.backupJobId, "Differential");
-    expect(result.status).toBe("Failed");
-    expect(result.error).toMatch(/backups support only the Full mode; Differential backups are not available/);
+    const response = await user.call<{ error?: string }>("POST", `/api/backupjob/${job.backupJobId}/run`, { backupMode: "Differential" });
+    expect(response.status).toBe(400);
+    expect(response.body.error).toMatch(/^Engine "[^"]+" \((PostgreSql|Sqlite)\) cannot make Differential backups \(it can: Full/);
   });
 
   it("killed right after sending its report, restarted: the run is recorded exactly once", async () => {

@@ -98,13 +98,12 @@ describe("PostgreSQL", () => {
     expect(text).not.toContain("customer");
   });
 
-  it("refuses Differential and TransactionLog with a clear error and writes nothing", async () => {
+  it("refuses Differential on PostgreSQL 15 with a clear error and writes nothing", async () => {
     const engine = new PostgresEngine({ type: "PostgreSql", engineKey: "pg", ...PG, format: "custom" }, noCredentials);
-    for (const mode of ["Differential", "TransactionLog"] as const) {
-      const attempt = backupDatabase({ engine, database: source, mode, startedAt: new Date(), destinations: [localDestination("pg-diff")], compression: "gzip" });
-      await expect(attempt).rejects.toBeInstanceOf(UnsupportedModeError);
-      await expect(attempt).rejects.toThrow(`PostgreSQL backups support only the Full mode; ${mode} backups are not available`);
-    }
+    expect((await engine.capabilities()).backupModes).not.toContain("Differential");
+    const attempt = backupDatabase({ engine, database: source, mode: "Differential", startedAt: new Date(), destinations: [localDestination("pg-diff")], compression: "gzip" });
+    await expect(attempt).rejects.toBeInstanceOf(UnsupportedModeError);
+    await expect(attempt).rejects.toThrow('PostgreSQL engine "pg" cannot make Differential backups here (it can: Full');
     expect(existsSync(join(workDir, "pg-diff"))).toBe(false);
   });
 
@@ -148,11 +147,18 @@ describe("MariaDB", () => {
     expect(mariadb(MARIADB_FINGERPRINT, target)).toBe(mariadb(MARIADB_FINGERPRINT, source));
   });
 
-  it("refuses Differential with a clear error", async () => {
+  it("refuses TransactionLog on a server without binary logs, and MySQL physical modes", async () => {
     const engine = new MysqlEngine({ type: "MariaDb", engineKey: "maria", ...MARIADB }, noCredentials);
+    // The machine's MariaDB runs with log_bin off (chain.test.ts starts one with it on).
+    expect(await engine.capabilities()).toEqual({ backupModes: ["Full", "Differential"], restore: false });
     await expect(
-      backupDatabase({ engine, database: source, mode: "Differential", startedAt: new Date(), destinations: [localDestination("maria-diff")], compression: "gzip" }),
-    ).rejects.toThrow("MariaDB backups support only the Full mode");
+      backupDatabase({ engine, database: source, mode: "TransactionLog", startedAt: new Date(), destinations: [localDestination("maria-diff")], compression: "gzip" }),
+    ).rejects.toThrow('MariaDB engine "maria" cannot make TransactionLog backups here (it can: Full, Differential).');
+    const mysql = new MysqlEngine({ type: "MySql", engineKey: "my", ...MARIADB }, noCredentials);
+    expect(await mysql.capabilities()).toEqual({ backupModes: ["Full"], restore: false });
+    const remote = new MysqlEngine({ type: "MariaDb", engineKey: "remote", ...MARIADB, host: "192.0.2.1" }, noCredentials);
+    expect((await remote.capabilities()).backupModes).toEqual(["Full"]); // mariadb-backup reads the data folder: local servers only
+    expect(existsSync(join(workDir, "maria-diff"))).toBe(false);
   });
 });
 

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { AgentJob } from "../../src/protocol/agent-protocol.ts";
-import { fullOnly, type Engine } from "../src/engines/engine.ts";
+import { fullOnlyCapabilities, type Engine } from "../src/engines/engine.ts";
 import { JobRunner } from "../src/runner.ts";
 import { AgentStore } from "../src/state.ts";
 
@@ -22,9 +22,7 @@ class GatedEngine implements Engine {
   async listDatabases() {
     return ["app"];
   }
-  assertModeSupported(mode: "Full" | "Differential" | "TransactionLog") {
-    fullOnly("Gated", mode);
-  }
+  readonly capabilities = fullOnlyCapabilities;
   async dump() {
     const gate = this.open ? Promise.resolve() : new Promise<void>((resolve) => this.waiting.push(resolve));
     const stream = Readable.from(

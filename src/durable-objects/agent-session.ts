@@ -1,13 +1,17 @@
 import { DurableObject } from "cloudflare:workers";
 import { createDb } from "../db/client";
+import { tenantDb } from "../db/tenant";
 import { clock } from "../lib/clock";
+import { AGENT_REVOKED_MESSAGE } from "../lib/errors";
 import { errorText, log } from "../lib/log";
 import { isoUtc } from "../lib/time";
 import {
+  AGENT_BUDGET,
   type AgentCommand,
   type AgentFrame,
   CLOSE_CODES,
   MAX_BAD_FRAMES_PER_MINUTE,
+  OVER_BUDGET_ERROR,
   PING_FRAME,
   PONG_FRAME,
   PROTOCOL_VERSION,
@@ -16,17 +20,42 @@ import {
   parseAgentFrame,
 } from "../protocol/agent-protocol";
 import { publishEvents } from "../services/event";
-import { AGENT_IDENTITY_HEADER, type AgentIdentity, recordPresence, touchAgent, updateAgentFacts } from "../services/agent";
+import { AGENT_IDENTITY_HEADER, type AgentIdentity, describeAgent, recordPresence, touchAgent, updateAgentFacts } from "../services/agent";
 import { type BackupReportOutcome, applyBackupReport } from "../services/backup-report";
 import type { ServiceContext } from "../services/context";
+import { markFilesDeleted } from "../services/backup-file";
 import { applyInventory } from "../services/database";
-import { recordAgentLog } from "../services/log";
+import { liveRunEvent, publishLive } from "../services/live-feed";
+import { platformLogInsert, recordAgentLog } from "../services/log";
+import { SECRET_BINDINGS, isSealed, openSecret, sealSecret } from "../services/secret";
 
 /** How long applied message ids are remembered: far longer than an agent keeps an unacknowledged message. */
-const APPLIED_ID_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+export const APPLIED_ID_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+/** Ids forgotten per connect or alarm (every 90 s while connected): ample for any agent's message rate. */
+const APPLIED_ID_PURGE_LIMIT = 5000;
 const BAD_FRAME_WINDOW_MS = 60_000;
 /** How often a connected agent's `lastSeenUtc` is refreshed in D1: a write per agent per alarm would not scale. */
 const LAST_SEEN_REFRESH_MS = 10 * 60 * 1000;
+
+/**
+ * The agent's budget (AGENT_BUDGET), kept in the session's storage rather than on the socket, so a
+ * reconnect does not refill it. Tokens and times from the injected clock, in ms.
+ */
+interface Budget {
+  frames: number;
+  logRows: number;
+  refilledAt: number;
+  refusals: number[];
+}
+
+/** Why an inventory is over the caps, or null. */
+function inventoryOverCap(engines: { databases: unknown[] }[]): string | null {
+  const total = engines.reduce((sum, engine) => sum + engine.databases.length, 0);
+  if (engines.length <= AGENT_BUDGET.enginesPerAgent && total <= AGENT_BUDGET.databasesPerAgent && engines.every((e) => e.databases.length <= AGENT_BUDGET.databasesPerEngine)) {
+    return null;
+  }
+  return `${OVER_BUDGET_ERROR} an inventory lists at most ${AGENT_BUDGET.enginesPerAgent} engines, ${AGENT_BUDGET.databasesPerEngine} databases per engine and ${AGENT_BUDGET.databasesPerAgent} in all.`;
+}
 
 /** Kept on each socket, so it survives hibernation. Times from the injected clock, in ms. */
 interface SocketState {
@@ -57,6 +86,8 @@ export class AgentSession extends DurableObject<Env> {
    * reads at least what the agent's earlier messages wrote (read replication). Woken without one: the primary.
    */
   private d1Bookmark: string | null = null;
+  /** Commands go out in seq order even though opening a sealed one awaits. */
+  private sending: Promise<unknown> = Promise.resolve();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -86,25 +117,45 @@ export class AgentSession extends DurableObject<Env> {
    */
   async enqueue(command: AgentCommand): Promise<{ id: string; seq: number }> {
     const id = crypto.randomUUID();
+    // Nobody will ever fetch a deleted agent's commands: keep no secret for it.
+    if (this.isRevoked()) return { id, seq: 0 };
+    const body = await this.storedBody(id, command);
     // A whole-job upsert makes an older one the agent has not received yet pointless.
     const supersedeKey = command.type === "job.upsert" ? `job:${command.job.backupJobId}` : null;
     if (supersedeKey) this.sql.exec("DELETE FROM commands WHERE supersede_key = ? AND sent = 0", supersedeKey);
-    const { seq } = this.sql
-      .exec<{ seq: number }>("INSERT INTO commands (id, supersede_key, body) VALUES (?, ?, ?) RETURNING seq", id, supersedeKey, JSON.stringify(command))
-      .one();
+    const { seq } = this.sql.exec<{ seq: number }>("INSERT INTO commands (id, supersede_key, body) VALUES (?, ?, ?) RETURNING seq", id, supersedeKey, body).one();
     const socket = this.currentSocket();
-    if (socket) this.sendCommands(socket, seq);
+    if (socket) await this.sendCommands(socket, seq);
     return { id, seq };
   }
 
-  /** The agent was deleted: tell it, close with 4001, forget its queue and state. */
+  /**
+   * A command carrying a secret (credential fields, a passphrase) is stored sealed, bound to its row's
+   * id, and opened only to be sent: an agent offline for months does not leave secrets in plain text.
+   */
+  private async storedBody(id: string, command: AgentCommand): Promise<string> {
+    const json = JSON.stringify(command);
+    const secret = command.type === "credential.upsert" || (command.type === "job.upsert" && command.job.encryption.passphrase);
+    return secret ? sealSecret(this.env, json, SECRET_BINDINGS.agentCommand(id)) : json;
+  }
+
+  /**
+   * The agent was deleted: tell a connected agent, close with 4001, forget its queue and state, and
+   * remember the revocation, so an upgrade the Worker authenticated just before the delete is refused.
+   * An agent that is offline now learns it from its next connect (401 `agent_revoked`, see the Worker).
+   */
   async revoke(): Promise<void> {
     await this.enqueue({ type: "agent.revoked" });
     for (const socket of this.ctx.getWebSockets()) {
       if (socket.readyState === WebSocket.OPEN) socket.close(CLOSE_CODES.revoked, "Agent deleted.");
     }
     this.sql.exec("DELETE FROM commands; DELETE FROM applied_messages; DELETE FROM session;");
+    this.sql.exec("INSERT INTO session (key, value) VALUES ('revoked', 'true')");
     await this.ctx.storage.deleteAlarm();
+  }
+
+  private isRevoked(): boolean {
+    return this.sql.exec("SELECT 1 FROM session WHERE key = 'revoked'").toArray().length > 0;
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -114,6 +165,9 @@ export class AgentSession extends DurableObject<Env> {
     const header = request.headers.get(AGENT_IDENTITY_HEADER);
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket" || !header) {
       return new Response("Expected an agent WebSocket upgrade.", { status: 426 });
+    }
+    if (this.isRevoked()) {
+      return Response.json({ error: AGENT_REVOKED_MESSAGE, code: "agent_revoked" }, { status: 401, headers: { "WWW-Authenticate": "Bearer" } });
     }
     const identity = JSON.parse(header) as AgentIdentity;
     const previous = this.session();
@@ -129,9 +183,9 @@ export class AgentSession extends DurableObject<Env> {
     const now = clock.nowMs();
     server.serializeAttachment({ connectedAt: now, lastFrameAt: now, badFrames: [] } satisfies SocketState);
     this.send(server, { type: "welcome", agentId: identity.agentId, protocolVersion: PROTOCOL_VERSION, serverTime: isoUtc(clock.now()) });
-    this.sendCommands(server, 0);
+    await this.sendCommands(server, 0);
 
-    this.sql.exec("DELETE FROM applied_messages WHERE applied_at < ?", now - APPLIED_ID_RETENTION_MS);
+    this.forgetOldMessageIds(now);
     await this.ctx.storage.setAlarm(Date.now() + SILENCE_TIMEOUT_MS);
     await this.setPresence(true);
     return new Response(null, { status: 101, webSocket: client });
@@ -149,6 +203,10 @@ export class AgentSession extends DurableObject<Env> {
     }
     ws.serializeAttachment(state);
     const frame = parsed.frame;
+    if (frame.type !== "ping" && frame.type !== "ack") {
+      const overBudget = this.spendBudget(frame, state.lastFrameAt);
+      if (overBudget) return this.refuseOverBudget(ws, frame.id, overBudget);
+    }
     switch (frame.type) {
       case "ping":
         // A ping that is not byte-for-byte PING_FRAME reaches us instead of the auto-response.
@@ -187,6 +245,8 @@ export class AgentSession extends DurableObject<Env> {
       return;
     }
     await this.ctx.storage.setAlarm(Date.now() + SILENCE_TIMEOUT_MS - silentFor);
+    // An agent may stay connected for months: its bookkeeping is purged while it is, not only on connect.
+    this.forgetOldMessageIds(clock.nowMs());
     // Still connected: retry a presence write that failed, else now and then refresh lastSeenUtc.
     const session = this.session();
     if (!session?.online) await this.setPresence(true);
@@ -225,11 +285,30 @@ export class AgentSession extends DurableObject<Env> {
     ws.send(JSON.stringify(frame));
   }
 
-  /** Sends every unacknowledged command from `fromSeq` on, in seq order, and marks them sent. */
-  private sendCommands(ws: WebSocket, fromSeq: number): void {
-    const rows = this.sql.exec<{ seq: number; id: string; body: string }>("SELECT seq, id, body FROM commands WHERE seq >= ? ORDER BY seq", fromSeq).toArray();
-    for (const row of rows) ws.send(`{"type":"command","id":${JSON.stringify(row.id)},"seq":${row.seq},"command":${row.body}}`);
-    if (rows.length > 0) this.sql.exec("UPDATE commands SET sent = 1 WHERE seq >= ? AND sent = 0", fromSeq);
+  /**
+   * Housekeeping of the message-id bookkeeping (acknowledged commands are deleted at their ack): ids
+   * applied more than APPLIED_ID_RETENTION_MS ago, a bounded number per call through their time index.
+   */
+  private forgetOldMessageIds(now: number): void {
+    this.sql.exec(
+      "DELETE FROM applied_messages WHERE id IN (SELECT id FROM applied_messages WHERE applied_at < ? LIMIT ?)",
+      now - APPLIED_ID_RETENTION_MS,
+      APPLIED_ID_PURGE_LIMIT,
+    );
+  }
+
+  /** Sends every unacknowledged command from `fromSeq` on, in seq order (sealed ones opened), and marks them sent. */
+  private sendCommands(ws: WebSocket, fromSeq: number): Promise<void> {
+    const run = this.sending.then(async () => {
+      const rows = this.sql.exec<{ seq: number; id: string; body: string }>("SELECT seq, id, body FROM commands WHERE seq >= ? ORDER BY seq", fromSeq).toArray();
+      const bodies = await Promise.all(rows.map((row) => (isSealed(row.body) ? openSecret(this.env, row.body, SECRET_BINDINGS.agentCommand(row.id)) : row.body)));
+      if (ws.readyState !== WebSocket.OPEN) return;
+      rows.forEach((row, i) => ws.send(`{"type":"command","id":${JSON.stringify(row.id)},"seq":${row.seq},"command":${bodies[i]}}`));
+      if (rows.length > 0) this.sql.exec("UPDATE commands SET sent = 1 WHERE seq >= ? AND sent = 0 AND seq <= ?", fromSeq, rows[rows.length - 1].seq);
+    });
+    // They stay queued (unsent) for the next connect; the caller's command is stored either way.
+    this.sending = run.catch((error: Error) => log.error("agent.commands.unsent", { agentId: this.session()?.agentId, error: errorText(error) }));
+    return this.sending as Promise<void>;
   }
 
   private refuse(ws: WebSocket, state: SocketState, id: string | null, error: string): void {
@@ -238,6 +317,44 @@ export class AgentSession extends DurableObject<Env> {
     ws.serializeAttachment(state);
     this.send(ws, { type: "error", id, error });
     if (state.badFrames.length >= MAX_BAD_FRAMES_PER_MINUTE) ws.close(CLOSE_CODES.policyViolation, "Too many bad frames.");
+  }
+
+  /** Takes one frame (and one log row for a `log`) from the agent's buckets; why not, if it cannot. */
+  private spendBudget(frame: Exclude<AgentFrame, { type: "ping" | "ack" }>, now: number): string | null {
+    const row = this.sql.exec<{ value: string }>("SELECT value FROM session WHERE key = 'budget'").toArray()[0];
+    const budget: Budget = row ? JSON.parse(row.value) : { frames: AGENT_BUDGET.frameBurst, logRows: AGENT_BUDGET.logRowBurst, refilledAt: now, refusals: [] };
+    const elapsed = Math.max(0, now - budget.refilledAt);
+    budget.frames = Math.min(AGENT_BUDGET.frameBurst, budget.frames + (elapsed * AGENT_BUDGET.framesPerSecond) / 1000);
+    budget.logRows = Math.min(AGENT_BUDGET.logRowBurst, budget.logRows + (elapsed * AGENT_BUDGET.logRowsPerMinute) / 60_000);
+    budget.refilledAt = now;
+    let refusal: string | null = null;
+    if (budget.frames < 1) refusal = `${OVER_BUDGET_ERROR} more than ${AGENT_BUDGET.framesPerSecond} frames a second; send it again later.`;
+    else if (frame.type === "log" && budget.logRows < 1) refusal = `${OVER_BUDGET_ERROR} more than ${AGENT_BUDGET.logRowsPerMinute} log entries a minute; send it again later.`;
+    else if (frame.type === "inventory") refusal = inventoryOverCap(frame.engines);
+    if (!refusal) {
+      budget.frames -= 1;
+      if (frame.type === "log") budget.logRows -= 1;
+    } else {
+      budget.refusals = [...budget.refusals.filter((t) => now - t < 60_000), now];
+    }
+    this.sql.exec("INSERT OR REPLACE INTO session (key, value) VALUES ('budget', ?)", JSON.stringify(budget));
+    return refusal;
+  }
+
+  /** An `error` for the frame; sustained abuse closes the socket with 1008 and leaves one Warning in the log. */
+  private async refuseOverBudget(ws: WebSocket, id: string, error: string): Promise<void> {
+    this.send(ws, { type: "error", id, error });
+    const refusals = (JSON.parse(this.sql.exec<{ value: string }>("SELECT value FROM session WHERE key = 'budget'").one().value) as Budget).refusals;
+    if (refusals.length < AGENT_BUDGET.closeAfterRefusalsPerMinute || ws.readyState !== WebSocket.OPEN) return;
+    ws.close(CLOSE_CODES.policyViolation, "Over budget.");
+    log.warn("agent.over_budget", { agentId: this.session()?.agentId });
+    await this.withSession((session, ctx) =>
+      platformLogInsert(ctx, {
+        severity: "Warning",
+        message: `Agent ${describeAgent(session)} was disconnected: it sent more than its budget allows (${refusals.length} frames refused in a minute).`,
+        agentId: session.agentId,
+      }),
+    );
   }
 
   /**
@@ -278,11 +395,13 @@ export class AgentSession extends DurableObject<Env> {
           await recordAgentLog(ctx, session.agentId, frame);
           return { ok: true } as const;
         case "files.deleted":
-          // Protocol 1.1; until backup files have a status to mark, refuse it so the agent keeps the
-          // report in its outbox (it resends after reconnects) rather than have it acked and lost.
-          return { ok: false, error: "files.deleted is not recorded by this platform version yet." } as const;
-        default:
-          return applyBackupReport(ctx, session.agentId, frame);
+          await markFilesDeleted(ctx, session.agentId, frame.files);
+          return { ok: true } as const;
+        default: {
+          const outcome = await applyBackupReport(ctx, session.agentId, frame);
+          if (outcome.ok) this.ctx.waitUntil(publishLive(this.env, session.subscriberId, liveRunEvent(frame)));
+          return outcome;
+        }
       }
     });
     return outcome ?? { ok: false, error: "This agent was deleted." };
@@ -294,6 +413,7 @@ export class AgentSession extends DurableObject<Env> {
       this.withSession(async (session, ctx) => {
         if (session.online === online) return;
         await publishEvents(this.env, [await recordPresence(ctx, session, online)]);
+        this.ctx.waitUntil(publishLive(this.env, session.subscriberId, { type: "agent.presence", agentId: session.agentId, isOnline: online }));
         this.saveSession({ ...this.session()!, online, lastSeenWrittenAt: ctx.now.getTime() });
       }),
     );
@@ -312,7 +432,7 @@ export class AgentSession extends DurableObject<Env> {
     const d1 = this.env.DB.withSession(this.d1Bookmark ?? "first-primary");
     try {
       return await fn(session, {
-        db: createDb(d1),
+        db: tenantDb(createDb(d1), session.subscriberId),
         env: this.env,
         now: clock.now(),
         waitUntil: (promise) => this.ctx.waitUntil(promise),

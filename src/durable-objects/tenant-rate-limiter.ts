@@ -1,12 +1,14 @@
 import { DurableObject } from "cloudflare:workers";
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, gt, isNull } from "drizzle-orm";
 import { createDb } from "../db/client";
-import { type PlanName, apiKeys, subscribers, users } from "../db/schema";
+import { type PlanName, apiKeys, revokedSessions, subscribers, users } from "../db/schema";
 import { PLAN_LIMITS, isProfessionalOrAbove } from "../services/plan";
 import { MAX_LOG_LENGTH, PLAN_WINDOW_MS, type RateDecision, type RateWindow, decide } from "../services/rate-limit";
 
 /** Who the Worker says is calling, after checking the token's signature or the key's hash. */
-export type PresentedToken = { kind: "session"; userId: string; generation: number } | { kind: "apikey"; apiKeyId: string };
+export type PresentedToken =
+  | { kind: "session"; userId: string; generation: number; sessionId: string }
+  | { kind: "apikey"; apiKeyId: string };
 
 /** `lastUsedAt` is written at most this often per key, not on every request. */
 export const LAST_USED_GRANULARITY_MS = 60_000;
@@ -39,6 +41,8 @@ const TENANT_STATE_MAX_AGE_MS = 5 * 60_000;
 interface TenantState {
   plan: PlanName;
   sessionGenerations: Map<string, number>;
+  /** Sessions ended by a logout (token ids), until the tokens expire. */
+  revokedSessions: Set<string>;
   /** Unrevoked keys and when each was last marked used (epoch ms). */
   activeKeys: Map<string, number | null>;
   /** Keys that cannot come back (revocation is final), so a stale isolate cache costs no D1 read. */
@@ -80,7 +84,7 @@ export class TenantRateLimiter extends DurableObject<Env> {
     let touchKey = false;
     if (principal.kind === "session") {
       const generation = await this.sessionGeneration(tenant, subscriberId, principal.userId);
-      if (generation !== principal.generation) return { status: "invalid_session" };
+      if (generation !== principal.generation || tenant.revokedSessions.has(principal.sessionId)) return { status: "invalid_session" };
     } else {
       if (!(await this.isActiveKey(tenant, subscriberId, principal.apiKeyId))) return { status: "invalid_key" };
       if (!isProfessionalOrAbove(tenant.plan)) return { status: "keys_not_in_plan" };
@@ -142,7 +146,7 @@ export class TenantRateLimiter extends DurableObject<Env> {
    */
   private tenantState(subscriberId: string, now: number): Promise<TenantState | null> {
     if (!this.tenant || now - this.tenant.loadedAt >= TENANT_STATE_MAX_AGE_MS) {
-      const loading = { state: loadTenantState(this.env, subscriberId), loadedAt: now };
+      const loading = { state: loadTenantState(this.env, subscriberId, now), loadedAt: now };
       this.tenant = loading;
       loading.state.catch(() => {
         if (this.tenant === loading) this.tenant = null;
@@ -179,21 +183,26 @@ export class TenantRateLimiter extends DurableObject<Env> {
   }
 }
 
-/** One D1 round trip: the plan, every user's session generation and the unrevoked keys. */
-async function loadTenantState(env: Env, subscriberId: string): Promise<TenantState | null> {
+/** One D1 round trip: the plan, every user's session generation, the logged-out sessions and the unrevoked keys. */
+async function loadTenantState(env: Env, subscriberId: string, now: number): Promise<TenantState | null> {
   const db = createDb(env.DB);
-  const [subscriber, userRows, keyRows] = await db.batch([
+  const [subscriber, userRows, keyRows, revokedRows] = await db.batch([
     db.select({ plan: subscribers.plan }).from(subscribers).where(eq(subscribers.id, subscriberId)).limit(1),
     db.select({ id: users.id, generation: users.sessionGeneration }).from(users).where(eq(users.subscriberId, subscriberId)),
     db
       .select({ id: apiKeys.id, lastUsedAt: apiKeys.lastUsedAt })
       .from(apiKeys)
       .where(and(eq(apiKeys.subscriberId, subscriberId), isNull(apiKeys.revokedAt))),
+    db
+      .select({ sessionId: revokedSessions.sessionId })
+      .from(revokedSessions)
+      .where(and(eq(revokedSessions.subscriberId, subscriberId), gt(revokedSessions.expiresAt, new Date(now)))),
   ]);
   if (!subscriber[0]) return null;
   return {
     plan: subscriber[0].plan,
     sessionGenerations: new Map(userRows.map((u) => [u.id, u.generation])),
+    revokedSessions: new Set(revokedRows.map((r) => r.sessionId)),
     activeKeys: new Map(keyRows.map((k) => [k.id, k.lastUsedAt?.getTime() ?? null])),
     revokedKeys: new Set(),
   };

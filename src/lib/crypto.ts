@@ -17,7 +17,7 @@ export function base64url(bytes: Uint8Array): string {
 }
 
 /** Decodes base64 or base64url, padded or not. Throws on characters outside either alphabet. */
-export function fromBase64(value: string): Uint8Array {
+export function fromBase64(value: string): Uint8Array<ArrayBuffer> {
   const b64 = value.replace(/-/g, "+").replace(/_/g, "/");
   return Uint8Array.from(atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4)), (ch) => ch.charCodeAt(0));
 }

@@ -6,7 +6,15 @@ export const ERROR_STATUS = {
   bad_request: 400,
   validation_failed: 400,
   unauthorized: 401,
+  /** Login: the password was right, and the account's second factor is needed (missing or wrong `otp`). */
+  otp_required: 401,
+  /** The agent token belonged to an agent deleted on the platform: the agent must wipe its state. */
+  agent_revoked: 401,
   forbidden: 403,
+  /** An account change that re-checks the password (deletion, password change) got a wrong one. */
+  wrong_password: 403,
+  /** An account change that needs the second factor got none, a wrong one or a used one. */
+  invalid_otp: 403,
   plan_limit: 403,
   not_found: 404,
   method_not_allowed: 405,
@@ -45,6 +53,9 @@ export const badRequest = (message: string, details?: ErrorDetail[]) =>
   new ApiError("bad_request", message, { details });
 export const unauthorized = (message = "Missing or invalid token.") =>
   new ApiError("unauthorized", message, { headers: { "WWW-Authenticate": "Bearer" } });
+/** The answer to a deleted agent's token, from the Worker or (racing the delete) from the agent's session. */
+export const AGENT_REVOKED_MESSAGE = "This agent was deleted on the platform: wipe its state and enroll again.";
+export const agentRevoked = () => new ApiError("agent_revoked", AGENT_REVOKED_MESSAGE, { headers: { "WWW-Authenticate": "Bearer" } });
 export const forbidden = (message: string) => new ApiError("forbidden", message);
 export const planLimit = (message: string) => new ApiError("plan_limit", message);
 

@@ -1,8 +1,10 @@
+import { getCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
 import type { Context, Next } from "hono";
 import { createDb } from "../db/client";
 import { gateOnAdmission } from "../db/admission-gate";
 import type { PlanName } from "../db/schema";
+import { tenantDb } from "../db/tenant";
 import { timingSafeEqual } from "../lib/crypto";
 import { ApiError, unauthorized } from "../lib/errors";
 import type { AppBindings } from "../http/types";
@@ -15,38 +17,45 @@ import {
   identifyBearer,
   mayReadBeforeAdmission,
 } from "../services/bearer-auth";
+import { SESSION_COOKIE } from "../services/browser-session";
 import { assertCredentialBudget, rateLimitHeaders, recordCredentialFailure } from "../services/rate-limit";
+import { identifySessionCookie } from "./session-cookie";
 
 /** Methods that read only: their handlers run while the limiter decides (see runBesideAdmission). */
 const SAFE_METHODS = new Set(["GET", "HEAD"]);
 
 /**
- * Every non-public route: a JWT session or an API key, resolved to the request's service context
- * (`c.var.ctx`), and one request of the subscriber's plan budget spent. Every response after this point,
- * errors included, carries the `RateLimit-*` headers.
+ * Every non-public route: a JWT session, an API key or the dashboard's session cookie, resolved to the
+ * request's service context (`c.var.ctx`), and one request of the subscriber's plan budget spent. Every
+ * response after this point, errors included, carries the `RateLimit-*` headers.
  */
 export const requireAuth = createMiddleware<AppBindings>(async (c, next) => {
   const token = bearerToken(c.req.header("authorization"));
-  if (!token) throw unauthorized("Missing bearer token.");
-  // An API key costs a D1 look-up: a client IP gets a budget of failed ones.
-  const clientIp = token.startsWith(API_KEY_PREFIX) ? c.req.header("cf-connecting-ip") : undefined;
+  const cookie = token ? undefined : getCookie(c, SESSION_COOKIE);
+  if (!token && !cookie) throw unauthorized("Missing bearer token.");
+  // An API key or a session cookie costs a D1 look-up: a client IP gets a budget of failed ones.
+  const scope = token ? "apiKey" : "sessionCookie";
+  const clientIp = !token || token.startsWith(API_KEY_PREFIX) ? c.req.header("cf-connecting-ip") : undefined;
   const { publicCtx } = c.var;
   const now = publicCtx.now.getTime();
-  assertCredentialBudget("apiKey", clientIp, now);
+  assertCredentialBudget(scope, clientIp, now);
   const countFailure = async (err: unknown): Promise<never> => {
-    if (err instanceof ApiError && err.code === "unauthorized") await recordCredentialFailure(c.env, "apiKey", clientIp, now);
+    if (err instanceof ApiError && err.code === "unauthorized") await recordCredentialFailure(c.env, scope, clientIp, now);
     throw err;
   };
-  const caller = await identifyBearer(publicCtx, token).catch(countFailure);
-  // The lastUsedAt write runs beside the handler and is awaited before the response leaves.
+  const caller = await (token ? identifyBearer(publicCtx, token, createDb(c.env.DB)) : identifySessionCookie(c, cookie!)).catch(countFailure);
+  // One admission step for both: the lastUsedAt write runs beside the handler and is awaited before the response leaves.
   const pending: Promise<unknown>[] = [];
   const admission = admitCaller(publicCtx, caller, (p) => pending.push(p)).catch(countFailure);
   let admitted: Admission;
-  if (SAFE_METHODS.has(c.req.method) && mayReadBeforeAdmission(caller.subscriberId, publicCtx.now)) {
+  // A WebSocket upgrade (GET /api/live) waits: its handler opens a socket in a Durable Object, not a D1 read.
+  const upgrade = c.req.header("upgrade") !== undefined;
+  if (SAFE_METHODS.has(c.req.method) && !upgrade && mayReadBeforeAdmission(caller.subscriberId, publicCtx.now)) {
     admitted = await runBesideAdmission(c, next, caller, admission);
   } else {
     admitted = await admission;
-    c.set("ctx", { ...publicCtx, subscriberId: caller.subscriberId, principal: caller.principal, plan: admitted.plan });
+    const db = tenantDb(publicCtx.db, caller.subscriberId);
+    c.set("ctx", { ...publicCtx, db, subscriberId: caller.subscriberId, principal: caller.principal, plan: admitted.plan });
     await next();
   }
   for (const [name, value] of Object.entries(rateLimitHeaders(admitted.rateLimit))) c.res.headers.set(name, value);
@@ -65,11 +74,12 @@ async function runBesideAdmission(c: Context<AppBindings>, next: Next, caller: C
     plan = admitted.plan;
   });
   gate.catch(() => undefined); // the refusal is thrown below
-  const db = createDb(gateOnAdmission(c.var.d1, gate));
-  const publicCtx = { ...c.var.publicCtx, db };
+  const gatedDb = createDb(gateOnAdmission(c.var.d1, gate));
+  const publicCtx = { ...c.var.publicCtx, db: gatedDb };
   c.set("publicCtx", publicCtx);
   c.set("ctx", {
     ...publicCtx,
+    db: tenantDb(gatedDb, caller.subscriberId),
     subscriberId: caller.subscriberId,
     principal: caller.principal,
     get plan(): PlanName {

@@ -8,8 +8,11 @@ export const PUBLIC_ENDPOINT_LIMITS = {
   "/api/auth/register": "register",
   "/api/auth/confirm-email": "confirmEmail",
   "/api/auth/forgot-password": "forgotPassword",
+  "/api/auth/resend-confirmation": "resendConfirmation",
   "/api/auth/reset-password": "resetPassword",
   "/api/auth/login": "login",
+  // The dashboard's cookie login (and its logout, on the same path) shares the login budget.
+  "/api/auth/session": "login",
   "/api/agent/register": "agentRegister",
 } as const satisfies Record<string, PublicScope>;
 

@@ -13,12 +13,15 @@ export const limitBodySize = bodyLimit({
   },
 });
 
+/** Endpoints that ignore their body: the RFC 8058 unsubscribe POST, which mail clients send as a form. */
+const BODY_IGNORED = new Set(["/api/account/notifications/unsubscribe"]);
+
 /** A request that carries a body must say it is JSON (the seed: "All requests with a body must include Content-Type: application/json"). */
 export const requireJsonContentType = createMiddleware<AppBindings>(async (c, next) => {
   const hasBody =
     c.req.raw.body !== null &&
     (c.req.header("transfer-encoding") !== undefined || Number(c.req.header("content-length") ?? "0") > 0);
-  if (hasBody) {
+  if (hasBody && !BODY_IGNORED.has(c.req.path)) {
     const type = c.req.header("content-type")?.split(";")[0].trim().toLowerCase();
     if (type !== "application/json") {
       throw new ApiError("unsupported_media_type", "Content-Type must be application/json.");

@@ -14,6 +14,24 @@ export const PROTOCOL_VERSION = 1;
 export const MAX_FRAME_BYTES = 1024 * 1024;
 /** Bad frames tolerated per rolling minute; the next one closes the socket with 1008. */
 export const MAX_BAD_FRAMES_PER_MINUTE = 10;
+/**
+ * What one agent may write into the shared database (docs/agent-protocol.md, "Budgets"). Frames and
+ * log rows are token buckets (a burst, then a steady refill); a frame over budget is answered with an
+ * `error` whose text starts with `OVER_BUDGET_ERROR` (the agent keeps it and sends it again later);
+ * `closeAfterRefusalsPerMinute` refusals within a minute close the socket with 1008.
+ */
+export const AGENT_BUDGET = {
+  frameBurst: 240,
+  framesPerSecond: 10,
+  logRowBurst: 120,
+  logRowsPerMinute: 120,
+  closeAfterRefusalsPerMinute: 120,
+  enginesPerAgent: 50,
+  databasesPerEngine: 2_000,
+  databasesPerAgent: 5_000,
+} as const;
+export const OVER_BUDGET_ERROR = "Over budget:";
+
 /** Nothing received (pings included) for this long and the platform considers the agent gone. */
 export const SILENCE_TIMEOUT_MS = 90_000;
 /** The agent pings this often; the platform answers without waking its Durable Object. */
@@ -67,6 +85,9 @@ const destinationOf = <T extends keyof typeof DestinationSettingsSchemas>(type: 
     settings: DestinationSettingsSchemas[type],
     credentialReferenceId: z.uuid().nullable(),
   });
+
+/** What an agent that does not list `destinationTypes` in its `hello` (protocol 1.0) can write. */
+export const PROTOCOL_1_0_DESTINATION_TYPES: readonly DestinationType[] = ["LocalStorage", "S3Storage", "SftpStorage"];
 
 export const JobDestinationSchema = z.discriminatedUnion("type", [
   destinationOf("LocalStorage"),
@@ -128,11 +149,21 @@ export const ServerFrameSchema = z.discriminatedUnion("type", [
 // ---------------------------------------------------------------------------------------------------
 // Agent → server frames
 
+/** Protocol 1.1: what an engine can do. An engine that reports none (protocol 1.0) is Full-only without restore. */
+export const EngineCapabilitiesSchema = z.object({
+  backupModes: z.array(BackupModeSchema).min(1),
+  restore: z.boolean(),
+});
+export const FULL_ONLY_CAPABILITIES: EngineCapabilities = { backupModes: ["Full"], restore: false };
+
 export const InventoryEngineSchema = z.object({
   engineKey: shortText(),
   dbmsType: shortText(64),
   version: z.string().max(128).nullable().optional(),
   databases: z.array(z.object({ name: shortText() })).max(10_000),
+  capabilities: EngineCapabilitiesSchema.optional(),
+  /** 1.1, optional: why an engine the agent found or was given cannot be used (it lists no databases then). */
+  error: z.string().max(1000).nullable().optional(),
 });
 
 export const BackupStartedSchema = z.object({
@@ -162,6 +193,10 @@ export const BackupCompletedSchema = z.object({
       fileName: shortText(1024),
       fileSize: z.number().int().nonnegative(),
       checksum: z.string().regex(/^sha256:[0-9a-f]{64}$/, "must be sha256:<64 lower-case hex digits>"),
+      /** Protocol 1.1; absent from 1.0 agents, whose files are the run's mode. */
+      backupMode: BackupModeSchema.optional(),
+      /** Protocol 1.1, Differential and TransactionLog only: the file (same destination) this one builds on. */
+      baseFileName: shortText(1024).nullable().optional(),
     }),
   ),
 });
@@ -216,6 +251,7 @@ export type ServerFrame = z.infer<typeof ServerFrameSchema>;
 export type AgentFrame = z.infer<typeof AgentFrameSchema>;
 export type BackupReport = z.infer<typeof BackupStartedSchema | typeof BackupProgressSchema | typeof BackupCompletedSchema | typeof BackupFailedSchema>;
 export type InventoryEngine = z.infer<typeof InventoryEngineSchema>;
+export type EngineCapabilities = z.infer<typeof EngineCapabilitiesSchema>;
 
 const AGENT_FRAME_TYPES = new Set(AgentFrameSchema.options.map((o) => o.shape.type.value));
 const SERVER_FRAME_TYPES = new Set(ServerFrameSchema.options.map((o) => o.shape.type.value));

@@ -53,11 +53,21 @@ export async function issueAccessToken(env: Env, claims: AccessTokenClaims, now:
  * every request, so its HMAC is checked once. Whether its session is still valid is the limiter's to say
  * on every request; a token signed with a secret since removed is refused (its `kid` must still match).
  */
-const verifiedTokens = new Map<string, { claims: AccessTokenClaims; expiresAtMs: number }>();
+const verifiedTokens = new Map<string, { claims: VerifiedAccessToken; expiresAtMs: number }>();
 const VERIFIED_TOKENS_MAX = 10_000;
 
-/** Verifies signature (HS256 only), issuer, audience and expiry; returns null for any invalid token. */
-export async function verifyAccessToken(env: Env, token: string, now: Date): Promise<AccessTokenClaims | null> {
+/** A verified token: its claims, its own id (`jti`, what a logout revokes) and when it expires. */
+export interface VerifiedAccessToken extends AccessTokenClaims {
+  sessionId: string;
+  expiresAt: Date;
+}
+
+/**
+ * Verifies signature (HS256 only), issuer, audience and expiry; returns null for any invalid token.
+ * A cached token skips only the signature check: a revoked session (logout) is refused by the limiter.
+ */
+
+export async function verifyAccessToken(env: Env, token: string, now: Date): Promise<VerifiedAccessToken | null> {
   try {
     const { kid } = decodeProtectedHeader(token);
     const secrets = [env.JWT_SECRET, env.JWT_SECRET_PREVIOUS].filter((s): s is string => Boolean(s));
@@ -73,10 +83,16 @@ export async function verifyAccessToken(env: Env, token: string, now: Date): Pro
       requiredClaims: ["exp", "iat", "sub", "jti"],
       currentDate: now,
     });
-    if (typeof payload.sub !== "string" || typeof payload.sid !== "string" || typeof payload.gen !== "number") {
+    if (typeof payload.sub !== "string" || typeof payload.sid !== "string" || typeof payload.gen !== "number" || typeof payload.jti !== "string") {
       return null;
     }
-    const claims = { userId: payload.sub, subscriberId: payload.sid, generation: payload.gen };
+    const claims: VerifiedAccessToken = {
+      userId: payload.sub,
+      subscriberId: payload.sid,
+      generation: payload.gen,
+      sessionId: payload.jti,
+      expiresAt: new Date(payload.exp! * 1000),
+    };
     if (verifiedTokens.size >= VERIFIED_TOKENS_MAX) verifiedTokens.delete(verifiedTokens.keys().next().value!);
     verifiedTokens.set(token, { claims, expiresAtMs: payload.exp! * 1000 });
     return claims;

@@ -1,9 +1,9 @@
 import { and, asc, eq, isNull, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { agentRegistrationTokens, agents, backupJobs, databases, engines, subscribers } from "../db/schema";
+import { agentRegistrationTokens, agents, backupJobs, databases, engines, revokedAgentTokens, subscribers } from "../db/schema";
 import { randomToken, sha256Hex } from "../lib/crypto";
 import { ApiError, badRequest, notFound } from "../lib/errors";
-import { type AgentCommand, AgentCommandSchema } from "../protocol/agent-protocol";
+import { type AgentCommand, AgentCommandSchema, type DestinationType, PROTOCOL_1_0_DESTINATION_TYPES } from "../protocol/agent-protocol";
 import { eventInsert } from "./event";
 import { platformLogInsert } from "./log";
 import type { PublicContext, ServiceContext, TenantScope } from "./context";
@@ -147,6 +147,17 @@ export async function authenticateAgentToken(db: Db, token: string): Promise<Age
   return row ?? null;
 }
 
+/** Whether a token that authenticates no agent belonged to a deleted one (its connect answers `agent_revoked`). */
+export async function isRevokedAgentToken(db: Db, token: string): Promise<boolean> {
+  if (!token.startsWith(AGENT_TOKEN_PREFIX)) return false;
+  const [row] = await db
+    .select({ agentId: revokedAgentTokens.agentId })
+    .from(revokedAgentTokens)
+    .where(eq(revokedAgentTokens.tokenHash, await sha256Hex(token)))
+    .limit(1);
+  return Boolean(row);
+}
+
 /** How logs name an agent: its display name, or its hostname. */
 export function describeAgent({ hostname, displayName }: { hostname: string; displayName: string | null }): string {
   return displayName ? `"${displayName}" (${hostname})` : hostname;
@@ -168,10 +179,18 @@ export function listAgents({ db, subscriberId }: ServiceContext) {
 
 /** One agent with its engines, each with its databases; 404 when it is not this subscriber's. */
 export async function getAgentDetail({ db, subscriberId }: ServiceContext, agentId: string) {
-  const agent = await findAgent(db, subscriberId, agentId);
+  const { destinationTypes, ...agent } = await findAgent(db, subscriberId, agentId);
   const [engineRows, databaseRows] = await Promise.all([
     db
-      .select({ engineId: engines.id, engineKey: engines.engineKey, dbmsType: engines.dbmsType, version: engines.version })
+      .select({
+        engineId: engines.id,
+        engineKey: engines.engineKey,
+        dbmsType: engines.dbmsType,
+        version: engines.version,
+        backupModes: engines.backupModes,
+        canRestore: engines.canRestore,
+        error: engines.error,
+      })
       .from(engines)
       .where(and(eq(engines.subscriberId, subscriberId), eq(engines.agentId, agentId)))
       .orderBy(asc(engines.createdAt), asc(engines.engineKey)),
@@ -183,8 +202,10 @@ export async function getAgentDetail({ db, subscriberId }: ServiceContext, agent
   ]);
   return {
     ...agent,
-    engines: engineRows.map((engine) => ({
+    destinationTypes: writableDestinationTypes({ destinationTypes }),
+    engines: engineRows.map(({ backupModes, canRestore, ...engine }) => ({
       ...engine,
+      capabilities: { backupModes, restore: canRestore },
       databases: databaseRows.filter((d) => d.engineId === engine.engineId).map(({ engineId: _, ...database }) => database),
     })),
   };
@@ -192,7 +213,7 @@ export async function getAgentDetail({ db, subscriberId }: ServiceContext, agent
 
 async function findAgent(db: Db, subscriberId: string, agentId: string) {
   const [agent] = await db
-    .select(agentColumns)
+    .select({ ...agentColumns, destinationTypes: agents.destinationTypes })
     .from(agents)
     .where(and(eq(agents.subscriberId, subscriberId), eq(agents.id, agentId)))
     .limit(1);
@@ -213,8 +234,10 @@ export async function requestInventory(ctx: ServiceContext, agentId: string) {
 
 /**
  * Deletes an agent: its row (which revokes its token), engines and databases go in one batch with the
- * log entry; its backup jobs stay, orphaned. Then its session tells a connected agent `agent.revoked`,
- * closes the socket with 4001 and drops the queue. The row goes first, so a reconnect after this is 401.
+ * log entry; its backup jobs stay, orphaned. Its token hash is kept, so a later connect (an agent that
+ * was offline) answers 401 `agent_revoked` and the agent wipes its state. Then its session tells a
+ * connected agent `agent.revoked`, closes the socket with 4001, drops the queue and refuses any upgrade
+ * that authenticated before the row went.
  */
 export async function deleteAgent(ctx: ServiceContext, agentId: string) {
   const { db, subscriberId } = ctx;
@@ -224,10 +247,14 @@ export async function deleteAgent(ctx: ServiceContext, agentId: string) {
     // Its jobs stay for their history, orphaned: no agent, disabled.
     db
       .update(backupJobs)
-      .set({ agentId: null, isEnabled: false, updatedAt: ctx.now })
+      .set({ agentId: null, isEnabled: false, nextDueAt: null, updatedAt: ctx.now })
       .where(and(eq(backupJobs.subscriberId, subscriberId), eq(backupJobs.agentId, agentId))),
     db.delete(databases).where(and(eq(databases.subscriberId, subscriberId), eq(databases.agentId, agentId))),
     db.delete(engines).where(and(eq(engines.subscriberId, subscriberId), eq(engines.agentId, agentId))),
+    db
+      .insert(revokedAgentTokens)
+      .select(db.select({ tokenHash: agents.tokenHash, subscriberId: agents.subscriberId, agentId: agents.id, revokedAt: sql<Date>`${ctx.now.getTime()}`.as("revoked_at") }).from(agents).where(owned))
+      .onConflictDoNothing(),
     db.delete(agents).where(owned),
     platformLogInsert(ctx, { severity: "Warning", message: `Agent ${describeAgent(agent)} deleted; its token is revoked.`, agentId }),
   ]);
@@ -268,11 +295,16 @@ export async function touchAgent({ db, subscriberId, now }: TenantScope, agentId
     .where(and(eq(agents.subscriberId, subscriberId), eq(agents.id, agentId)));
 }
 
+/** The destination types an agent can write: what its hello listed, or a 1.0 agent's. */
+export function writableDestinationTypes(agent: { destinationTypes: DestinationType[] | null }): readonly DestinationType[] {
+  return agent.destinationTypes ?? PROTOCOL_1_0_DESTINATION_TYPES;
+}
+
 /** The host facts of a `hello` frame. */
 export async function updateAgentFacts(
   { db, subscriberId }: TenantScope,
   agentId: string,
-  facts: { hostname: string; displayName?: string | null; operatingSystem: string; version: string },
+  facts: { hostname: string; displayName?: string | null; operatingSystem: string; version: string; destinationTypes?: DestinationType[] },
 ) {
   await db
     .update(agents)
@@ -280,6 +312,8 @@ export async function updateAgentFacts(
       hostname: facts.hostname,
       operatingSystem: facts.operatingSystem,
       version: facts.version,
+      // Every hello says it again: an agent downgraded to 1.0 goes back to the 1.0 types.
+      destinationTypes: facts.destinationTypes ? [...new Set(facts.destinationTypes)] : null,
       ...(facts.displayName !== undefined ? { displayName: facts.displayName } : {}),
     })
     .where(and(eq(agents.subscriberId, subscriberId), eq(agents.id, agentId)));

@@ -1,11 +1,11 @@
-import { Cron } from "croner";
-import { and, desc, eq, gte, inArray, ne } from "drizzle-orm";
+import { and, asc, desc, eq, gt, gte, inArray, lte, ne, or } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { type Db, createDb } from "../db/client";
 import { type BackupMode, backupJobs, backupRuns, missedScheduleReports } from "../db/schema";
 import { isoUtc } from "../lib/time";
 import { eventInsert, publishEvents } from "./event";
 import { platformLogInsert } from "./log";
+import { nextDueAt, scheduledTimes } from "./schedule";
 import type { TenantScope } from "./context";
 
 /**
@@ -115,44 +115,53 @@ export async function completedRunAnomalies(
   return { eventIds: writes.map((w) => w.eventId), queries: writes.flatMap((w) => w.queries) };
 }
 
-/** The scheduled times of `cronExpression` in (from, to], in UTC as the agent schedules them. */
-function scheduledTimes(cronExpression: string, from: Date, to: Date): Date[] {
-  let cron: Cron;
-  try {
-    cron = new Cron(cronExpression, { timezone: "UTC", mode: "5-part", paused: true });
-  } catch {
-    return []; // validated when saved; a pattern that no longer parses has nothing to miss
-  }
-  const times: Date[] = [];
-  for (let next = cron.nextRun(from); next && next <= to; next = cron.nextRun(next)) times.push(next);
-  return times;
-}
-
 function isUniqueViolation(err: unknown): boolean {
   return /UNIQUE constraint failed|PRIMARY KEY/i.test(err instanceof Error ? `${err.message} ${String(err.cause ?? "")}` : String(err));
 }
+
+/**
+ * Jobs read per page of the sweep, and pages per run: a backlog beyond that waits for the next minute.
+ * A page's job ids are bound in one `IN (…)` of the history reads, within D1's 100 parameters.
+ */
+export const SWEEP_PAGE_SIZE = 90;
+const SWEEP_MAX_PAGES = 20;
 
 /**
  * The `scheduled` sweep for missed runs: for every enabled job, each scheduled time that passed more
  * than 30 minutes ago with no run started from a minute before it up to the grace (or the next
  * scheduled time, if sooner) becomes one anomaly. The time is remembered in the same batch as the
  * event, so later sweeps (or a concurrent one) never report it again. Returns how many it reported.
+ *
+ * It reads only jobs whose stored next due time has come (`backup_jobs_due_idx`), in pages, and moves
+ * each one's due time past the window it checked: its cost follows the schedules that are due, not
+ * the number of jobs.
  */
 export async function detectMissedSchedules(env: Env, now: Date): Promise<number> {
   const db = createDb(env.DB);
   const windowEnd = new Date(now.getTime() - MISSED_GRACE_MS);
   const windowStart = new Date(windowEnd.getTime() - MISSED_LOOKBACK_MS);
-  const due = await dueScheduledTimes(db, windowStart, windowEnd);
   let reported = 0;
-  for (const [subscriberId, items] of groupBy(due, (d) => d.job.subscriberId)) {
-    reported += await reportMissedOfSubscriber(env, db, now, windowStart, subscriberId, items);
+  let after: { nextDueAt: Date; id: string } | null = null;
+  for (let page = 0; page < SWEEP_MAX_PAGES; page++) {
+    const jobs = await dueJobsQuery(db, windowEnd, after);
+    const due = jobs.flatMap((job) => dueScheduledTimes(job, windowStart, windowEnd));
+    for (const [subscriberId, items] of groupBy(due, (d) => d.job.subscriberId)) {
+      reported += await reportMissedOfSubscriber(env, db, now, windowStart, subscriberId, items);
+    }
+    await advanceDueTimes(db, jobs, windowEnd);
+    if (jobs.length < SWEEP_PAGE_SIZE) break;
+    const last = jobs[jobs.length - 1];
+    after = { nextDueAt: last.nextDueAt!, id: last.id };
   }
   return reported;
 }
 
-/** Every scheduled time of an enabled job in [windowStart, windowEnd), with the end of its grace. */
-async function dueScheduledTimes(db: Db, windowStart: Date, windowEnd: Date) {
-  const jobs = await db
+/** One page of enabled jobs due by `windowEnd`, in (next due time, id) order after `after`. Exported for bench:sweeps. */
+export function dueJobsQuery(db: Db, windowEnd: Date, after: { nextDueAt: Date; id: string } | null) {
+  const keyset = after
+    ? or(gt(backupJobs.nextDueAt, after.nextDueAt), and(eq(backupJobs.nextDueAt, after.nextDueAt), gt(backupJobs.id, after.id)))
+    : undefined;
+  return db
     .select({
       id: backupJobs.id,
       subscriberId: backupJobs.subscriberId,
@@ -160,23 +169,45 @@ async function dueScheduledTimes(db: Db, windowStart: Date, windowEnd: Date) {
       name: backupJobs.name,
       schedules: backupJobs.schedules,
       updatedAt: backupJobs.updatedAt,
+      nextDueAt: backupJobs.nextDueAt,
     })
     .from(backupJobs)
-    .where(eq(backupJobs.isEnabled, true));
-  return jobs.flatMap((job) => {
-    // Times before the job's last change are not held against it (it may just have been enabled or rescheduled).
-    const from = new Date(Math.max(windowStart.getTime(), job.updatedAt.getTime()));
-    return job.schedules.flatMap((schedule) => {
-      const times = scheduledTimes(schedule.cronExpression, from, windowEnd);
-      return times.map((time) => {
-        const following = scheduledTimes(schedule.cronExpression, time, new Date(time.getTime() + MISSED_GRACE_MS))[0];
-        return { job, schedule, time, until: following ?? new Date(time.getTime() + MISSED_GRACE_MS) };
-      });
-    });
-  });
+    .where(and(eq(backupJobs.isEnabled, true), lte(backupJobs.nextDueAt, windowEnd), keyset))
+    .orderBy(asc(backupJobs.nextDueAt), asc(backupJobs.id))
+    .limit(SWEEP_PAGE_SIZE);
 }
 
-type DueTime = Awaited<ReturnType<typeof dueScheduledTimes>>[number];
+type DueJob = Awaited<ReturnType<typeof dueJobsQuery>>[number];
+
+/** A due job's scheduled times in the window not checked yet, with the end of each one's grace. */
+function dueScheduledTimes(job: DueJob, windowStart: Date, windowEnd: Date) {
+  // Times before the job's last change are not held against it (it may just have been enabled or
+  // rescheduled), nor those an earlier sweep checked (before its next due time).
+  const from = new Date(Math.max(windowStart.getTime(), job.updatedAt.getTime(), (job.nextDueAt?.getTime() ?? 0) - 1));
+  return job.schedules.flatMap((schedule) =>
+    scheduledTimes(schedule.cronExpression, from, windowEnd).map((time) => {
+      const following = scheduledTimes(schedule.cronExpression, time, new Date(time.getTime() + MISSED_GRACE_MS))[0];
+      return { job, schedule, time, until: following ?? new Date(time.getTime() + MISSED_GRACE_MS) };
+    }),
+  );
+}
+
+/**
+ * Moves each checked job's next due time past the window. Guarded by `updated_at`: a job saved meanwhile
+ * already has the due time its save computed.
+ */
+async function advanceDueTimes(db: Db, jobs: DueJob[], windowEnd: Date): Promise<void> {
+  if (jobs.length === 0) return;
+  const updates = jobs.map((job) =>
+    db
+      .update(backupJobs)
+      .set({ nextDueAt: nextDueAt(job.schedules, true, windowEnd) })
+      .where(and(eq(backupJobs.id, job.id), eq(backupJobs.updatedAt, job.updatedAt))),
+  );
+  await db.batch(updates as [(typeof updates)[number], ...typeof updates]);
+}
+
+type DueTime = ReturnType<typeof dueScheduledTimes>[number];
 
 /** One subscriber's due times: those with no run started in their window and not reported yet are reported. */
 async function reportMissedOfSubscriber(env: Env, db: Db, now: Date, windowStart: Date, subscriberId: string, items: DueTime[]): Promise<number> {

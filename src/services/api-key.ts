@@ -6,9 +6,9 @@ import { isoUtc } from "../lib/time";
 import { API_KEY_PREFIX } from "./bearer-auth";
 import type { ServiceContext } from "./context";
 import { sendEmail } from "./email";
-import { assertPlanFeature, assertWithinPlanLimit } from "./plan";
+import { assertPlanFeature } from "./plan";
 import { refreshTenant } from "./rate-limit";
-import { countResource } from "./usage";
+import { createWithinPlanLimit } from "./usage";
 
 
 /** Characters of the key kept in clear to tell keys apart: `ds_live_` and 4 of its 43 random ones. */
@@ -36,23 +36,19 @@ export function listApiKeys({ db, subscriberId }: ServiceContext) {
  * SHA-256, which is what authentication looks up. The user who created it is told by email, so a key
  * minted with a stolen session does not go unnoticed.
  */
-export async function createApiKey({ db, env, subscriberId, now, waitUntil, plan, principal }: ServiceContext, name: string) {
+export async function createApiKey(ctx: ServiceContext, name: string) {
+  const { db, env, now, waitUntil, plan, principal } = ctx;
   // A leaked key must not be able to mint more keys that outlive its revocation.
   if (principal.kind !== "session") throw forbidden("API keys can only be created from a login session, not with an API key.");
   assertPlanFeature(plan, "apiKeys");
-  assertWithinPlanLimit(plan, "apiKeys", await countResource(db, subscriberId, "apiKeys"));
   const key = randomToken(API_KEY_PREFIX);
-  const [created] = await db
-    .insert(apiKeys)
-    .values({
-      subscriberId,
-      createdByUserId: principal.userId,
-      name,
-      prefix: key.slice(0, VISIBLE_PREFIX_LENGTH),
-      keyHash: await sha256Hex(key),
-      createdAt: now,
-    })
-    .returning({ apiKeyId: apiKeys.id, name: apiKeys.name, prefix: apiKeys.prefix, createdAt: apiKeys.createdAt });
+  const keyHash = await sha256Hex(key);
+  const [created] = await createWithinPlanLimit(ctx, "apiKeys", (subscriberId) =>
+    db
+      .insert(apiKeys)
+      .values({ subscriberId, createdByUserId: principal.userId, name, prefix: key.slice(0, VISIBLE_PREFIX_LENGTH), keyHash, createdAt: now })
+      .returning({ apiKeyId: apiKeys.id, name: apiKeys.name, prefix: apiKeys.prefix, createdAt: apiKeys.createdAt }),
+  );
   if (principal.userId) await notifyKeyCreated({ db, env, waitUntil }, principal.userId, created);
   return { ...created, key };
 }

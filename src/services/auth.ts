@@ -1,13 +1,14 @@
-import { and, eq, exists, gt, isNull, sql } from "drizzle-orm";
+import { and, eq, exists, gt, isNull, lte, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { type EMAIL_TOKEN_PURPOSES, emailTokens, subscribers, users } from "../db/schema";
+import { type EMAIL_TOKEN_PURPOSES, emailTokens, revokedSessions, subscribers, users } from "../db/schema";
 import { randomToken, sha256Hex } from "../lib/crypto";
-import { badRequest, unauthorized } from "../lib/errors";
+import { ApiError, badRequest, unauthorized } from "../lib/errors";
 import { issueAccessToken } from "./access-token";
-import type { PublicContext } from "./context";
+import { type PublicContext, type ServiceContext, requireLoginSession } from "./context";
 import { sendEmail } from "./email";
 import { assertStrongPassword } from "./password-policy";
 import { decoyPasswordHash, hashPassword, needsRehash, verifyPassword } from "./password";
+import { acceptSecondFactor, hasTwoFactor, twoFactorColumns } from "./two-factor";
 import { refreshTenant, releaseLoginAttempts, reserveLoginAttempt, takeEmailToAddress } from "./rate-limit";
 
 
@@ -20,6 +21,9 @@ export const REGISTERED_MESSAGE = "Registration successful. Please check your em
 export const RESET_REQUESTED_MESSAGE = "If that email exists, a reset link has been sent.";
 /** One answer for a wrong password, an unknown email and an unconfirmed email: nothing to enumerate. */
 export const LOGIN_FAILED_MESSAGE = "Email or password is incorrect, or the email address is not confirmed.";
+export const OTP_REQUIRED_MESSAGE = "Two-factor authentication is on: send the one-time code from your authenticator app (or a recovery code) as otp.";
+const OTP_REJECTED_MESSAGE = "The one-time code is not valid, or was already used.";
+export const CONFIRMATION_RESENT_MESSAGE = "If that email is registered and not yet confirmed, a new confirmation link has been sent.";
 const EMAIL_TAKEN_MESSAGE = "An account with this email address already exists.";
 
 const normaliseEmail = (email: string) => email.trim().toLowerCase();
@@ -116,15 +120,54 @@ export async function registerAccount(
     throw err;
   }
 
-  await sendTokenLink(ctx, {
-    to: email,
-    forename: input.forename,
+  await sendConfirmation(ctx, { to: email, forename: input.forename, token: confirmation.token });
+}
+
+function sendConfirmation(ctx: PublicContext, mail: { to: string; forename: string; token: string }) {
+  return sendTokenLink(ctx, {
+    ...mail,
     subject: "Confirm your DataSync account",
     lead: "Welcome to DataSync. Confirm your email address by opening this link within 24 hours:",
     path: "/confirm-email",
-    token: confirmation.token,
     closing: "If you did not create an account, ignore this email.",
   });
+}
+
+/**
+ * A new confirmation link (24 h) for a registered, unconfirmed address; silent otherwise, so the answer
+ * says nothing about which addresses have accounts. 3 an hour per address, known or not.
+ */
+export async function resendConfirmation(ctx: PublicContext, rawEmail: string): Promise<void> {
+  const { db, env, now } = ctx;
+  const email = normaliseEmail(rawEmail);
+  await takeEmailToAddress(env, "resend-confirmation", email, now.getTime());
+  const [user] = await db
+    .select({ id: users.id, forename: users.forename })
+    .from(users)
+    .where(and(eq(users.email, email), isNull(users.emailConfirmedAt)))
+    .limit(1);
+  if (!user) return;
+  const confirmation = await newEmailToken(db, user.id, "confirm_email", now, CONFIRM_EMAIL_TTL_MS);
+  await confirmation.insert;
+  await sendConfirmation(ctx, { to: email, forename: user.forename, token: confirmation.token });
+}
+
+/**
+ * Ends the session of the token used, server-side: its id is recorded until the token would have expired
+ * and the subscriber's limiter refuses it from the next request. The user's other sessions go on.
+ */
+export async function logout(ctx: ServiceContext): Promise<void> {
+  const { db, env, now, subscriberId } = ctx;
+  const { userId, session } = requireLoginSession(ctx.principal, "Logging out");
+  await db.batch([
+    // Housekeeping on the way: a revoked token that has expired anyway needs no entry.
+    db.delete(revokedSessions).where(and(eq(revokedSessions.subscriberId, subscriberId), lte(revokedSessions.expiresAt, now))),
+    db
+      .insert(revokedSessions)
+      .values({ sessionId: session.sessionId, subscriberId, userId, expiresAt: session.expiresAt })
+      .onConflictDoNothing(),
+  ]);
+  await refreshTenant(env, subscriberId);
 }
 
 /** Marks the email confirmed and the token used; 400 for an unknown, expired or used token. */
@@ -150,13 +193,23 @@ export async function confirmEmail({ db, now }: PublicContext, token: string): P
  * verification (a decoy hash for unknown emails) and answers the same 401; after 10 failures for an
  * email in 15 minutes it is a 429 until the window moves on, even with the right password.
  */
-export async function login({ db, env, now }: PublicContext, input: { email: string; password: string }) {
+export async function login(ctx: PublicContext, input: { email: string; password: string; otp?: string }) {
+  const user = await verifyCredentials(ctx, input);
+  return issueAccessToken(ctx.env, user, ctx.now);
+}
+
+/**
+ * The checks of `login` (the email's attempt budget, password, confirmed email, second factor), shared
+ * with the dashboard's cookie session (`POST /api/auth/session`) so both spend the same budget.
+ */
+export async function verifyCredentials(ctx: PublicContext, input: { email: string; password: string; otp?: string }) {
+  const { db, env, now } = ctx;
   const email = normaliseEmail(input.email);
   // Reserved before scrypt runs: 40 parallel guesses get 10 verifications and 30 × 429, not 40 × 401.
   await reserveLoginAttempt(env, email, now.getTime());
   const [user] = await db
     .select({
-      id: users.id,
+      ...twoFactorColumns,
       subscriberId: users.subscriberId,
       passwordHash: users.passwordHash,
       emailConfirmedAt: users.emailConfirmedAt,
@@ -167,6 +220,10 @@ export async function login({ db, env, now }: PublicContext, input: { email: str
     .limit(1);
   const passwordMatches = await verifyPassword(input.password, user?.passwordHash ?? (await decoyPasswordHash()));
   if (!user || !passwordMatches || !user.emailConfirmedAt) throw unauthorized(LOGIN_FAILED_MESSAGE);
+  // A missing or wrong code leaves this attempt counted: codes are guessed against the same lock-out.
+  if (hasTwoFactor(user) && !(await acceptSecondFactor(ctx, user, input.otp))) {
+    throw new ApiError("otp_required", input.otp ? OTP_REJECTED_MESSAGE : OTP_REQUIRED_MESSAGE, { headers: { "WWW-Authenticate": "Bearer" } });
+  }
   await releaseLoginAttempts(env, email);
   if (needsRehash(user.passwordHash)) {
     // Upgraded to today's scrypt cost; unless the password changed meanwhile (a reset in between).
@@ -175,7 +232,7 @@ export async function login({ db, env, now }: PublicContext, input: { email: str
       .set({ passwordHash: await hashPassword(input.password) })
       .where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash)));
   }
-  return issueAccessToken(env, { userId: user.id, subscriberId: user.subscriberId, generation: user.sessionGeneration }, now);
+  return { userId: user.id, subscriberId: user.subscriberId, generation: user.sessionGeneration };
 }
 
 /** Emails a reset link (1 hour, single use) when the address belongs to a user; silent otherwise. 3 an hour per address. */

@@ -1,12 +1,16 @@
-import { type SQL, and, count, desc, eq, gte, lte } from "drizzle-orm";
-import { backupFiles } from "../db/schema";
+import { type SQL, and, count, desc, eq, gte, inArray, lte } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import { type BackupFileStatus, backupFiles } from "../db/schema";
 import { notFound } from "../lib/errors";
 import { type Pagination, pageOffset } from "../lib/pagination";
-import type { ServiceContext } from "./context";
+import type { ServiceContext, TenantScope } from "./context";
+import { platformLogInsert } from "./log";
 
 export type BackupFileRow = typeof backupFiles.$inferSelect;
 
 export interface BackupFileFilters {
+  /** `all` lists every file; the default is Available files only. */
+  status?: BackupFileStatus | "all";
   backupJobId?: string;
   from?: Date;
   to?: Date;
@@ -16,6 +20,8 @@ export interface BackupFileFilters {
 export function fileListQueries({ db, subscriberId }: Pick<ServiceContext, "db" | "subscriberId">, filters: BackupFileFilters, page: Pagination) {
   const conditions: SQL[] = [eq(backupFiles.subscriberId, subscriberId)];
   if (filters.backupJobId) conditions.push(eq(backupFiles.backupJobId, filters.backupJobId));
+  const status = filters.status ?? "Available";
+  if (status !== "all") conditions.push(eq(backupFiles.status, status));
   if (filters.from) conditions.push(gte(backupFiles.dateCreated, filters.from));
   if (filters.to) conditions.push(lte(backupFiles.dateCreated, filters.to));
   const where = and(...conditions);
@@ -25,7 +31,7 @@ export function fileListQueries({ db, subscriberId }: Pick<ServiceContext, "db" 
   };
 }
 
-/** Backup files newest first, optionally of one job and within [from, to]. */
+/** Backup files newest first, Available ones unless another status is asked, optionally of one job and within [from, to]. */
 export async function listFiles(ctx: ServiceContext, filters: BackupFileFilters, page: Pagination) {
   const queries = fileListQueries(ctx, filters, page);
   // One batch: one call to D1 (and to one replica) instead of two.
@@ -37,4 +43,41 @@ export async function getFile({ db, subscriberId }: ServiceContext, fileId: stri
   const file = await db.query.backupFiles.findFirst({ where: and(eq(backupFiles.id, fileId), eq(backupFiles.subscriberId, subscriberId)) });
   if (!file) throw notFound("Backup file not found.");
   return file;
+}
+
+/** File names per UPDATE, next to the other bound values (subscriber, destination, statuses, deletedUtc). */
+const NAMES_PER_UPDATE = 90;
+
+/**
+ * An agent's `files.deleted`: the files it removed from their destinations (by retention) are marked
+ * Deleted, with a log entry. Only Available files of the agent's subscriber change, so a repeat (or a
+ * file the platform never recorded) changes nothing and `deletedUtc` keeps the first report's time.
+ */
+export async function markFilesDeleted(ctx: TenantScope, agentId: string, files: { destinationId: string; fileName: string }[]): Promise<void> {
+  const { db, subscriberId, now } = ctx;
+  const queries: BatchItem<"sqlite">[] = [];
+  for (const destinationId of new Set(files.map((f) => f.destinationId))) {
+    const names = [...new Set(files.filter((f) => f.destinationId === destinationId).map((f) => f.fileName))];
+    for (let i = 0; i < names.length; i += NAMES_PER_UPDATE) {
+      queries.push(
+        db
+          .update(backupFiles)
+          .set({ status: "Deleted", deletedUtc: now })
+          .where(
+            and(
+              eq(backupFiles.subscriberId, subscriberId),
+              eq(backupFiles.destinationId, destinationId),
+              inArray(backupFiles.fileName, names.slice(i, i + NAMES_PER_UPDATE)),
+              eq(backupFiles.status, "Available"),
+            ),
+          ),
+      );
+    }
+  }
+  const shown = files.slice(0, 5).map((f) => f.fileName).join(", ");
+  const more = files.length > 5 ? ` and ${files.length - 5} more` : "";
+  await db.batch([
+    platformLogInsert(ctx, { severity: "Information", message: `The agent removed ${files.length} backup file(s) by retention: ${shown}${more}.`, agentId }),
+    ...queries,
+  ]);
 }

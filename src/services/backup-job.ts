@@ -3,6 +3,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../db/client";
 import {
   type BackupMode,
+  type DestinationType,
   type JobSchedule,
   type PlanName,
   agents,
@@ -20,10 +21,10 @@ import { type Pagination, pageOffset } from "../lib/pagination";
 import type { AgentJob } from "../protocol/agent-protocol";
 import { platformLogInsert } from "./log";
 import type { ServiceContext } from "./context";
-import { requireOwnAgent, sendAgentCommand } from "./agent";
-import { assertWithinPlanLimit } from "./plan";
-import { openSecret, sealSecret } from "./secret";
-import { countResource } from "./usage";
+import { describeAgent, requireOwnAgent, sendAgentCommand, writableDestinationTypes } from "./agent";
+import { SECRET_BINDINGS, openSecret, resealIfUnbound, sealSecret } from "./secret";
+import { nextDueAt } from "./schedule";
+import { createWithinPlanLimit } from "./usage";
 
 export type BackupJobRow = typeof backupJobs.$inferSelect;
 
@@ -143,6 +144,72 @@ async function checkReferences(ctx: ServiceContext, agentId: string | null, data
   }
 }
 
+/** The distinct engines behind some databases (given by id, or as a job's), with the modes they can back up in. */
+function enginesOf({ db, subscriberId }: ServiceContext, of: { databaseIds: string[] } | { backupJobId: string }) {
+  const columns = { engineKey: engines.engineKey, dbmsType: engines.dbmsType, backupModes: engines.backupModes };
+  if ("databaseIds" in of) {
+    if (of.databaseIds.length === 0) return Promise.resolve([]);
+    return db
+      .selectDistinct(columns)
+      .from(databases)
+      .innerJoin(engines, eq(engines.id, databases.engineId))
+      .where(and(eq(databases.subscriberId, subscriberId), inArray(databases.id, of.databaseIds)));
+  }
+  return db
+    .selectDistinct(columns)
+    .from(backupJobDatabases)
+    .innerJoin(databases, eq(databases.id, backupJobDatabases.databaseId))
+    .innerJoin(engines, eq(engines.id, databases.engineId))
+    .where(and(eq(backupJobDatabases.backupJobId, of.backupJobId), eq(databases.subscriberId, subscriberId)));
+}
+
+type EngineModes = Awaited<ReturnType<typeof enginesOf>>[number];
+
+/** A 400 naming the first engine that cannot back up in one of `modes` (each with the request path it came from). */
+function assertModesSupported(engineRows: EngineModes[], modes: { backupMode: BackupMode; path: string }[]) {
+  for (const { backupMode, path } of modes) {
+    const engine = engineRows.find((e) => !e.backupModes.includes(backupMode));
+    if (!engine) continue;
+    const message = `Engine "${engine.engineKey}" (${engine.dbmsType}) cannot make ${backupMode} backups (it can: ${engine.backupModes.join(", ")}).`;
+    throw badRequest(message, [{ path, message }]);
+  }
+}
+
+/**
+ * A 400 when the agent cannot write one of these destinations' types (an agent of protocol 1.0 writes
+ * LocalStorage, S3Storage and SftpStorage); `path` is the request field each came from.
+ */
+export async function assertAgentWrites({ db }: Pick<ServiceContext, "db">, agentId: string, targets: { name: string; type: DestinationType; path: string }[]) {
+  const agent = await db.query.agents.findFirst({ columns: { hostname: true, displayName: true, destinationTypes: true }, where: eq(agents.id, agentId) });
+  if (!agent) return;
+  const writable = writableDestinationTypes(agent);
+  const unwritable = targets.find((d) => !writable.includes(d.type));
+  if (!unwritable) return;
+  const message = `Agent ${describeAgent(agent)} cannot write ${unwritable.type} destinations such as "${unwritable.name}" (it can write: ${writable.join(", ")}); update the agent or choose another destination.`;
+  throw badRequest(message, [{ path: unwritable.path, message }]);
+}
+
+async function assertDestinationsWritable(ctx: ServiceContext, agentId: string, destinationIds: string[]) {
+  const rows = await ctx.db
+    .select({ id: destinations.id, name: destinations.name, type: destinations.type })
+    .from(destinations)
+    .where(and(eq(destinations.subscriberId, ctx.subscriberId), inArray(destinations.id, destinationIds)));
+  await assertAgentWrites(ctx, agentId, rows.map((d) => ({ ...d, path: `destinationIds.${destinationIds.indexOf(d.id)}` })));
+}
+
+/**
+ * Refuses (400) what the job's agent would fail at every run: a schedule in a mode one of the job's
+ * engines cannot do, or a destination type the agent cannot write. Only the parts given are checked.
+ */
+async function checkCapabilities(ctx: ServiceContext, agentId: string | null, job: { databaseIds?: string[]; destinationIds?: string[]; schedules?: JobSchedule[] }) {
+  if (!agentId) return;
+  if (job.databaseIds && job.schedules) {
+    const modes = job.schedules.map(({ backupMode }, i) => ({ backupMode, path: `schedules.${i}.backupMode` }));
+    assertModesSupported(await enginesOf(ctx, { databaseIds: job.databaseIds }), modes);
+  }
+  if (job.destinationIds && job.destinationIds.length > 0) await assertDestinationsWritable(ctx, agentId, job.destinationIds);
+}
+
 const databaseLinks = (db: Db, jobId: string, databaseIds: string[]) =>
   db.insert(backupJobDatabases).values(databaseIds.map((databaseId) => ({ backupJobId: jobId, databaseId })));
 
@@ -152,13 +219,14 @@ const destinationLinks = (db: Db, jobId: string, destinationIds: string[]) =>
 const unique = (ids: string[]) => [...new Set(ids)];
 
 export async function createJob(ctx: ServiceContext, input: BackupJobInput): Promise<BackupJobRow> {
-  assertWithinPlanLimit(ctx.plan, "backupJobs", await countResource(ctx.db, ctx.subscriberId, "backupJobs"));
   const agent = await requireOwnAgent(ctx, input.agentId);
   const databaseIds = unique(input.databaseIds);
   const destinationIds = unique(input.destinationIds);
   await checkReferences(ctx, agent.id, databaseIds, destinationIds);
+  await checkCapabilities(ctx, agent.id, { databaseIds, destinationIds, schedules: input.schedules });
+  const jobId = crypto.randomUUID();
   const job: BackupJobRow = {
-    id: crypto.randomUUID(),
+    id: jobId,
     subscriberId: ctx.subscriberId,
     agentId: agent.id,
     name: input.name,
@@ -166,33 +234,51 @@ export async function createJob(ctx: ServiceContext, input: BackupJobInput): Pro
     schedules: input.schedules,
     retentionDays: input.retentionDays,
     encryptionEnabled: input.encryption.enabled,
-    sealedPassphrase: input.encryption.enabled && input.encryption.passphrase ? await sealSecret(ctx.env, input.encryption.passphrase) : null,
+    sealedPassphrase:
+      input.encryption.enabled && input.encryption.passphrase
+        ? await sealSecret(ctx.env, input.encryption.passphrase, SECRET_BINDINGS.passphrase(jobId, agent.id))
+        : null,
     lastStatus: null,
     lastRunUtc: null,
+    nextDueAt: nextDueAt(input.schedules, input.isEnabled, ctx.now),
     createdAt: ctx.now,
     updatedAt: ctx.now,
   };
-  await ctx.db.batch([
-    ctx.db.insert(backupJobs).values(job),
-    databaseLinks(ctx.db, job.id, databaseIds),
-    destinationLinks(ctx.db, job.id, destinationIds),
-    platformLogInsert(ctx, { severity: "Information", message: `Backup job "${job.name}" created.`, agentId: agent.id, backupJobId: job.id }),
-  ]);
+  await createWithinPlanLimit(ctx, "backupJobs", (subscriberId) =>
+    ctx.db.batch([
+      ctx.db.insert(backupJobs).values({ ...job, subscriberId }),
+      databaseLinks(ctx.db, job.id, databaseIds),
+      destinationLinks(ctx.db, job.id, destinationIds),
+      platformLogInsert(ctx, { severity: "Information", message: `Backup job "${job.name}" created.`, agentId: agent.id, backupJobId: job.id }),
+    ]),
+  );
   await resyncJobs(ctx, [job.id]);
   return job;
 }
 
-/** The encryption columns after a change: a new passphrase is sealed; enabling without one keeps the stored one. */
-async function encryptionColumns(ctx: ServiceContext, job: BackupJobRow, encryption: BackupJobChanges["encryption"]) {
-  if (!encryption) return {};
-  if (!encryption.enabled) return { encryptionEnabled: false, sealedPassphrase: null };
-  if (encryption.passphrase) return { encryptionEnabled: true, sealedPassphrase: await sealSecret(ctx.env, encryption.passphrase) };
+/**
+ * The encryption columns after a change: a new passphrase is sealed; enabling without one keeps the
+ * stored one, unless the job moves to another agent: the stored passphrase was given for its old agent
+ * only (write-only means no other agent may receive it), so a move needs the passphrase again.
+ */
+async function encryptionColumns(ctx: ServiceContext, job: BackupJobRow, encryption: BackupJobChanges["encryption"], agentId: string | null) {
+  const binding = SECRET_BINDINGS.passphrase(job.id, agentId);
+  if (encryption && !encryption.enabled) return { encryptionEnabled: false, sealedPassphrase: null };
+  if (encryption?.passphrase) return { encryptionEnabled: true, sealedPassphrase: await sealSecret(ctx.env, encryption.passphrase, binding) };
+  if (agentId !== job.agentId && (encryption?.enabled || job.encryptionEnabled)) {
+    throw badRequest("encryption.passphrase is required again when an encrypted backup job moves to another agent.", [
+      { path: "encryption.passphrase", message: "Required when agentId changes on an encrypted job." },
+    ]);
+  }
+  // A release-1 passphrase (sealed unbound) is bound to its job and agent on this write.
+  const kept = job.sealedPassphrase ? { sealedPassphrase: await resealIfUnbound(ctx.env, job.sealedPassphrase, binding) } : {};
+  if (!encryption) return kept;
   if (!job.sealedPassphrase) {
     throw badRequest("encryption.passphrase of at least 12 characters is required when encryption is enabled.", [
       { path: "encryption.passphrase", message: "Required when encryption is enabled." },
     ]);
   }
-  return { encryptionEnabled: true };
+  return { encryptionEnabled: true, ...kept };
 }
 
 /** Partial update: only the fields sent change, checked against the job's (possibly new) agent; then re-synced. */
@@ -211,13 +297,22 @@ export async function updateJob(ctx: ServiceContext, jobId: string, changes: Bac
     throw badRequest("databaseIds must contain at least one id.", [{ path: "databaseIds", message: "At least one database is required." }]);
   }
   await checkReferences(ctx, agentId, databaseIds, destinationIds);
+  const schedules = changes.schedules ?? job.schedules;
+  // A job that is already wrong (made before its agent reported what it can do) can still be renamed or disabled.
+  const agentChanged = agentId !== job.agentId;
+  await checkCapabilities(ctx, agentId, {
+    ...(agentChanged || changes.schedules || changes.databaseIds ? { databaseIds, schedules } : {}),
+    ...(agentChanged || changes.destinationIds ? { destinationIds } : {}),
+  });
   const columns = {
     name: changes.name ?? job.name,
     agentId,
     isEnabled: agentId ? isEnabled : false,
-    schedules: changes.schedules ?? job.schedules,
+    schedules,
+    // Times before this change are not held against the job: it is next due at its first time after now.
+    nextDueAt: nextDueAt(schedules, Boolean(agentId) && isEnabled, ctx.now),
     retentionDays: changes.retentionDays ?? job.retentionDays,
-    ...(await encryptionColumns(ctx, job, changes.encryption)),
+    ...(await encryptionColumns(ctx, job, changes.encryption, agentId)),
     updatedAt: ctx.now,
   };
   const replaceLinks: BatchItem<"sqlite">[] = [];
@@ -255,7 +350,9 @@ export async function deleteJob(ctx: ServiceContext, jobId: string): Promise<voi
 /** The `job.upsert` payload: everything the agent needs to run the job on its own, passphrase included. */
 async function agentJob(env: Env, detail: BackupJobDetail): Promise<AgentJob> {
   const { job } = detail;
-  const passphrase = job.encryptionEnabled && job.sealedPassphrase ? await openSecret(env, job.sealedPassphrase) : null;
+  // Bound to the agent it was given for: opening it for any other agent throws.
+  const passphrase =
+    job.encryptionEnabled && job.sealedPassphrase ? await openSecret(env, job.sealedPassphrase, SECRET_BINDINGS.passphrase(job.id, job.agentId)) : null;
   return {
     backupJobId: job.id,
     name: job.name,
@@ -284,7 +381,11 @@ export async function triggerRun(ctx: ServiceContext, jobId: string, backupMode:
   const job = await findJob(ctx.db, ctx.subscriberId, jobId);
   if (!job.agentId) throw badRequest("Backup job has no agent (its agent was deleted); assign an agent first.");
   if (!job.isEnabled) throw badRequest("Backup job is disabled.");
-  const agent = await ctx.db.query.agents.findFirst({ where: eq(agents.id, job.agentId) });
+  const [agent, jobEngines] = await Promise.all([
+    ctx.db.query.agents.findFirst({ where: eq(agents.id, job.agentId) }),
+    enginesOf(ctx, { backupJobId: jobId }),
+  ]);
+  assertModesSupported(jobEngines, [{ backupMode, path: "backupMode" }]);
   if (!agent?.isOnline) throw badRequest("Agent is offline: the backup cannot be triggered until it reconnects.");
   const backupRunId = crypto.randomUUID();
   await ctx.db.insert(backupRuns).values({

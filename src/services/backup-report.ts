@@ -1,4 +1,4 @@
-import { and, eq, inArray } from "drizzle-orm";
+import { and, asc, eq, inArray } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../db/client";
 import { backupFiles, backupJobs, backupRuns, databases, destinations } from "../db/schema";
@@ -20,8 +20,10 @@ type Report<T extends BackupReport["type"]> = Extract<BackupReport, { type: T }>
 const OK: BackupReportOutcome = { ok: true };
 const refuse = (error: string): BackupReportOutcome => ({ ok: false, error });
 
-/** Files per INSERT: 10 bound columns each, under D1's 100 parameters per statement. */
-const FILES_PER_INSERT = 9;
+/** Files per INSERT: 13 bound values each (drizzle binds the status default too), under D1's 100 parameters per statement. */
+const FILES_PER_INSERT = 7;
+/** File names per `IN (…)`, next to three other bound values. */
+const NAMES_PER_STATEMENT = 90;
 
 /**
  * Gives one backup report (`backup.started/progress/completed/failed`) from an agent its meaning: runs
@@ -41,7 +43,7 @@ export async function applyBackupReport(
     case "backup.started":
       return started(ctx, report);
     case "backup.progress":
-      return (await findOwnRun(ctx, report.backupRunId)) ? OK : refuse(UNKNOWN_RUN);
+      return progress(ctx, report);
     case "backup.completed":
       return completed(ctx, report);
     case "backup.failed":
@@ -142,11 +144,27 @@ async function unknownFileReference({ db, subscriberId, agentId }: ReportScope, 
   return unknownDestination ? `Unknown destination ${unknownDestination}.` : null;
 }
 
-/** The reported files as rows, dated when the run finished. */
-function fileRows(subscriberId: string, run: BackupRunRow, report: Report<"backup.completed">, finishedUtc: Date) {
-  return report.files.map((f) => ({
+/** A running run's progress: kept on the run (`bytesDone` in its history) until it finishes. */
+async function progress(ctx: ReportScope, report: Report<"backup.progress">): Promise<BackupReportOutcome> {
+  const run = await findOwnRun(ctx, report.backupRunId);
+  if (!run) return refuse(UNKNOWN_RUN);
+  if (FINISHED.has(run.status)) return OK;
+  await ctx.db
+    .update(backupRuns)
+    .set({ bytesDone: report.bytesDone })
+    .where(and(eq(backupRuns.id, run.id), inArray(backupRuns.status, ["Queued", "Running"])));
+  return OK;
+}
+
+/**
+ * The reported files as rows, dated when the run finished. A 1.0 agent's files are of the run's mode;
+ * a Differential or TransactionLog file's `baseFileName` becomes the id of that file (same job and
+ * destination), in this report or recorded before; a base the platform never recorded stays null.
+ */
+async function fileRows(ctx: ReportScope, run: BackupRunRow, report: Report<"backup.completed">, finishedUtc: Date) {
+  const rows = report.files.map((f) => ({
     id: crypto.randomUUID(),
-    subscriberId,
+    subscriberId: ctx.subscriberId,
     backupJobId: run.backupJobId,
     backupRunId: run.id,
     databaseId: f.databaseId,
@@ -154,12 +172,46 @@ function fileRows(subscriberId: string, run: BackupRunRow, report: Report<"backu
     fileName: f.fileName,
     fileSize: f.fileSize,
     checksum: f.checksum,
+    backupMode: f.backupMode ?? run.backupMode,
+    baseBackupFileId: null as string | null,
     dateCreated: finishedUtc,
   }));
+  const wanted = report.files.flatMap((f, i) => (f.baseFileName ? [{ row: rows[i], baseFileName: f.baseFileName }] : []));
+  if (wanted.length === 0) return rows;
+  const bases = await recordedFileIds(ctx, run.backupJobId, wanted.map((w) => ({ destinationId: w.row.destinationId, fileName: w.baseFileName })));
+  for (const row of rows) bases.set(locationKey(row), row.id);
+  for (const { row, baseFileName } of wanted) row.baseBackupFileId = bases.get(locationKey({ destinationId: row.destinationId, fileName: baseFileName })) ?? null;
+  return rows;
+}
+
+const locationKey = (file: { destinationId: string; fileName: string }) => `${file.destinationId}\n${file.fileName}`;
+
+/** Ids of a job's recorded files at these locations (the newest one where a name was recorded twice). */
+async function recordedFileIds({ db, subscriberId }: ReportScope, backupJobId: string, locations: { destinationId: string; fileName: string }[]) {
+  const ids = new Map<string, string>();
+  for (const destinationId of new Set(locations.map((l) => l.destinationId))) {
+    const names = [...new Set(locations.filter((l) => l.destinationId === destinationId).map((l) => l.fileName))];
+    for (let i = 0; i < names.length; i += NAMES_PER_STATEMENT) {
+      const found = await db
+        .select({ id: backupFiles.id, fileName: backupFiles.fileName })
+        .from(backupFiles)
+        .where(
+          and(
+            eq(backupFiles.subscriberId, subscriberId),
+            eq(backupFiles.destinationId, destinationId),
+            inArray(backupFiles.fileName, names.slice(i, i + NAMES_PER_STATEMENT)),
+            eq(backupFiles.backupJobId, backupJobId),
+          ),
+        )
+        .orderBy(asc(backupFiles.dateCreated));
+      for (const f of found) ids.set(locationKey({ destinationId, fileName: f.fileName }), f.id);
+    }
+  }
+  return ids;
 }
 
 /** The inserts of the files, chunked under D1's bound-parameter limit. */
-function fileInserts(db: ReportScope["db"], files: ReturnType<typeof fileRows>): BatchItem<"sqlite">[] {
+function fileInserts(db: ReportScope["db"], files: Awaited<ReturnType<typeof fileRows>>): BatchItem<"sqlite">[] {
   const inserts: BatchItem<"sqlite">[] = [];
   for (let i = 0; i < files.length; i += FILES_PER_INSERT) inserts.push(db.insert(backupFiles).values(files.slice(i, i + FILES_PER_INSERT)));
   return inserts;
@@ -176,7 +228,7 @@ async function completed(ctx: ReportScope, report: Report<"backup.completed">): 
   const finishedUtc = new Date(report.finishedUtc);
   const startedUtc = run.startedUtc ?? finishedUtc;
   const durationMs = Math.max(0, finishedUtc.getTime() - startedUtc.getTime());
-  const files = fileRows(subscriberId, run, report, finishedUtc);
+  const files = await fileRows(ctx, run, report, finishedUtc);
   const totalSize = files.reduce((sum, f) => sum + f.fileSize, 0);
   const event = eventInsert(ctx, "backup.success", {
     backupJobId: run.backupJobId,
@@ -192,7 +244,7 @@ async function completed(ctx: ReportScope, report: Report<"backup.completed">): 
   await db.batch([
     db
       .update(backupRuns)
-      .set({ status: "Success", startedUtc, finishedUtc, durationMs, totalSize, error: null })
+      .set({ status: "Success", startedUtc, finishedUtc, durationMs, totalSize, bytesDone: totalSize, error: null })
       .where(and(eq(backupRuns.id, run.id), eq(backupRuns.status, run.status))),
     ...fileInserts(db, files),
     recordLastRun(db, run.backupJobId, "Success", startedUtc),

@@ -45,15 +45,19 @@ const KEY_CACHE_TTL_MS = 60_000;
 const KEY_CACHE_MAX = 10_000;
 const keyCache = new Map<string, { key: KeyIdentity; expiresAt: number }>();
 
-async function identifyApiKey(db: Db, token: string, now: number): Promise<KeyIdentity> {
+async function identifyApiKey(db: Db, token: string, now: number, primary?: Db): Promise<KeyIdentity> {
   const hash = await sha256Hex(token);
   const cached = keyCache.get(hash);
   if (cached && cached.expiresAt > now) return cached.key;
-  const [row] = await db
-    .select({ apiKeyId: apiKeys.id, subscriberId: apiKeys.subscriberId, userId: apiKeys.createdByUserId })
-    .from(apiKeys)
-    .where(and(eq(apiKeys.keyHash, hash), isNull(apiKeys.revokedAt)))
-    .limit(1);
+  const find = (from: Db) =>
+    from
+      .select({ apiKeyId: apiKeys.id, subscriberId: apiKeys.subscriberId, userId: apiKeys.createdByUserId })
+      .from(apiKeys)
+      .where(and(eq(apiKeys.keyHash, hash), isNull(apiKeys.revokedAt)))
+      .limit(1)
+      .then(([row]) => row);
+  // A key created a moment ago may not have reached the request's replica yet: a miss is confirmed on the primary.
+  const row = (await find(db)) ?? (primary ? await find(primary) : undefined);
   if (!row) {
     keyCache.delete(hash);
     throw unauthorized("Invalid API key.");
@@ -68,9 +72,14 @@ async function identifyApiKey(db: Db, token: string, now: number): Promise<KeyId
  * no D1 read (its signature is checked here); an API key is found by its hash, cached per isolate.
  * Whether the session or key is still valid is the limiter's to say (`admitCaller`).
  */
-export async function identifyBearer({ db, env, now }: Pick<PublicContext, "db" | "env" | "now">, token: string): Promise<Caller> {
+export async function identifyBearer(
+  { db, env, now }: Pick<PublicContext, "db" | "env" | "now">,
+  token: string,
+  /** The database's primary, where a key not found on the request's (possibly replica) session is looked up again. */
+  primary?: Db,
+): Promise<Caller> {
   if (token.startsWith(API_KEY_PREFIX)) {
-    const key = await identifyApiKey(db, token, now.getTime());
+    const key = await identifyApiKey(db, token, now.getTime(), primary);
     return {
       subscriberId: key.subscriberId,
       presented: { kind: "apikey", apiKeyId: key.apiKeyId },
@@ -81,8 +90,8 @@ export async function identifyBearer({ db, env, now }: Pick<PublicContext, "db" 
   if (!claims) throw unauthorized("Invalid or expired token.");
   return {
     subscriberId: claims.subscriberId,
-    presented: { kind: "session", userId: claims.userId, generation: claims.generation },
-    principal: { kind: "session", userId: claims.userId },
+    presented: { kind: "session", userId: claims.userId, generation: claims.generation, sessionId: claims.sessionId },
+    principal: { kind: "session", userId: claims.userId, session: { sessionId: claims.sessionId, expiresAt: claims.expiresAt } },
   };
 }
 
@@ -103,7 +112,8 @@ export function mayReadBeforeAdmission(subscriberId: string, now: Date): boolean
 }
 
 /**
- * The subscriber's limiter decides, in one call, whether the session or key is still valid (it caches
+ * The one admission step for every identified caller (a bearer token, or the dashboard's cookie session,
+ * see middleware/session-cookie.ts). The subscriber's limiter decides, in one call, whether the session or key is still valid (it caches
  * the session generations, keys and plan from D1) and spends one request of the plan's budget; throws
  * 401 (revoked), 403 (key on a plan without keys) or 429 (over the limit).
  */

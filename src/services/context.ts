@@ -1,9 +1,10 @@
 import type { Db } from "../db/client";
 import type { PlanName } from "../db/schema";
+import { forbidden } from "../lib/errors";
 
 /** Who acts: a user's login session, an API key (and the user who created it), or an agent over its socket. */
 export type Principal =
-  | { kind: "session"; userId: string }
+  | { kind: "session"; userId: string; session: { sessionId: string; expiresAt: Date } }
   | { kind: "apikey"; apiKeyId: string; userId: string | null }
   | { kind: "agent"; agentId: string };
 
@@ -37,4 +38,15 @@ export type TenantScope = Pick<ServiceContext, "db" | "subscriberId" | "now">;
 /** The user behind the principal, if any: the session's user or the key's creator. */
 export function actingUserId(principal: Principal): string | null {
   return principal.kind === "agent" ? null : principal.userId;
+}
+
+export type SessionPrincipal = Extract<Principal, { kind: "session" }>;
+
+/**
+ * The login session behind the request, for what only a person who logged in may do (log out, change the
+ * password or 2FA, delete the account): 403 for an API key, which must not be able to take over the account.
+ */
+export function requireLoginSession(principal: Principal, action: string): SessionPrincipal {
+  if (principal.kind !== "session") throw forbidden(`${action} needs a login session, not an API key.`);
+  return principal;
 }

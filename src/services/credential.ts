@@ -4,7 +4,7 @@ import { badRequest, notFound } from "../lib/errors";
 import type { AgentCommand } from "../protocol/agent-protocol";
 import type { ServiceContext } from "./context";
 import { requireOwnAgent, sendAgentCommand } from "./agent";
-import { sealSecret } from "./secret";
+import { SECRET_BINDINGS, sealSecret } from "./secret";
 
 /** What a user sends as `credential`: `$type` plus that variant's secret fields, as the agent receives it. */
 export type CredentialSecret = Extract<AgentCommand, { type: "credential.upsert" }>["credential"];
@@ -32,13 +32,14 @@ export async function createCredential(
   input: { name: string; agentId: string; credential: CredentialSecret },
 ): Promise<CredentialRow> {
   await requireOwnAgent(ctx, input.agentId);
+  const credentialId = crypto.randomUUID();
   const row: CredentialRow = {
-    id: crypto.randomUUID(),
+    id: credentialId,
     subscriberId: ctx.subscriberId,
     agentId: input.agentId,
     name: input.name,
     type: input.credential.$type,
-    sealedCredential: await sealSecret(ctx.env, JSON.stringify(input.credential)),
+    sealedCredential: await sealSecret(ctx.env, JSON.stringify(input.credential), SECRET_BINDINGS.credential(credentialId)),
     createdAt: ctx.now,
   };
   await ctx.db.insert(credentials).values(row);

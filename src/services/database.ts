@@ -1,11 +1,11 @@
 import { and, desc, eq, inArray } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { databases, engines } from "../db/schema";
-import type { InventoryEngine } from "../protocol/agent-protocol";
+import { FULL_ONLY_CAPABILITIES, type InventoryEngine } from "../protocol/agent-protocol";
 import type { ServiceContext, TenantScope } from "./context";
 
 /** D1 binds at most 100 parameters per statement: rows per multi-row insert, ids per `IN (…)`. */
-const ENGINE_ROWS_PER_INSERT = 12; // 8 columns
+const ENGINE_ROWS_PER_INSERT = 9; // 11 bound values each
 const DATABASE_ROWS_PER_INSERT = 14; // 7 columns
 const IDS_PER_STATEMENT = 90;
 
@@ -15,9 +15,32 @@ function chunks<T>(items: T[], size: number): T[][] {
   return out;
 }
 
+/** The columns an inventory sets on an engine; no capabilities (a 1.0 agent) means Full-only, no restore. */
+function engineFacts(engine: InventoryEngine) {
+  const capabilities = engine.capabilities ?? FULL_ONLY_CAPABILITIES;
+  return {
+    dbmsType: engine.dbmsType,
+    version: engine.version ?? null,
+    backupModes: [...new Set(capabilities.backupModes)],
+    canRestore: capabilities.restore,
+    error: engine.error || null,
+  };
+}
+
+function engineChanged(known: typeof engines.$inferSelect, facts: ReturnType<typeof engineFacts>): boolean {
+  return (
+    known.dbmsType !== facts.dbmsType ||
+    known.version !== facts.version ||
+    known.canRestore !== facts.canRestore ||
+    known.error !== facts.error ||
+    known.backupModes.join() !== facts.backupModes.join()
+  );
+}
+
 /**
  * Applies an `inventory` frame: engines upserted by `engineKey`, databases by engine and name. A database
- * the agent no longer lists is kept (jobs may point at it) with `missingSince` set, cleared if it returns.
+ * the agent no longer lists is kept (jobs may point at it) with `missingSince` set, cleared if it returns;
+ * an engine reported with an `error` keeps its databases as they were, and the error.
  * Idempotent: the same frame twice leaves the same rows.
  */
 export async function applyInventory(ctx: TenantScope, agentId: string, reported: InventoryEngine[]) {
@@ -37,14 +60,15 @@ export async function applyInventory(ctx: TenantScope, agentId: string, reported
 
   // The last entry wins when an agent lists an engine key twice.
   for (const engine of new Map(reported.map((e) => [e.engineKey, e])).values()) {
-    const version = engine.version ?? null;
     const known = engineByKey.get(engine.engineKey);
     const engineId = known?.id ?? crypto.randomUUID();
-    if (!known) {
-      newEngines.push({ id: engineId, subscriberId, agentId, engineKey: engine.engineKey, dbmsType: engine.dbmsType, version, createdAt: now, updatedAt: now });
-    } else if (known.dbmsType !== engine.dbmsType || known.version !== version) {
-      queries.push(db.update(engines).set({ dbmsType: engine.dbmsType, version, updatedAt: now }).where(eq(engines.id, known.id)));
-    }
+    const facts = engineFacts(engine);
+    // Unreachable, its version is unknown now: the last one seen stays.
+    if (facts.error && known) facts.version = known.version;
+    if (!known) newEngines.push({ id: engineId, subscriberId, agentId, engineKey: engine.engineKey, ...facts, createdAt: now, updatedAt: now });
+    else if (engineChanged(known, facts)) queries.push(db.update(engines).set({ ...facts, updatedAt: now }).where(eq(engines.id, known.id)));
+    // An engine the agent cannot reach lists nothing: its databases are not gone, so none is marked missing.
+    if (facts.error) for (const d of knownDatabases) if (d.engineId === engineId) listed.add(`${engineId}\n${d.name}`);
     for (const name of new Set(engine.databases.map((d) => d.name))) {
       const key = `${engineId}\n${name}`;
       listed.add(key);

@@ -4,11 +4,10 @@ import { type DestinationType, backupJobDestinations, backupJobs, destinations }
 import { DESTINATION_SETTINGS_FIELDS } from "../domain/destination";
 import { badRequest, notFound, validationFailed } from "../lib/errors";
 import type { ServiceContext } from "./context";
-import { resyncJobs } from "./backup-job";
+import { assertAgentWrites, resyncJobs } from "./backup-job";
 import { requireOwnAgent } from "./agent";
 import { findCredential } from "./credential";
-import { assertWithinPlanLimit } from "./plan";
-import { countResource } from "./usage";
+import { createWithinPlanLimit } from "./usage";
 
 /**
  * The settings each destination type needs (src/domain/destination.ts), strict: an unknown field is a 400.
@@ -81,7 +80,6 @@ export async function createDestination(
   ctx: ServiceContext,
   input: { name: string; type: DestinationType; agentId?: string; settings: Record<string, unknown>; credentialReferenceId?: string },
 ): Promise<DestinationRow> {
-  assertWithinPlanLimit(ctx.plan, "destinations", await countResource(ctx.db, ctx.subscriberId, "destinations"));
   const agentId = input.agentId ?? null;
   const credentialId = input.credentialReferenceId ?? null;
   await checkReferences(ctx, agentId, credentialId);
@@ -96,7 +94,7 @@ export async function createDestination(
     createdAt: ctx.now,
     updatedAt: ctx.now,
   };
-  await ctx.db.insert(destinations).values(row);
+  await createWithinPlanLimit(ctx, "destinations", (subscriberId) => ctx.db.insert(destinations).values({ ...row, subscriberId }));
   return row;
 }
 
@@ -121,6 +119,10 @@ export async function updateDestination(ctx: ServiceContext, destinationId: stri
   const credentialId = changes.credentialReferenceId === undefined ? current.credentialId : changes.credentialReferenceId;
   const usableFrom = await checkReferences(ctx, agentId, credentialId);
   const users = await jobsUsing(ctx, destinationId);
+  if (type !== current.type) {
+    const name = changes.name ?? current.name;
+    for (const job of users) if (job.agentId) await assertAgentWrites(ctx, job.agentId, [{ name, type, path: "type" }]);
+  }
   const elsewhere = usableFrom ? users.find((job) => job.agentId !== null && job.agentId !== usableFrom) : undefined;
   if (elsewhere) {
     throw badRequest(`Backup job "${elsewhere.name}" writes to this destination from another agent than its agent or credential's.`);

@@ -1,5 +1,6 @@
-import { count, desc, inArray, lt, sql } from "drizzle-orm";
+import { count, desc, lt, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
+import { purgeInChunks } from "../db/purge";
 import { outboxEmails } from "../db/schema";
 import { clock } from "../lib/clock";
 import { log } from "../lib/log";
@@ -11,13 +12,12 @@ export interface EmailMessage {
   to: string;
   subject: string;
   text: string;
+  /** Extra headers for the provider (alerts' `List-Unsubscribe`); the outbox keeps only to, subject and text. */
+  headers?: Record<string, string>;
 }
 
 /** Emails in the outbox hold live reset and confirmation links: they go after this long. */
 export const OUTBOX_RETENTION_MS = 7 * 24 * 60 * 60_000;
-const OUTBOX_PURGE_CHUNK = 500;
-/** A bound on one run's work; what is left goes on the next run. */
-const OUTBOX_PURGE_MAX_CHUNKS = 50;
 
 /** How long the provider may take before the send counts as failed (the outbox keeps the email either way). */
 const PROVIDER_TIMEOUT_MS = 10_000;
@@ -28,7 +28,7 @@ async function deliverToProvider(env: Env, emailId: string, message: EmailMessag
     const res = await fetch(env.EMAIL_API_URL!, {
       method: "POST",
       headers: { authorization: `Bearer ${env.EMAIL_API_KEY}`, "content-type": "application/json" },
-      body: JSON.stringify({ from: env.EMAIL_FROM, to: message.to, subject: message.subject, text: message.text }),
+      body: JSON.stringify({ from: env.EMAIL_FROM, to: message.to, subject: message.subject, text: message.text, headers: message.headers }),
       signal: AbortSignal.timeout(PROVIDER_TIMEOUT_MS),
     });
     await res.body?.cancel();
@@ -43,7 +43,7 @@ async function deliverToProvider(env: Env, emailId: string, message: EmailMessag
  * local default), every email is also kept in `outbox_emails` for 7 days (listed by
  * `GET /api/admin/outbox`), and in local development only it is printed to the console, so a developer can
  * follow its links. When the Worker has the secrets `EMAIL_API_URL` and `EMAIL_API_KEY`, the email is
- * POSTed to that provider as `{from, to, subject, text}` JSON with `Authorization: Bearer <EMAIL_API_KEY>`.
+ * POSTed to that provider as `{from, to, subject, text, headers?}` JSON with `Authorization: Bearer <EMAIL_API_KEY>`.
  *
  * A provider failure is logged (status only) and not thrown: the action that sent the email has already
  * happened. Pass `waitUntil` (a request's `executionCtx.waitUntil`) to deliver after the response: the
@@ -59,7 +59,7 @@ export async function sendEmail(
   const emailId = crypto.randomUUID();
   // A subject is one header line: a line break from user text (a bug report's title…) could add headers.
   message = { ...message, subject: message.subject.replace(/[\r\n\u0085\u2028\u2029]+/g, " ") };
-  if (env.EMAIL_OUTBOX === "true") await db.insert(outboxEmails).values({ id: emailId, ...message, createdAt: clock.now() });
+  if (env.EMAIL_OUTBOX === "true") await db.insert(outboxEmails).values({ id: emailId, to: message.to, subject: message.subject, text: message.text, createdAt: clock.now() });
   if (isLocalDevelopment(env)) console.log(`[email ${emailId}] To: ${message.to}\nSubject: ${message.subject}\n\n${message.text}`);
   else log.info("email.stored", { emailId, outbox: env.EMAIL_OUTBOX === "true", provider: Boolean(env.EMAIL_API_URL && env.EMAIL_API_KEY) });
   if (env.EMAIL_API_URL && env.EMAIL_API_KEY) {
@@ -71,19 +71,8 @@ export async function sendEmail(
 }
 
 /** Deletes outbox emails older than OUTBOX_RETENTION_MS in bounded chunks (scheduled daily); returns how many went. */
-export async function purgeOutbox(db: Db, now: Date): Promise<number> {
-  const expired = db
-    .select({ id: outboxEmails.id })
-    .from(outboxEmails)
-    .where(lt(outboxEmails.createdAt, new Date(now.getTime() - OUTBOX_RETENTION_MS)))
-    .limit(OUTBOX_PURGE_CHUNK);
-  let deleted = 0;
-  for (let chunk = 0; chunk < OUTBOX_PURGE_MAX_CHUNKS; chunk++) {
-    const changes = (await db.delete(outboxEmails).where(inArray(outboxEmails.id, expired))).meta.changes;
-    deleted += changes;
-    if (changes < OUTBOX_PURGE_CHUNK) break;
-  }
-  return deleted;
+export function purgeOutbox(db: Db, now: Date): Promise<number> {
+  return purgeInChunks(db, outboxEmails, outboxEmails.id, lt(outboxEmails.createdAt, new Date(now.getTime() - OUTBOX_RETENTION_MS)));
 }
 
 /** The outbox for the operator, newest first, optionally only the emails to one address. */

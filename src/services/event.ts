@@ -2,6 +2,7 @@ import { createDb } from "../db/client";
 import { type EventType, events } from "../db/schema";
 import { clock } from "../lib/clock";
 import { errorText, log } from "../lib/log";
+import { enqueueEventAlerts } from "./alert-queue";
 import type { TenantScope } from "./context";
 import { deliveryFanOut, enqueueEventDeliveries } from "./webhook-queue";
 
@@ -21,8 +22,8 @@ export function eventInsert(ctx: TenantScope, type: EventType, data: Record<stri
 }
 
 /**
- * Queues the webhook deliveries of events whose batch has committed. Never throws: if the queue is
- * unavailable the deliveries stay in D1 and the scheduled sweep enqueues them a minute later.
+ * Queues the webhook deliveries and the email alerts of events whose batch has committed. Never throws:
+ * if the queue is unavailable the deliveries stay in D1 and the scheduled sweep enqueues them a minute later.
  */
 export async function publishEvents(env: Env, eventIds: string[]): Promise<void> {
   try {
@@ -30,4 +31,5 @@ export async function publishEvents(env: Env, eventIds: string[]): Promise<void>
   } catch (err) {
     log.error("webhook.publish.failed", { events: eventIds.length, error: errorText(err), note: "the sweep will enqueue them" });
   }
+  await enqueueEventAlerts(env, eventIds);
 }

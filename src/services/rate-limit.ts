@@ -13,6 +13,7 @@ export const PUBLIC_RATE_LIMITS = {
   register: { limit: 30, windowMs: 60_000 },
   confirmEmail: { limit: 30, windowMs: 60_000 },
   forgotPassword: { limit: 30, windowMs: 60_000 },
+  resendConfirmation: { limit: 30, windowMs: 60_000 },
   resetPassword: { limit: 30, windowMs: 60_000 },
   agentRegister: { limit: 30, windowMs: 60_000 },
   login: { limit: 60, windowMs: 60_000 },
@@ -27,6 +28,7 @@ export const FAILED_CREDENTIAL_LIMITS = {
   apiKey: { limit: 20, windowMs: 60_000 },
   adminToken: { limit: 10, windowMs: 60_000 },
   agentToken: { limit: 20, windowMs: 60_000 },
+  sessionCookie: { limit: 20, windowMs: 60_000 },
 } as const;
 export type CredentialScope = keyof typeof FAILED_CREDENTIAL_LIMITS;
 

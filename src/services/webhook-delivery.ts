@@ -4,7 +4,7 @@ import { events, webhookDeliveries, webhooks } from "../db/schema";
 import { clock } from "../lib/clock";
 import { recordMetric } from "../lib/metrics";
 import { platformLogInsert } from "./log";
-import { openSecret } from "./secret";
+import { SECRET_BINDINGS, openSecret } from "./secret";
 import { webhookUrlProblem } from "./url-policy";
 import { type FetchFunction, postEvent } from "./webhook-post";
 import { MAX_ATTEMPTS, firstRetrySeconds, retryDelaySeconds } from "./webhook-retry";
@@ -163,6 +163,6 @@ export async function deliverWebhook(env: Env, db: Db, deliveryId: string, messa
     const dueInMs = (delivery.nextAttemptAt?.getTime() ?? 0) - now.getTime();
     return delivery.queueMessageId === messageId && dueInMs > 0 ? { action: "retry", delaySeconds: Math.ceil(dueInMs / 1000) } : ACK;
   }
-  const result = await postEvent(fetchFn, webhook.url, await openSecret(env, webhook.sealedSecret), event, now);
+  const result = await postEvent(fetchFn, webhook.url, await openSecret(env, webhook.sealedSecret, SECRET_BINDINGS.webhookSecret(webhook.id)), event, now);
   return recordOutcome(env, db, row, attempt, result, now);
 }

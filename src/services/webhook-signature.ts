@@ -17,14 +17,14 @@ export function generateWebhookSecret(): string {
  * base64: such a secret is used as-is, its UTF-8 bytes being the key (as GitHub's webhook secrets are),
  * when it is at least 16 visible characters long.
  */
-export function webhookSigningKey(secret: string): Uint8Array | null {
+export function webhookSigningKey(secret: string): Uint8Array<ArrayBuffer> | null {
   if (!secret.startsWith(SECRET_PREFIX)) return null;
   const encoded = secret.slice(SECRET_PREFIX.length);
   if (/^[A-Za-z0-9+/]+={0,2}$/.test(encoded) && encoded.length % 4 === 0) {
     const key = fromBase64(encoded);
     return key.length >= MIN_SECRET_BYTES && key.length <= MAX_SECRET_BYTES ? key : null;
   }
-  return /^[\x21-\x7e]{16,256}$/.test(encoded) ? new TextEncoder().encode(encoded) : null;
+  return /^[\x21-\x7e]{16,256}$/.test(encoded) ? (new TextEncoder().encode(encoded) as Uint8Array<ArrayBuffer>) : null;
 }
 
 export const WEBHOOK_SECRET_RULE = `secret must be "${SECRET_PREFIX}" followed by the base64 of ${MIN_SECRET_BYTES} to ${MAX_SECRET_BYTES} random bytes, or by 16 to 256 visible characters.`;

@@ -4,10 +4,10 @@ import { ApiError, badRequest, notFound } from "../lib/errors";
 import { type Pagination, pageOffset } from "../lib/pagination";
 import { eventInsert, publishEvents } from "./event";
 import type { ServiceContext } from "./context";
-import { assertPlanFeature, assertWithinPlanLimit } from "./plan";
-import { sealSecret } from "./secret";
+import { assertPlanFeature } from "./plan";
+import { SECRET_BINDINGS, resealIfUnbound, sealSecret } from "./secret";
 import { WEBHOOK_TEST_EVENTS, takeBudget } from "./rate-limit";
-import { countResource } from "./usage";
+import { createWithinPlanLimit } from "./usage";
 import { generateWebhookSecret } from "./webhook-signature";
 import { webhookUrlProblem } from "./url-policy";
 
@@ -44,20 +44,20 @@ export async function createWebhook(
   const { db, subscriberId, now, env, plan } = ctx;
   assertPlanFeature(plan, "webhooks");
   assertWebhookUrl(env, input.url);
-  assertWithinPlanLimit(plan, "webhooks", await countResource(db, subscriberId, "webhooks"));
   const secret = input.secret ?? generateWebhookSecret();
+  const webhookId = crypto.randomUUID();
   const webhook: WebhookRow = {
-    id: crypto.randomUUID(),
+    id: webhookId,
     subscriberId,
     url: input.url,
     events: [...new Set(input.events)],
-    sealedSecret: await sealSecret(env, secret),
+    sealedSecret: await sealSecret(env, secret, SECRET_BINDINGS.webhookSecret(webhookId)),
     isEnabled: true,
     failingSince: null,
     createdAt: now,
     updatedAt: now,
   };
-  await db.insert(webhooks).values(webhook);
+  await createWithinPlanLimit(ctx, "webhooks", (limitedSubscriberId) => db.insert(webhooks).values({ ...webhook, subscriberId: limitedSubscriberId }));
   return { webhook, secret };
 }
 
@@ -74,6 +74,9 @@ export async function updateWebhook(
   if (input.events !== undefined) changes.events = [...new Set(input.events)];
   if (input.isEnabled !== undefined) changes.isEnabled = input.isEnabled;
   if (input.isEnabled && !current.isEnabled) changes.failingSince = null;
+  // A release-1 secret (sealed unbound) is bound to its webhook on this write.
+  const sealedSecret = await resealIfUnbound(ctx.env, current.sealedSecret, SECRET_BINDINGS.webhookSecret(webhookId));
+  if (sealedSecret !== current.sealedSecret) changes.sealedSecret = sealedSecret;
   const [updated] = await ctx.db
     .update(webhooks)
     .set(changes)

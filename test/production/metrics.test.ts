@@ -20,7 +20,8 @@ describe("metrics under the production configuration", () => {
     const points = watchMetrics();
     const { token } = await createSubscriber();
     expect((await api("/api/backupjob/00000000-0000-4000-8000-000000000000", { token })).status).toBe(404);
-    expect(points).toEqual([
+    // The response check's own first read of the OpenAPI document is a request too.
+    expect(points.filter((p) => p.blobs?.[1] !== "/api/openapi.json")).toEqual([
       { indexes: ["request"], blobs: ["request", "/api/backupjob/:id", "GET", "404"], doubles: [1, expect.any(Number)] },
     ]);
   });

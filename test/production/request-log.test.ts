@@ -91,8 +91,9 @@ describe("logs under the production configuration", () => {
     expect(requestLine("unknownPath")).toMatchObject({ route: "unmatched", status: 404 });
     expect(requestLine("plan")).toMatchObject({ method: "PUT", route: "/api/admin/subscriber/:id/plan", status: 200 });
     expect(requestLine("revoke")).toMatchObject({ method: "DELETE", route: "/api/apikey/:id", status: 200 });
-    // Emails are stored, not printed: their id is logged, never the address or the link.
-    expect(lines.filter((l) => l.msg === "email.stored")).toHaveLength(2);
+    // Emails are stored, not printed: their id is logged, never the address or the link. Three: the
+    // confirmation, the notice of the new API key and the password reset.
+    expect(lines.filter((l) => l.msg === "email.stored")).toHaveLength(3);
 
     const text = printed.join("\n");
     const secrets = [password, newPassword, token, key, key.slice(12), adminToken(), env.JWT_SECRET, env.ENCRYPTION_KEY, email, ...emailTokens];

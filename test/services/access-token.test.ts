@@ -103,12 +103,14 @@ describe("verified tokens kept per isolate", () => {
   it("a token verified once is refused after its secret is rotated out, and after it expires", async () => {
     const now = new Date();
     const claims = { userId: crypto.randomUUID(), subscriberId: crypto.randomUUID(), generation: 0 };
-    const { token } = await issueAccessToken(env, claims, now);
-    expect(await verifyAccessToken(env, token, now)).toEqual(claims);
-    expect(await verifyAccessToken(env, token, now)).toEqual(claims);
+    const { token, expiry } = await issueAccessToken(env, claims, now);
+    const first = await verifyAccessToken(env, token, now);
+    // The cached verification keeps the token's own id (what a logout revokes) and its expiry.
+    expect(first).toEqual({ ...claims, sessionId: expect.any(String), expiresAt: expiry });
+    expect(await verifyAccessToken(env, token, now)).toEqual(first);
     // Rotation: the old secret kept as previous still verifies; once it is removed, the token is refused.
     const rotated = { ...env, JWT_SECRET: "rotated-secret-5f0c3b9e8d7a6f5e4d3c2b1a0f9e8d7c", JWT_SECRET_PREVIOUS: env.JWT_SECRET };
-    expect(await verifyAccessToken(rotated, token, now)).toEqual(claims);
+    expect(await verifyAccessToken(rotated, token, now)).toEqual(first);
     expect(await verifyAccessToken({ ...rotated, JWT_SECRET_PREVIOUS: undefined }, token, now)).toBeNull();
     expect(await verifyAccessToken(env, token, new Date(now.getTime() + 3601_000))).toBeNull();
   });

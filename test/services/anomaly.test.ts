@@ -3,11 +3,12 @@ import { and, eq } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
 import { type BackupMode, backupJobs, backupRuns, destinations, events, logMessages, webhookDeliveries } from "../../src/db/schema";
 import { setClock } from "../../src/lib/clock";
-import { detectMissedSchedules } from "../../src/services/anomaly";
+import { SWEEP_PAGE_SIZE, detectMissedSchedules, dueJobsQuery } from "../../src/services/anomaly";
 import { applyBackupReport } from "../../src/services/backup-report";
+import { createJob, updateJob } from "../../src/services/backup-job";
 import { CRON, scheduled } from "../../src/scheduled";
 import { createAgent } from "../support/backup";
-import { createSubscriber, db } from "../helpers";
+import { createSubscriber, db, queryPlan } from "../helpers";
 import { subscriberWithWebhook } from "../support/webhook";
 
 const CHECKSUM = `sha256:${"ab".repeat(32)}`;
@@ -219,5 +220,57 @@ describe("missed scheduled runs", () => {
     await scheduled({ cron: CRON.everyMinute, scheduledTime: 0, noRetry() {} } as ScheduledController, env);
     await scheduled({ cron: CRON.everyMinute, scheduledTime: 0, noRetry() {} } as ScheduledController, env);
     expect(await anomalies(subscriberId)).toEqual([expect.objectContaining({ kind: "missing", backupMode: "Differential", expected: "2026-11-27T10:15:00Z" })]);
+  });
+
+  it("reads only jobs that are due, through the due index, and moves each past the window it checked", async () => {
+    const { subscriberId } = await createSubscriber();
+    const hourly = await jobWithAgent(subscriberId, { schedules: [{ backupMode: "Full", cronExpression: "0 * * * *" }], at: created });
+    const daily = await jobWithAgent(subscriberId, { schedules: [{ backupMode: "Full", cronExpression: "0 2 * * *" }], at: created });
+    const dueAt = async (id: string) => (await db().select({ at: backupJobs.nextDueAt }).from(backupJobs).where(eq(backupJobs.id, id)))[0].at;
+
+    expect(await detectMissedSchedules(env, at("2026-11-27T10:30:00Z"))).toBe(1);
+    expect(await dueAt(hourly.backupJobId)).toEqual(at("2026-11-27T11:00:00Z"));
+    expect(await dueAt(daily.backupJobId)).toEqual(at("2026-11-28T02:00:00Z"));
+    // At 11:00 the window ends at 10:30: neither job is due, so the sweep does not read them.
+    const read = (await dueJobsQuery(db(), at("2026-11-27T10:30:00Z"), null)).map((j) => j.id);
+    expect(read).not.toContain(hourly.backupJobId);
+    expect(read).not.toContain(daily.backupJobId);
+    expect(await queryPlan(dueJobsQuery(db(), at("2026-11-27T10:30:00Z"), null))).toContain("backup_jobs_due_idx");
+  });
+
+  it("a job saved through the service is due at its first time after the save, and none when disabled", async () => {
+    const { subscriberId } = await createSubscriber();
+    const { agentId, databaseIds } = await createAgent(subscriberId, { databases: ["Sales"], backupModes: ["Full", "Differential"] });
+    const destinationId = crypto.randomUUID();
+    await db().insert(destinations).values({ id: destinationId, subscriberId, agentId, name: "Disk", type: "LocalStorage", settings: { path: "/b" }, createdAt: created, updatedAt: created });
+    const ctx = { db: db(), env, subscriberId, now: at("2026-11-27T10:20:00Z"), plan: "Ultimate" as const, principal: { kind: "agent" as const, agentId }, waitUntil: () => {} };
+    const input = { name: "Hourly", agentId, databaseIds, destinationIds: [destinationId], isEnabled: true, retentionDays: 7, encryption: { enabled: false }, schedules: [{ backupMode: "Full" as const, cronExpression: "0 * * * *" }, { backupMode: "Differential" as const, cronExpression: "45 * * * *" }] };
+    const job = await createJob(ctx, input);
+    expect(job.nextDueAt).toEqual(at("2026-11-27T10:45:00Z"));
+    const disabled = await updateJob({ ...ctx, now: at("2026-11-27T10:50:00Z") }, job.id, { isEnabled: false });
+    expect(disabled.job.nextDueAt).toBeNull();
+    const enabled = await updateJob({ ...ctx, now: at("2026-11-27T10:50:00Z") }, job.id, { isEnabled: true });
+    expect(enabled.job.nextDueAt).toEqual(at("2026-11-27T11:00:00Z"));
+    // 10:45 passed while the job was disabled: not missed. (Other tests' jobs share this file's D1.)
+    await detectMissedSchedules(env, at("2026-11-27T11:29:00Z"));
+    expect(await anomalies(subscriberId)).toEqual([]);
+    await detectMissedSchedules(env, at("2026-11-27T11:30:00Z"));
+    expect(await anomalies(subscriberId)).toEqual([expect.objectContaining({ backupJobId: job.id, expected: "2026-11-27T11:00:00Z" })]);
+  });
+
+  it("pages through more due jobs than one page holds", async () => {
+    const { subscriberId } = await createSubscriber();
+    // Written without a due time (as before this column existed): due now, checked once, then moved on.
+    const rows = Array.from({ length: SWEEP_PAGE_SIZE + 5 }, (_, i) =>
+      db()
+        .insert(backupJobs)
+        .values({ subscriberId, name: `Job ${i}`, isEnabled: true, schedules: [{ backupMode: "Full", cronExpression: "0 3 * * *" }], retentionDays: 7, encryptionEnabled: false, createdAt: created, updatedAt: created }),
+    );
+    await db().batch(rows as [(typeof rows)[number], ...typeof rows]);
+    await detectMissedSchedules(env, at("2026-11-27T10:31:00Z"));
+    const due = await db().select({ at: backupJobs.nextDueAt }).from(backupJobs).where(eq(backupJobs.subscriberId, subscriberId));
+    expect(due).toHaveLength(SWEEP_PAGE_SIZE + 5);
+    expect(new Set(due.map((d) => d.at?.toISOString()))).toEqual(new Set(["2026-11-28T03:00:00.000Z"]));
+    expect(await anomalies(subscriberId)).toEqual([]);
   });
 });

@@ -10,7 +10,7 @@ export async function registrationToken(token: string): Promise<string> {
   return (await res.json<{ registrationToken: string }>()).registrationToken;
 }
 
-export async function enroll(token: string, facts: Partial<{ hostname: string; displayName: string }> = {}) {
+export async function enroll(token: string, facts: Partial<{ hostname: string; displayName: string; version: string }> = {}) {
   const res = await api("/api/agent/register", {
     json: { registrationToken: await registrationToken(token), hostname: "PROD-SQL-01", operatingSystem: "Debian 13", version: "1.0.0", ...facts },
   });

@@ -1,6 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { expect } from "vitest";
-import { agents, databases, engines } from "../../src/db/schema";
+import { type BackupMode, type DestinationType, agents, databases, engines } from "../../src/db/schema";
 import { clock } from "../../src/lib/clock";
 import { randomToken, sha256Hex } from "../../src/lib/crypto";
 import type { AgentCommand, ServerFrame } from "../../src/protocol/agent-protocol";
@@ -8,9 +8,13 @@ import { BASE, api, db } from "../helpers";
 
 /**
  * An agent of `subscriberId` with one engine and its databases, written straight to D1 (the tests of
- * this folder are about jobs, not enrollment; e2e.test.ts enrolls through the API).
+ * this folder are about jobs, not enrollment; e2e.test.ts enrolls through the API). Unless told
+ * otherwise it is a 1.0 agent: a Full-only engine, LocalStorage/S3Storage/SftpStorage destinations.
  */
-export async function createAgent(subscriberId: string, opts: { databases?: string[]; online?: boolean } = {}) {
+export async function createAgent(
+  subscriberId: string,
+  opts: { databases?: string[]; online?: boolean; backupModes?: BackupMode[]; destinationTypes?: DestinationType[] } = {},
+) {
   const now = clock.now();
   const agentId = crypto.randomUUID();
   const engineId = crypto.randomUUID();
@@ -28,9 +32,10 @@ export async function createAgent(subscriberId: string, opts: { databases?: stri
         version: "1.0.0",
         tokenHash: await sha256Hex(agentToken),
         isOnline: opts.online ?? false,
+        destinationTypes: opts.destinationTypes ?? null,
         createdAt: now,
       }),
-    db().insert(engines).values({ id: engineId, subscriberId, agentId, engineKey: "mssql-default", dbmsType: "MicrosoftSql", createdAt: now, updatedAt: now }),
+    db().insert(engines).values({ id: engineId, subscriberId, agentId, engineKey: "mssql-default", dbmsType: "MicrosoftSql", backupModes: opts.backupModes, createdAt: now, updatedAt: now }),
     db()
       .insert(databases)
       .values(names.map((name, i) => ({ id: databaseIds[i], subscriberId, agentId, engineId, name, createdAt: now }))),

@@ -1,5 +1,22 @@
 import type { Readable } from "node:stream";
+import { FULL_ONLY_CAPABILITIES, type EngineCapabilities } from "../../../src/protocol/agent-protocol.ts";
 import type { BackupMode, Credential, CredentialLookup, DbmsType } from "../types.ts";
+
+export type { EngineCapabilities };
+
+/** What an engine remembers about the last backup of a chain (binlog position, LSN, slot): plain JSON. */
+export type ChainPosition = Record<string, unknown>;
+
+export interface ChainBackupRequest {
+  database: string;
+  mode: BackupMode;
+  /** The position after the chain's previous backup; absent for the first Full. */
+  previous?: ChainPosition;
+  /** Stable per job and database (names a replication slot, say). */
+  chainKey: string;
+  /** An empty folder to write the backup's files into. */
+  directory: string;
+}
 
 export interface Engine {
   readonly engineKey: string;
@@ -8,11 +25,38 @@ export interface Engine {
   readonly dumpExtension: string;
   version(): Promise<string>;
   listDatabases(): Promise<string[]>;
-  /** Throws UnsupportedModeError for a mode this engine cannot back up. */
-  assertModeSupported(mode: BackupMode): void;
+  /** The modes this engine can back up here (tools installed, server settings) and whether it can restore. */
+  capabilities(): Promise<EngineCapabilities>;
   /** The dump as a stream; it errors if the dump tool fails. `release` frees staging space afterwards. */
   dump(database: string): Promise<{ stream: Readable; release(): Promise<void> }>;
+  /**
+   * Physical backups that form a chain (Full → Differential → TransactionLog): writes one into
+   * `directory` and returns the chain's new position. Absent where only logical dumps exist.
+   */
+  stageChainBackup?(request: ChainBackupRequest): Promise<ChainPosition>;
+  /** The job is gone: frees what its chain holds on the server (a replication slot keeps WAL forever). */
+  releaseChain?(position: ChainPosition): Promise<void>;
 }
+
+export const ENGINE_NAMES: Record<DbmsType, string> = { PostgreSql: "PostgreSQL", MySql: "MySQL", MariaDb: "MariaDB", Sqlite: "SQLite" };
+
+/** Throws UnsupportedModeError for a mode the engine cannot back up. */
+export async function assertCapable(engine: Engine, mode: BackupMode): Promise<void> {
+  const { backupModes } = await engine.capabilities();
+  if (backupModes.includes(mode)) return;
+  throw new UnsupportedModeError(
+    `${ENGINE_NAMES[engine.dbmsType]} engine "${engine.engineKey}" cannot make ${mode} backups here (it can: ${backupModes.join(", ")}).`,
+  );
+}
+
+/**
+ * `restore: true` would let the platform send `restore.run`, which this agent version does not handle
+ * yet: restores are done with the `restore` command on the machine. One switch for every engine.
+ */
+export const RESTORE_BY_PLATFORM = false;
+
+/** Logical dumps only (protocol 1.0's meaning); this agent restores them with its `restore` command. */
+export const fullOnlyCapabilities = async (): Promise<EngineCapabilities> => ({ ...FULL_ONLY_CAPABILITIES, restore: RESTORE_BY_PLATFORM });
 
 export class UnsupportedModeError extends Error {
   override name = "UnsupportedModeError";
@@ -52,13 +96,6 @@ export function resolveLogin(
     };
   }
   throw new Error(`Credential ${config.credentialReferenceId} is a ${credential.$type}; a database engine needs a BasicCredential or ConnectionStringCredential.`);
-}
-
-export function fullOnly(engineName: string, mode: BackupMode): void {
-  if (mode === "Full") return;
-  throw new UnsupportedModeError(
-    `${engineName} backups support only the Full mode; ${mode} backups are not available for this engine in this agent version.`,
-  );
 }
 
 /** The databases agent.json offers: all found, or only those its `databases` list names. */

@@ -1,13 +1,15 @@
 import type { Readable } from "node:stream";
 import type { MysqlEngineConfig } from "../config.ts";
-import type { BackupMode, CredentialLookup } from "../types.ts";
-import { fullOnly, onlyConfigured, resolveLogin, type Engine, type ServerLogin } from "./engine.ts";
+import type { CredentialLookup } from "../types.ts";
+import { fullOnlyCapabilities, onlyConfigured, resolveLogin, RESTORE_BY_PLATFORM, type ChainBackupRequest, type ChainPosition, type Engine, type EngineCapabilities, type ServerLogin } from "./engine.ts";
+import { mariadbModes, stageMariadbBackup } from "./mariadb-physical.ts";
 import { firstInstalled, runForOutput, runWithInput, streamFrom } from "./process.ts";
 
 const SYSTEM_DATABASES = new Set(["information_schema", "performance_schema", "mysql", "sys"]);
 
 export function mysqlArgs(login: ServerLogin): { args: string[]; env: Record<string, string | undefined> } {
-  const args = ["-h", login.host, "--protocol=TCP"];
+  // A host that is a path is the server's Unix socket (where discovery finds a local server).
+  const args = login.host.startsWith("/") ? ["--protocol=SOCKET", "--socket", login.host] : ["-h", login.host, "--protocol=TCP"];
   if (login.port) args.push("-P", String(login.port));
   if (login.username) args.push("-u", login.username);
   // MYSQL_PWD keeps the password off the command line.
@@ -32,8 +34,12 @@ export class MysqlEngine implements Engine {
     this.dbmsType = config.type;
   }
 
+  private login(): ServerLogin {
+    return resolveLogin(this.config, this.credentials);
+  }
+
   private async query(sql: string): Promise<string> {
-    const { args, env } = mysqlArgs(resolveLogin(this.config, this.credentials));
+    const { args, env } = mysqlArgs(this.login());
     return runForOutput({ command: await clientTool(), args: [...args, "-N", "-B", "-e", sql], env });
   }
 
@@ -46,12 +52,19 @@ export class MysqlEngine implements Engine {
     return onlyConfigured(names, this.config.databases);
   }
 
-  assertModeSupported(mode: BackupMode): void {
-    fullOnly(this.dbmsType === "MariaDb" ? "MariaDB" : "MySQL", mode);
+  /** MariaDB on this machine with mariadb-backup installed also does Differential, and TransactionLog with log_bin on. */
+  async capabilities(): Promise<EngineCapabilities> {
+    // mariadb-backup cannot copy MySQL 8's data files: MySQL stays with logical Full dumps.
+    if (this.dbmsType !== "MariaDb") return fullOnlyCapabilities();
+    return { backupModes: await mariadbModes(this.login(), (sql) => this.query(sql)), restore: RESTORE_BY_PLATFORM };
+  }
+
+  stageChainBackup(request: ChainBackupRequest): Promise<ChainPosition> {
+    return stageMariadbBackup(this.login(), (sql) => this.query(sql), request);
   }
 
   async dump(database: string): Promise<{ stream: Readable; release(): Promise<void> }> {
-    const { args, env } = mysqlArgs(resolveLogin(this.config, this.credentials));
+    const { args, env } = mysqlArgs(this.login());
     // One consistent snapshot for InnoDB without locking writers; no CREATE DATABASE so it restores under any name.
     const dumpArgs = [...args, "--single-transaction", "--quick", "--routines", "--triggers", "--events", "--hex-blob", "--", database];
     return { stream: streamFrom({ command: await dumpTool(), args: dumpArgs, env }), release: async () => {} };

@@ -1,7 +1,8 @@
 import type { Readable } from "node:stream";
 import type { PostgresEngineConfig } from "../config.ts";
-import type { BackupMode, CredentialLookup } from "../types.ts";
-import { fullOnly, onlyConfigured, resolveLogin, type Engine, type ServerLogin } from "./engine.ts";
+import type { CredentialLookup } from "../types.ts";
+import { onlyConfigured, resolveLogin, RESTORE_BY_PLATFORM, type ChainBackupRequest, type ChainPosition, type Engine, type EngineCapabilities, type ServerLogin } from "./engine.ts";
+import { dropSlot, postgresModes, stagePostgresBackup } from "./postgres-physical.ts";
 import { runForOutput, runWithInput, streamFrom, type Command } from "./process.ts";
 
 export function postgresArgs(login: ServerLogin): { args: string[]; env: Record<string, string | undefined> } {
@@ -56,8 +57,20 @@ export class PostgresEngine implements Engine {
     return onlyConfigured(names, this.config.databases);
   }
 
-  assertModeSupported(mode: BackupMode): void {
-    fullOnly("PostgreSQL", mode);
+  private query(sql: string): Promise<string> {
+    return runForOutput(psql(this.login(), "postgres", sql));
+  }
+
+  async capabilities(): Promise<EngineCapabilities> {
+    return { backupModes: await postgresModes((sql) => this.query(sql)), restore: RESTORE_BY_PLATFORM };
+  }
+
+  stageChainBackup(request: ChainBackupRequest): Promise<ChainPosition> {
+    return stagePostgresBackup(this.login(), (sql) => this.query(sql), request);
+  }
+
+  releaseChain(position: ChainPosition): Promise<void> {
+    return dropSlot((sql) => this.query(sql), position);
   }
 
   async dump(database: string): Promise<{ stream: Readable; release(): Promise<void> }> {

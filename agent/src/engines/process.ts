@@ -1,11 +1,13 @@
 import { spawn } from "node:child_process";
-import { Readable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 
 export interface Command {
   command: string;
   args: string[];
   env?: Record<string, string | undefined>;
+  /** Run as this user (the agent must be root): PostgreSQL refuses to run its server as root. */
+  user?: { uid: number; gid: number };
 }
 
 /** The tool's own last words on stderr, for an error a person can act on (never the password: it travels in env). */
@@ -15,8 +17,8 @@ function failure(command: Command, code: number | null, signal: NodeJS.Signals |
   return new Error(`${command.command} failed: ${detail}`);
 }
 
-function start(command: Command, stdin: "ignore" | "pipe") {
-  const child = spawn(command.command, command.args, { env: { ...process.env, ...command.env }, stdio: [stdin, "pipe", "pipe"] });
+export function start(command: Command, stdin: "ignore" | "pipe") {
+  const child = spawn(command.command, command.args, { env: { ...process.env, ...command.env }, stdio: [stdin, "pipe", "pipe"], ...command.user });
   let stderr = "";
   child.stderr!.setEncoding("utf8");
   child.stderr!.on("data", (text: string) => {
@@ -48,10 +50,13 @@ export async function runForOutput(command: Command): Promise<string> {
  */
 export function streamFrom(command: Command): Readable {
   const { child, exit } = start(command, "ignore");
+  // Read from the start: Node discards the unread output of a child that exits before anyone reads
+  // it (say, while the consumer first runs CREATE DATABASE). The PassThrough holds it, with backpressure.
+  const output = child.stdout!.pipe(new PassThrough());
   return Readable.from(
     (async function* () {
       try {
-        for await (const chunk of child.stdout!) yield chunk as Buffer;
+        for await (const chunk of output) yield chunk as Buffer;
         await exit;
       } finally {
         if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");

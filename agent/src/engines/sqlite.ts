@@ -6,8 +6,7 @@ import { basename, extname, join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { backup, DatabaseSync } from "node:sqlite";
 import type { SqliteEngineConfig } from "../config.ts";
-import type { BackupMode } from "../types.ts";
-import { fullOnly, type Engine } from "./engine.ts";
+import { fullOnlyCapabilities, type Engine } from "./engine.ts";
 
 const GLOB_CHARACTERS = /[*?[\]{}]/;
 
@@ -86,9 +85,7 @@ export class SqliteEngine implements Engine {
     return [...(await this.files()).keys()];
   }
 
-  assertModeSupported(mode: BackupMode): void {
-    fullOnly("SQLite", mode);
-  }
+  readonly capabilities = fullOnlyCapabilities;
 
   /** Online backup through node:sqlite into a staging file (consistent even while the app writes), then streamed. */
   async dump(database: string): Promise<{ stream: Readable; release(): Promise<void> }> {

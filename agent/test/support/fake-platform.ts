@@ -23,6 +23,8 @@ export class FakePlatform {
   /** Answers a frame with an `error` (and no ack) when this returns a reason. */
   refuse: (frame: ReceivedFrame) => string | undefined = () => undefined;
   connections = 0;
+  /** When true, the agent's token is answered as a deleted agent's: 401 `agent_revoked`. */
+  revoked = false;
   registrationTokens = new Set<string>();
   private readonly http: Server;
   private readonly wss = new WebSocketServer({ noServer: true });
@@ -33,7 +35,7 @@ export class FakePlatform {
   constructor() {
     this.http = createServer((req, res) => void this.handleHttp(req, res));
     this.http.on("upgrade", (req, socket, head) => {
-      if (req.headers.authorization !== `Bearer ${this.agentToken}`) {
+      if (this.revoked || req.headers.authorization !== `Bearer ${this.agentToken}`) {
         socket.end("HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n");
         return;
       }
@@ -63,6 +65,7 @@ export class FakePlatform {
       return json(200, { agentId: this.agentId, agentToken: this.agentToken });
     }
     if (req.url === "/api/agent/connect") {
+      if (this.revoked) return json(401, { error: "This agent was deleted on the platform: wipe its state and enroll again.", code: "agent_revoked" });
       return req.headers.authorization === `Bearer ${this.agentToken}` ? json(426, { error: "Expected a WebSocket upgrade." }) : json(401, { error: "Invalid agent token." });
     }
     if (req.url === "/api/health") return json(200, { status: "ok" });

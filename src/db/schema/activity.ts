@@ -16,7 +16,11 @@ export const events = sqliteTable(
     data: text("data", { mode: "json" }).notNull().$type<Record<string, unknown>>(),
     createdAt: timestamp("created_at").notNull(),
   },
-  (t) => [index("events_subscriber_created_idx").on(t.subscriberId, t.createdAt)],
+  (t) => [
+    index("events_subscriber_created_idx").on(t.subscriberId, t.createdAt),
+    // Housekeeping deletes events by age over all subscribers.
+    index("events_created_idx").on(t.createdAt),
+  ],
 );
 
 /** Log entries from agents (`log` frames) and from the platform itself (`agentId` null or the agent concerned). */

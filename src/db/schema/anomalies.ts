@@ -1,4 +1,4 @@
-import { primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import { backupJobs } from "./backups";
 import { timestamp } from "./columns";
 
@@ -16,5 +16,9 @@ export const missedScheduleReports = sqliteTable(
     subscriberId: text("subscriber_id").notNull(),
     reportedAt: timestamp("reported_at").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.backupJobId, t.scheduledFor] })],
+  (t) => [
+    primaryKey({ columns: [t.backupJobId, t.scheduledFor] }),
+    // Housekeeping drops reports older than the sweep's look-back.
+    index("missed_schedule_reports_scheduled_idx").on(t.scheduledFor),
+  ],
 );

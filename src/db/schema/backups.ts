@@ -1,11 +1,21 @@
+import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import { agents, databases } from "./agents";
 import { id, timestamp } from "./columns";
 import { subscriberIdColumn } from "./identity";
-import { BACKUP_MODES, type BackupMode, RUN_STATUSES, RUN_TRIGGERS } from "../../domain/backup";
+import { BACKUP_FILE_STATUSES, BACKUP_MODES, type BackupMode, RUN_STATUSES, RUN_TRIGGERS } from "../../domain/backup";
 import { CREDENTIAL_TYPES, DESTINATION_TYPES } from "../../domain/destination";
 
-export { BACKUP_MODES, RUN_STATUSES, RUN_TRIGGERS, type BackupMode, type RunStatus, type RunTrigger } from "../../domain/backup";
+export {
+  BACKUP_FILE_STATUSES,
+  BACKUP_MODES,
+  RUN_STATUSES,
+  RUN_TRIGGERS,
+  type BackupFileStatus,
+  type BackupMode,
+  type RunStatus,
+  type RunTrigger,
+} from "../../domain/backup";
 export { CREDENTIAL_TYPES, DESTINATION_TYPES, type CredentialType, type DestinationType } from "../../domain/destination";
 
 export interface JobSchedule {
@@ -70,10 +80,21 @@ export const backupJobs = sqliteTable(
     sealedPassphrase: text("sealed_passphrase"),
     lastStatus: text("last_status", { enum: RUN_STATUSES }),
     lastRunUtc: timestamp("last_run_utc"),
+    /**
+     * The earliest scheduled time the missed-schedule sweep has not checked yet, set with croner when the
+     * job is saved and moved on by the sweep; null when the job has no schedule. A row written without it
+     * gets 0 ("due now"): the next sweep computes it.
+     */
+    nextDueAt: timestamp("next_due_at").default(sql`0`),
     createdAt: timestamp("created_at").notNull(),
     updatedAt: timestamp("updated_at").notNull(),
   },
-  (t) => [index("backup_jobs_subscriber_created_idx").on(t.subscriberId, t.createdAt, t.id), index("backup_jobs_agent_idx").on(t.agentId)],
+  (t) => [
+    index("backup_jobs_subscriber_created_idx").on(t.subscriberId, t.createdAt, t.id),
+    index("backup_jobs_agent_idx").on(t.agentId),
+    // The minute sweep reads only enabled jobs that are due, oldest due first.
+    index("backup_jobs_due_idx").on(t.isEnabled, t.nextDueAt, t.id),
+  ],
 );
 
 /** The databases a job backs up (all on the job's agent). Dropped with the job or the database. */
@@ -122,6 +143,8 @@ export const backupRuns = sqliteTable(
     finishedUtc: timestamp("finished_utc"),
     durationMs: integer("duration_ms"),
     totalSize: integer("total_size"),
+    /** The agent's last `backup.progress` while it runs; the total size once it succeeded. */
+    bytesDone: integer("bytes_done"),
     error: text("error"),
     createdAt: timestamp("created_at").notNull(),
   },
@@ -147,11 +170,23 @@ export const backupFiles = sqliteTable(
     fileSize: integer("file_size").notNull(),
     /** `sha256:<hex>` */
     checksum: text("checksum").notNull(),
+    backupMode: text("backup_mode", { enum: BACKUP_MODES }).notNull().default("Full"),
+    /** For a Differential or TransactionLog file: the file (same job and destination) it builds on. */
+    baseBackupFileId: text("base_backup_file_id"),
+    status: text("status", { enum: BACKUP_FILE_STATUSES }).notNull().default("Available"),
+    /** When the agent reported it removed the file (retention). */
+    deletedUtc: timestamp("deleted_utc"),
     dateCreated: timestamp("date_created").notNull(),
   },
   (t) => [
+    // Lists are subscriber-first and ordered by (dateCreated, id) straight off an index: one index per
+    // filter shape, with and without the status (the default list shows Available files only).
     index("backup_files_subscriber_created_idx").on(t.subscriberId, t.dateCreated, t.id),
+    index("backup_files_subscriber_status_created_idx").on(t.subscriberId, t.status, t.dateCreated, t.id),
     index("backup_files_subscriber_job_created_idx").on(t.subscriberId, t.backupJobId, t.dateCreated, t.id),
+    index("backup_files_subscriber_job_status_created_idx").on(t.subscriberId, t.backupJobId, t.status, t.dateCreated, t.id),
     index("backup_files_run_idx").on(t.backupRunId),
+    // `files.deleted` and a file's base are found by where the file is: destination and name.
+    index("backup_files_subscriber_destination_name_idx").on(t.subscriberId, t.destinationId, t.fileName),
   ],
 );

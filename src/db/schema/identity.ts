@@ -31,9 +31,46 @@ export const users = sqliteTable(
     emailConfirmedAt: timestamp("email_confirmed_at"),
     /** Carried in each access token as `gen`; a password reset bumps it, so older sessions stop working. */
     sessionGeneration: integer("session_generation").notNull().default(0),
+    /** The TOTP secret, sealed (services/secret.ts); set by 2FA setup, in force once `totpEnabledAt` is set. */
+    totpSecret: text("totp_secret"),
+    totpEnabledAt: timestamp("totp_enabled_at"),
+    /** The 30 s step of the last TOTP code accepted: a code is only accepted for a later step (no replay). */
+    totpLastStep: integer("totp_last_step"),
     createdAt: timestamp("created_at").notNull(),
   },
   (t) => [uniqueIndex("users_email_unique").on(t.email), index("users_subscriber_idx").on(t.subscriberId)],
+);
+
+/** Single-use 2FA recovery codes, shown once at enable time and stored as SHA-256 only. */
+export const recoveryCodes = sqliteTable(
+  "recovery_codes",
+  {
+    id: id(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    codeHash: text("code_hash").notNull(),
+    usedAt: timestamp("used_at"),
+    createdAt: timestamp("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("recovery_codes_user_hash_unique").on(t.userId, t.codeHash)],
+);
+
+/**
+ * Access tokens ended before their expiry by a logout, by `jti`. Kept until the token would have
+ * expired anyway; the subscriber's limiter caches the live ones (see TenantRateLimiter).
+ */
+export const revokedSessions = sqliteTable(
+  "revoked_sessions",
+  {
+    sessionId: text("session_id").primaryKey(),
+    subscriberId: subscriberIdColumn(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    expiresAt: timestamp("expires_at").notNull(),
+  },
+  (t) => [index("revoked_sessions_subscriber_expires_idx").on(t.subscriberId, t.expiresAt)],
 );
 
 export const EMAIL_TOKEN_PURPOSES = ["confirm_email", "reset_password"] as const;
@@ -52,7 +89,11 @@ export const emailTokens = sqliteTable(
     usedAt: timestamp("used_at"),
     createdAt: timestamp("created_at").notNull(),
   },
-  (t) => [uniqueIndex("email_tokens_hash_unique").on(t.tokenHash), index("email_tokens_user_idx").on(t.userId)],
+  (t) => [
+    uniqueIndex("email_tokens_hash_unique").on(t.tokenHash),
+    index("email_tokens_user_idx").on(t.userId),
+    index("email_tokens_expires_idx").on(t.expiresAt),
+  ],
 );
 
 export const apiKeys = sqliteTable(

@@ -6,3 +6,5 @@ export * from "./backups";
 export * from "./bug-reports";
 export * from "./identity";
 export * from "./webhooks";
+export * from "./browser-sessions";
+export * from "./notifications";

@@ -66,5 +66,7 @@ export const webhookDeliveries = sqliteTable(
     index("webhook_deliveries_event_idx").on(t.eventId),
     // The sweep reads pending rows by due time.
     index("webhook_deliveries_status_due_idx").on(t.status, t.nextAttemptAt),
+    // Housekeeping deletes final (delivered or failed) deliveries by age.
+    index("webhook_deliveries_status_created_idx").on(t.status, t.createdAt),
   ],
 );

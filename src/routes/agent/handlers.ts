@@ -1,17 +1,19 @@
-import { ApiError, unauthorized } from "../../lib/errors";
+import { ApiError, agentRevoked, unauthorized } from "../../lib/errors";
 import { isoUtc } from "../../lib/time";
 import type { AppRouteHandler } from "../../http/types";
 import * as agents from "../../services/agent";
+import * as agentRelease from "../../services/agent-release";
 import { bearerToken } from "../../services/bearer-auth";
 import type * as routes from "./routes";
 import { assertCredentialBudget, recordCredentialFailure } from "../../services/rate-limit";
 
 type AgentRow = Awaited<ReturnType<typeof agents.listAgents>>[number];
-const agentJson = (agent: AgentRow) => ({ ...agent, lastSeenUtc: isoUtc(agent.lastSeenUtc) });
+const agentJson = (agent: AgentRow) => ({ ...agent, lastSeenUtc: isoUtc(agent.lastSeenUtc), updateAvailable: agentRelease.isUpdateAvailable(agent.version) });
 
 export const createRegistrationToken: AppRouteHandler<typeof routes.createRegistrationToken> = async (c) => {
   const { registrationToken, expiresAt } = await agents.createRegistrationToken(c.var.ctx);
-  return c.json({ registrationToken, expiresAt: isoUtc(expiresAt) }, 200);
+  const installCommand = agentRelease.installCommand(new URL(c.req.url).origin, registrationToken);
+  return c.json({ registrationToken, expiresAt: isoUtc(expiresAt), installCommand }, 200);
 };
 
 export const registerAgent: AppRouteHandler<typeof routes.registerAgent> = async (c) => {
@@ -27,6 +29,7 @@ export const connectAgent: AppRouteHandler<typeof routes.connectAgent> = async (
   assertCredentialBudget("agentToken", clientIp, now);
   const agent = token ? await agents.authenticateAgentToken(c.var.publicCtx.db, token) : null;
   if (!agent) {
+    if (token && (await agents.isRevokedAgentToken(c.var.publicCtx.db, token))) throw agentRevoked();
     await recordCredentialFailure(c.env, "agentToken", clientIp, now);
     throw unauthorized("Invalid or revoked agent token.");
   }
@@ -46,6 +49,7 @@ export const getAgent: AppRouteHandler<typeof routes.getAgent> = async (c) => {
   return c.json(
     {
       ...agentJson(detail),
+      destinationTypes: [...detail.destinationTypes],
       engines: detail.engines.map((engine) => ({
         ...engine,
         databases: engine.databases.map((d) => ({ ...d, missingSince: isoUtc(d.missingSince) })),

@@ -1,4 +1,6 @@
 import { z } from "@hono/zod-openapi";
+import { BACKUP_MODES } from "../../domain/backup";
+import { DESTINATION_TYPES } from "../../domain/destination";
 
 const text = (label: string, max: number) =>
   z
@@ -15,6 +17,10 @@ export const RegistrationTokenSchema = z
   .object({
     registrationToken: z.string().openapi({ example: "ds_reg_8Jx…" }),
     expiresAt: z.string().openapi({ example: "2026-03-27T14:30:00Z" }),
+    installCommand: z.string().openapi({
+      example: "curl -fsSL https://api.data-sync.co.uk/install.sh | sh -s -- --token ds_reg_8Jx…",
+      description: "Run on the server to back up: installs the agent, enrolls it with this token and starts its service.",
+    }),
   })
   .openapi("RegistrationToken");
 
@@ -41,6 +47,7 @@ export const AgentSchema = z
     hostname: z.string().openapi({ example: "PROD-SQL-01" }),
     displayName: z.string().nullable().openapi({ example: "Production SQL Server" }),
     version: z.string().openapi({ example: "1.4.2" }),
+    updateAvailable: z.boolean().openapi({ description: "The platform serves a newer agent: run `datasync-agent update` on the machine." }),
     isOnline: z.boolean(),
     lastSeenUtc: z.string().nullable().openapi({ example: "2026-03-26T14:30:00Z" }),
     operatingSystem: z.string().openapi({ example: "Windows Server 2022" }),
@@ -55,14 +62,34 @@ export const AgentDatabaseSchema = z
   })
   .openapi("AgentDatabase");
 
+export const EngineCapabilitiesSchema = z
+  .object({
+    backupModes: z.array(z.enum(BACKUP_MODES)).openapi({ example: ["Full", "TransactionLog"] }),
+    restore: z.boolean().openapi({ description: "Whether the agent can restore this engine's backups." }),
+  })
+  .openapi("EngineCapabilities", {
+    description: "What the engine can do, as its agent reports it. An agent of protocol 1.0 reports nothing: Full backups only, no restore. Schedules and run-nows in other modes are refused.",
+  });
+
 export const EngineSchema = z
   .object({
     engineId: z.string(),
     engineKey: z.string().openapi({ example: "mssql:MSSQLSERVER" }),
     dbmsType: z.string().openapi({ example: "MicrosoftSql" }),
     version: z.string().nullable().openapi({ example: "16.0.4175.1" }),
+    error: z.string().nullable().openapi({
+      example: null,
+      description: "Why the agent found this engine but could not list its databases (e.g. a refused login); null when it could.",
+    }),
+    capabilities: EngineCapabilitiesSchema,
     databases: z.array(AgentDatabaseSchema),
   })
   .openapi("Engine");
 
-export const AgentDetailSchema = AgentSchema.extend({ engines: z.array(EngineSchema) }).openapi("AgentDetail");
+export const AgentDetailSchema = AgentSchema.extend({
+  destinationTypes: z.array(z.enum(DESTINATION_TYPES)).openapi({
+    description: "The destination types this agent can write (an agent of protocol 1.0: LocalStorage, S3Storage and SftpStorage). A job using another type is refused.",
+    example: ["LocalStorage", "S3Storage", "AzureBlobStorage", "SftpStorage", "GoogleCloudStorage"],
+  }),
+  engines: z.array(EngineSchema),
+}).openapi("AgentDetail");

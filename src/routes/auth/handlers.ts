@@ -27,3 +27,13 @@ export const resetPassword: AppRouteHandler<typeof routes.resetPassword> = async
   await auth.resetPassword(c.var.publicCtx, c.req.valid("json"));
   return c.json({ message: "Password has been reset. You can now log in with the new password." }, 200);
 };
+
+export const logout: AppRouteHandler<typeof routes.logout> = async (c) => {
+  await auth.logout(c.var.ctx);
+  return c.json({ message: "Logged out." }, 200);
+};
+
+export const resendConfirmation: AppRouteHandler<typeof routes.resendConfirmation> = async (c) => {
+  await auth.resendConfirmation(c.var.publicCtx, c.req.valid("json").email);
+  return c.json({ message: auth.CONFIRMATION_RESENT_MESSAGE }, 200);
+};

@@ -11,6 +11,10 @@ const toSummary = (file: files.BackupFileRow) => ({
   fileSize: file.fileSize,
   checksum: file.checksum,
   dateCreated: isoUtc(file.dateCreated),
+  backupMode: file.backupMode,
+  baseBackupFileId: file.baseBackupFileId,
+  status: file.status,
+  deletedUtc: isoUtc(file.deletedUtc),
 });
 
 export const listBackupFiles: AppRouteHandler<typeof routes.listBackupFiles> = async (c) => {

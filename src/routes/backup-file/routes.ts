@@ -11,7 +11,7 @@ export const listBackupFiles = createRoute({
   method: "get",
   path: "/api/backupfile",
   tags,
-  summary: "Backup files recorded for your subscriber, newest first (paginated; filters backupJobId, from, to)",
+  summary: "Backup files recorded for your subscriber, newest first: Available ones unless status=Deleted or status=all (paginated; filters status, backupJobId, from, to)",
   ...authenticated,
   request: { query: BackupFileQuerySchema },
   responses: {

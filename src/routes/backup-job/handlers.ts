@@ -36,6 +36,7 @@ const toRun = (run: runs.BackupRunRow) => ({
   finishedUtc: isoUtc(run.finishedUtc),
   durationMs: run.durationMs,
   totalSize: run.totalSize,
+  bytesDone: run.bytesDone,
   error: run.error,
 });
 

@@ -47,6 +47,7 @@ export const createBackupJob = createRoute({
   path: "/api/backupjob",
   tags,
   summary: "Create a backup job; it is synced to the agent through its command queue",
+  description: "Refused with 400 when a schedule's backupMode is one an engine of the job cannot do (see the engines' capabilities on GET /api/agent/{id}), or a destination's type is one the agent cannot write.",
   ...authenticated,
   request: { body: jsonBody(CreateBackupJobSchema) },
   responses: { 200: jsonResponse(BackupJobCreatedSchema, "Job created and synced to agent"), ...errorResponses(400, 401, 403) },
@@ -58,6 +59,7 @@ export const updateBackupJob = createRoute({
   path: "/api/backupjob/{id}",
   tags,
   summary: "Update a backup job (only the fields sent change); re-synced to the agent",
+  description: "Changed schedules, databases, destinations or agent are checked against what the agent can do, as on create (400).",
   ...authenticated,
   request: { params: BackupJobIdParams, body: jsonBody(UpdateBackupJobSchema) },
   responses: { 200: jsonResponse(BackupJobSchema, "Job updated"), ...errorResponses(400, 401, 404) },
@@ -80,6 +82,7 @@ export const runBackupJob = createRoute({
   path: "/api/backupjob/{id}/run",
   tags,
   summary: "Trigger a backup now (the agent must be online and the job enabled)",
+  description: "backupMode defaults to Full; a mode an engine of the job cannot do is refused with 400 naming the engine.",
   ...authenticated,
   request: {
     params: BackupJobIdParams,

@@ -127,6 +127,7 @@ export const BackupRunSchema = z
     finishedUtc: z.string().nullable(),
     durationMs: z.number().int().nullable(),
     totalSize: z.number().int().nullable(),
+    bytesDone: z.number().int().nullable().openapi({ description: "While the run is running: bytes written so far, as the agent last reported; the total size once it succeeded." }),
     error: z.string().nullable(),
   })
   .openapi("BackupRun");

@@ -24,7 +24,7 @@ const tooManyRequests = {
  * Responses the app-wide middleware gives, whatever the route: the body guards (413, 415) on every
  * operation with a body, the per-IP budget (429) on the public endpoints of PUBLIC_ENDPOINT_LIMITS, and
  * token check (401, and 403 for an API key below Professional) and the plan budget (429) on every
- * Bearer operation. Added here, where the middleware is
+ * Bearer operation, and the failed-credential budget (429) on the operator API. Added here, where the middleware is
  * known, so each route lists only the responses its own handler gives.
  */
 function documentMiddlewareResponses(doc: OpenApiDocument): void {
@@ -42,8 +42,10 @@ function documentMiddlewareResponses(doc: OpenApiDocument): void {
         add("401", { description: "Missing or invalid token", content: errorBody });
         add("403", { description: "An API key used while the plan is below Professional", content: errorBody });
       }
+      // A wrong operator token spends the client IP's budget of failed credentials.
+      const operatorToken = operation.security?.some((scheme) => "OperatorToken" in scheme) ?? false;
       // Replaces a route's own 429 entry too: the middleware sets these headers on every 429.
-      if (perIpLimited.has(path) || subscriberToken) operation.responses["429"] = tooManyRequests;
+      if (perIpLimited.has(path) || subscriberToken || operatorToken) operation.responses["429"] = tooManyRequests;
     }
   }
 }

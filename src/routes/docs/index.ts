@@ -3,6 +3,9 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppBindings } from "../../http/types";
 import { completeDocument } from "./document";
 
+/** Where `npm run build:web` puts @scalar/api-reference's standalone script in the assets. */
+export const SCALAR_SCRIPT_PATH = "/vendor/scalar/standalone.js";
+
 /** `GET /api/openapi.json` (generated from the same zod schemas that validate requests) and `GET /docs`. */
 export function mountApiDocs(app: OpenAPIHono<AppBindings>) {
   app.openAPIRegistry.registerComponent("securitySchemes", "Bearer", {
@@ -35,5 +38,7 @@ export function mountApiDocs(app: OpenAPIHono<AppBindings>) {
       ),
     ),
   );
-  app.get("/docs", Scalar({ url: "/api/openapi.json", pageTitle: "DataSync API" }));
+  // The reference UI's script comes from our own assets (copied there by `npm run build:web`), not a
+  // CDN: the page must work offline and in locked-down networks.
+  app.get("/docs", Scalar({ url: "/api/openapi.json", pageTitle: "DataSync API", cdn: SCALAR_SCRIPT_PATH }));
 }

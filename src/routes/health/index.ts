@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
-import { createRouter, jsonResponse } from "../../http/router";
+import { createRouter, errorResponses, jsonResponse } from "../../http/router";
 import type { AppRouteHandler } from "../../http/types";
 import { deepHealth } from "../../services/health";
 
@@ -41,6 +41,7 @@ export const health = createRoute({
   request: { query: z.object({ deep: z.enum(["0", "1", "true", "false"]).optional() }) },
   responses: {
     200: jsonResponse(HealthSchema, "The API and what it depends on answer"),
+    ...errorResponses(400),
     503: jsonResponse(UnhealthySchema, "A deep check failed: `failed` names the parts"),
   },
 });

@@ -1,8 +1,8 @@
 import { createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
-import { agents, backupJobs, databases, engines, logMessages } from "../../../src/db/schema";
+import { agents, backupFiles, backupJobs, databases, engines, logMessages } from "../../../src/db/schema";
 import { setClock } from "../../../src/lib/clock";
 import { type DestinationType, MAX_FRAME_BYTES, PING_FRAME } from "../../../src/protocol/agent-protocol";
 import { scheduled } from "../../../src/scheduled";
@@ -12,6 +12,18 @@ import { type TestAgent, connectAgent, connectRequest, subscriberWithAgent } fro
 afterEach(() => setClock(null));
 
 const id = () => crypto.randomUUID();
+const fileRow = (subscriberId: string, destinationId: string, fileName: string) => ({
+  id: id(),
+  subscriberId,
+  backupJobId: id(),
+  backupRunId: id(),
+  databaseId: id(),
+  destinationId,
+  fileName,
+  fileSize: 10,
+  checksum: `sha256:${"ab".repeat(32)}`,
+  dateCreated: new Date("2026-11-01T02:00:00Z"),
+});
 const log = (message: string, severity = "Information", timestamp = "2026-11-27T10:00:00Z") => ({ type: "log" as const, id: id(), severity: severity as "Information", message, timestamp });
 
 async function inventory(agent: TestAgent, engineList: { engineKey: string; dbmsType: string; version: string; databases: string[] }[]) {
@@ -29,22 +41,53 @@ describe("agent messages", () => {
     expect(detail).toMatchObject({ hostname: "db-02", displayName: "Replica", operatingSystem: "Ubuntu 24.04", version: "2.0.0", isOnline: true });
   });
 
-  it("hello of a 1.1 agent may list the destination types it can write; an unknown type is refused", async () => {
-    const { agentToken } = await subscriberWithAgent();
+  it("hello of a 1.1 agent may list the destination types it can write (shown on the agent; a 1.0 hello means Local, S3, SFTP); an unknown type is refused", async () => {
+    const { agentId, agentToken, token } = await subscriberWithAgent();
     const agent = await connectAgent(agentToken);
     const base = { type: "hello" as const, hostname: "db-02", operatingSystem: "Debian 13", version: "0.2.0" };
     const hello = { ...base, id: id(), destinationTypes: ["LocalStorage", "AzureBlobStorage", "GoogleCloudStorage"] satisfies DestinationType[] };
     expect(await agent.request(hello)).toEqual({ type: "ack", id: hello.id });
+    const shown = async () => (await (await api(`/api/agent/${agentId}`, { token })).json<{ destinationTypes: string[] }>()).destinationTypes;
+    expect(await shown()).toEqual(["LocalStorage", "AzureBlobStorage", "GoogleCloudStorage"]);
+    const legacy = { ...base, id: id() }; // the same agent downgraded to 1.0
+    expect(await agent.request(legacy)).toEqual({ type: "ack", id: legacy.id });
+    expect(await shown()).toEqual(["LocalStorage", "S3Storage", "SftpStorage"]);
     const odd = { ...base, id: id(), destinationTypes: ["FloppyDisk"] };
     agent.send(odd);
     expect(await agent.next()).toEqual({ type: "error", id: odd.id, error: expect.stringMatching(/^Invalid hello frame: destinationTypes\.0: /) });
   });
 
-  it("files.deleted is refused (an error, not an ack) until the platform records it, so the agent keeps it", async () => {
-    const { agentToken } = await subscriberWithAgent();
+  it("files.deleted marks the subscriber's files at those locations Deleted once; a repeat, unknown files and other subscribers' files change nothing", async () => {
+    const { agentToken, subscriberId, token } = await subscriberWithAgent();
+    const stranger = await createSubscriber();
+    const destinationId = id();
+    const seeded = [
+      fileRow(subscriberId, destinationId, "shop_Full_1.sql.gz"),
+      fileRow(subscriberId, destinationId, "shop_Full_2.sql.gz"),
+      fileRow(stranger.subscriberId, destinationId, "shop_Full_1.sql.gz"),
+    ];
+    await db().insert(backupFiles).values(seeded);
     const agent = await connectAgent(agentToken);
-    const report = { type: "files.deleted" as const, id: id(), files: [{ destinationId: id(), fileName: "shop_Full_20260326_020000.sql.gz" }], reason: "retention" as const };
-    expect(await agent.request(report)).toEqual({ type: "error", id: report.id, error: "files.deleted is not recorded by this platform version yet." });
+    setClock(() => Date.parse("2026-11-28T03:00:00Z"));
+    const report = {
+      type: "files.deleted" as const,
+      id: id(),
+      files: [{ destinationId, fileName: "shop_Full_1.sql.gz" }, { destinationId: id(), fileName: "unknown.sql.gz" }],
+      reason: "retention" as const,
+    };
+    expect(await agent.request(report)).toEqual({ type: "ack", id: report.id });
+    setClock(() => Date.parse("2026-11-29T03:00:00Z"));
+    expect(await agent.request(report)).toEqual({ type: "ack", id: report.id }); // the same id again
+    const again = { ...report, id: id() };
+    expect(await agent.request(again)).toEqual({ type: "ack", id: again.id }); // the same files under a new id
+    const rows = await db().select({ id: backupFiles.id, status: backupFiles.status, deletedUtc: backupFiles.deletedUtc }).from(backupFiles).where(eq(backupFiles.destinationId, destinationId));
+    expect(rows.sort((a, b) => seeded.findIndex((f) => f.id === a.id) - seeded.findIndex((f) => f.id === b.id))).toEqual([
+      { id: seeded[0].id, status: "Deleted", deletedUtc: new Date("2026-11-28T03:00:00Z") },
+      { id: seeded[1].id, status: "Available", deletedUtc: null },
+      { id: seeded[2].id, status: "Available", deletedUtc: null },
+    ]);
+    const logs = await (await api("/api/log", { token })).json<{ message: string }[]>();
+    expect(logs.map((l) => l.message)).toContain("The agent removed 2 backup file(s) by retention: shop_Full_1.sql.gz, unknown.sql.gz.");
   });
 
   it("a log frame is stored once even when its id arrives again", async () => {
@@ -153,6 +196,35 @@ describe("inventory and databases", () => {
     const list = await (await api(`/api/database?agentId=${agentId}`, { token })).json<{ databaseId: string; missingSince: string | null }[]>();
     expect(list.map((d) => d.missingSince)).toEqual([null, null, null]);
     expect(list.map((d) => d.databaseId).sort()).toEqual(firstIds.sort()); // same rows, not new ones
+  });
+
+  it("stores each engine's capabilities and shows them on the agent; an engine without them (1.0) is Full-only without restore", async () => {
+    const { agentId, agentToken, token } = await subscriberWithAgent();
+    const other = await createSubscriber();
+    const agent = await connectAgent(agentToken);
+    const pg = { engineKey: "pg-local", dbmsType: "PostgreSql", version: "15.8", databases: [{ name: "app" }] };
+    const legacy = { engineKey: "sqlite", dbmsType: "Sqlite", version: "3.46", databases: [{ name: "/data/app.db" }] };
+    const frame = (capabilities: { backupModes: ("Full" | "Differential" | "TransactionLog")[]; restore: boolean }) => ({
+      type: "inventory" as const,
+      id: id(),
+      engines: [{ ...pg, capabilities }, legacy],
+    });
+    const first = frame({ backupModes: ["Full", "TransactionLog"], restore: true });
+    expect(await agent.request(first)).toEqual({ type: "ack", id: first.id });
+    const capabilities = async () =>
+      (await (await api(`/api/agent/${agentId}`, { token })).json<{ engines: { engineKey: string; capabilities: unknown }[] }>()).engines.map((e) => [e.engineKey, e.capabilities]);
+    expect(await capabilities()).toEqual([
+      ["pg-local", { backupModes: ["Full", "TransactionLog"], restore: true }],
+      ["sqlite", { backupModes: ["Full"], restore: false }],
+    ]);
+    // A later inventory replaces them (the server was upgraded, or lost its WAL archive).
+    const second = frame({ backupModes: ["Full", "Differential", "TransactionLog"], restore: true });
+    expect(await agent.request(second)).toEqual({ type: "ack", id: second.id });
+    expect((await capabilities())[0]).toEqual(["pg-local", { backupModes: ["Full", "Differential", "TransactionLog"], restore: true }]);
+    const [stored] = await db().select({ backupModes: engines.backupModes, canRestore: engines.canRestore }).from(engines).where(and(eq(engines.agentId, agentId), eq(engines.engineKey, "pg-local")));
+    expect(stored).toEqual({ backupModes: ["Full", "Differential", "TransactionLog"], canRestore: true });
+    expect((await api(`/api/agent/${agentId}`)).status).toBe(401);
+    expect((await api(`/api/agent/${agentId}`, { token: other.token })).status).toBe(404);
   });
 
   it("GET /api/database lists the seed's shape, filtered by agentId", async () => {

@@ -56,7 +56,7 @@ describe("POST /api/agent/register", () => {
     expect(row.tokenHash).toBe(await sha256Hex(body.agentToken));
 
     const list = await api("/api/agent", { token: user.token });
-    expect(await list.json()).toEqual([{ agentId: body.agentId, ...facts, isOnline: false, lastSeenUtc: null }]);
+    expect(await list.json()).toEqual([{ agentId: body.agentId, ...facts, updateAvailable: false, isOnline: false, lastSeenUtc: null }]);
 
     const logs = await db().select().from(logMessages).where(eq(logMessages.subscriberId, user.subscriberId));
     expect(logs.map((l) => [l.source, l.agentId, l.message])).toEqual([

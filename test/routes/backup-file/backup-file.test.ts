@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { backupFiles } from "../../../src/db/schema";
 import { fileListQueries } from "../../../src/services/backup-file";
@@ -8,6 +9,7 @@ import { api, createSubscriber, db } from "../../helpers";
 const CHECKSUM = `sha256:${"cd".repeat(32)}`;
 const DAY = 24 * 60 * 60 * 1000;
 const START = Date.parse("2026-11-01T02:00:00Z");
+const AVAILABLE_FULL = { backupMode: "Full", baseBackupFileId: null, status: "Available", deletedUtc: null };
 
 /** `count` files (one per day from Nov 1st, `offsetMs` later) for a job of the subscriber, written straight to D1. */
 async function seedFiles(subscriberId: string, backupJobId: string, count: number, offsetMs = 0) {
@@ -37,8 +39,8 @@ describe("backup files", () => {
     expect(res.headers.get("x-total-count")).toBe("5");
     expect(res.headers.get("link")).toBe('<http://localhost/api/backupfile?pageSize=2&page=2>; rel="next"');
     expect(await res.json()).toEqual([
-      { backupFileId: rows[4].id, backupJobId: jobId, fileName: "Sales_Full_4.bak", fileSize: 1004, checksum: CHECKSUM, dateCreated: "2026-11-05T02:00:00Z" },
-      { backupFileId: rows[3].id, backupJobId: jobId, fileName: "Sales_Full_3.bak", fileSize: 1003, checksum: CHECKSUM, dateCreated: "2026-11-04T02:00:00Z" },
+      { backupFileId: rows[4].id, backupJobId: jobId, fileName: "Sales_Full_4.bak", fileSize: 1004, checksum: CHECKSUM, dateCreated: "2026-11-05T02:00:00Z", ...AVAILABLE_FULL },
+      { backupFileId: rows[3].id, backupJobId: jobId, fileName: "Sales_Full_3.bak", fileSize: 1003, checksum: CHECKSUM, dateCreated: "2026-11-04T02:00:00Z", ...AVAILABLE_FULL },
     ]);
     const last = await api("/api/backupfile?pageSize=2&page=3", { token });
     expect((await last.json<{ fileName: string }[]>()).map((f) => f.fileName)).toEqual(["Sales_Full_0.bak"]);
@@ -60,11 +62,35 @@ describe("backup files", () => {
     expect(await names("from=2026-11-02T02:00:00Z")).toEqual({ total: "4", files: ["A3", "A2", "B1", "A1"] });
     expect(await names(`backupJobId=${jobA}&from=2026-11-02T00:00:00Z&to=2026-11-03T02:00:00Z`)).toEqual({ total: "2", files: ["A2", "A1"] });
     expect(await names("to=2026-10-01T00:00:00Z")).toEqual({ total: "0", files: [] });
-    for (const bad of ["from=yesterday", "to=2026-13-01", "pageSize=500", "page=-1"]) {
+    for (const bad of ["from=yesterday", "to=2026-13-01", "pageSize=500", "page=-1", "status=Gone", "status=available"]) {
       const res = await api(`/api/backupfile?${bad}`, { token });
       expect(res.status, bad).toBe(400);
       expect((await res.json<{ error: string }>()).error).toBeTruthy();
     }
+  });
+
+  it("lists Available files by default, Deleted ones with status=Deleted, both with status=all", async () => {
+    const { token, subscriberId } = await createSubscriber();
+    const jobId = crypto.randomUUID();
+    const rows = await seedFiles(subscriberId, jobId, 3);
+    await db()
+      .update(backupFiles)
+      .set({ status: "Deleted", deletedUtc: new Date("2026-11-20T00:00:00Z") })
+      .where(eq(backupFiles.id, rows[0].id));
+    const names = async (query: string) => {
+      const res = await api(`/api/backupfile${query}`, { token });
+      expect(res.status, query).toBe(200);
+      return { total: res.headers.get("x-total-count"), files: (await res.json<{ fileName: string; status: string; deletedUtc: string | null }[]>()).map((f) => [f.fileName, f.status, f.deletedUtc]) };
+    };
+    const available = [["Sales_Full_2.bak", "Available", null], ["Sales_Full_1.bak", "Available", null]];
+    const deleted = [["Sales_Full_0.bak", "Deleted", "2026-11-20T00:00:00Z"]];
+    expect(await names("")).toEqual({ total: "2", files: available });
+    expect(await names("?status=Available")).toEqual({ total: "2", files: available });
+    expect(await names("?status=Deleted")).toEqual({ total: "1", files: deleted });
+    expect(await names(`?status=all&backupJobId=${jobId}`)).toEqual({ total: "3", files: [...available, ...deleted] });
+    // The status filter survives into the pagination links.
+    const page = await api("/api/backupfile?status=all&pageSize=1", { token });
+    expect(page.headers.get("link")).toContain("status=all");
   });
 
   it("returns one file, 404 for another subscriber's, and needs a token", async () => {
@@ -82,6 +108,7 @@ describe("backup files", () => {
       fileSize: file.fileSize,
       checksum: CHECKSUM,
       dateCreated: "2026-11-01T02:00:00Z",
+      ...AVAILABLE_FULL,
     });
     const foreign = await api(`/api/backupfile/${file.id}`, { token: other.token });
     expect(foreign.status).toBe(404);
@@ -101,6 +128,10 @@ describe("backup files", () => {
       fileListQueries(ctx, { backupJobId: "job" }, page),
       fileListQueries(ctx, { from: day, to: new Date(START + DAY) }, page),
       fileListQueries(ctx, { backupJobId: "job", from: day }, page),
+      fileListQueries(ctx, { status: "Deleted" }, page),
+      fileListQueries(ctx, { status: "all" }, page),
+      fileListQueries(ctx, { status: "all", backupJobId: "job", to: day }, page),
+      fileListQueries(ctx, { status: "Deleted", backupJobId: "job", from: day }, page),
       runListQueries(ctx, "job", page),
     ];
     for (const { rows, total } of queries) {
@@ -136,6 +167,6 @@ describe("API documentation", () => {
       expect(doc.paths[path], path).toBeDefined();
     }
     const fileQuery = doc.paths["/api/backupfile"].get.parameters?.map((p) => p.name);
-    expect(fileQuery).toEqual(expect.arrayContaining(["page", "pageSize", "backupJobId", "from", "to"]));
+    expect(fileQuery).toEqual(expect.arrayContaining(["page", "pageSize", "status", "backupJobId", "from", "to"]));
   });
 });

@@ -1,15 +1,15 @@
 import { eq } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
-import { backupJobs, backupRuns } from "../../../src/db/schema";
+import { type BackupMode, backupJobs, backupRuns, engines } from "../../../src/db/schema";
 import { setClock } from "../../../src/lib/clock";
 import { api, createSubscriber, db } from "../../helpers";
 import { AgentSocket, createAgent, createDestination, createJob } from "../../support/backup";
 
 const PASSPHRASE = "correct horse battery";
 
-async function setup(plan: "Free" | "Ultimate" = "Free") {
+async function setup(plan: "Free" | "Ultimate" = "Free", backupModes?: BackupMode[]) {
   const user = await createSubscriber({ plan });
-  const agent = await createAgent(user.subscriberId);
+  const agent = await createAgent(user.subscriberId, { backupModes });
   const destinationId = await createDestination(user.token);
   return { ...user, agent, destinationId };
 }
@@ -70,7 +70,7 @@ describe("backup jobs", () => {
     ]);
 
     const [stored] = await db().select().from(backupJobs).where(eq(backupJobs.id, id));
-    expect(stored.sealedPassphrase).toMatch(/^v1\./);
+    expect(stored.sealedPassphrase).toMatch(/^v2\./);
     expect(stored.sealedPassphrase).not.toContain(PASSPHRASE);
 
     const { job } = await socket.command("job.upsert");
@@ -154,7 +154,7 @@ describe("backup jobs", () => {
   });
 
   it("updates only the fields sent and re-syncs, including enable/disable", async () => {
-    const { token, subscriberId, agent, destinationId } = await setup();
+    const { token, subscriberId, agent, destinationId } = await setup("Free", ["Full", "Differential"]);
     const id = await createJob(token, { agentId: agent.agentId, databaseIds: agent.databaseIds, destinationIds: [destinationId], encryption: { enabled: true, passphrase: PASSPHRASE } });
     const socket = await AgentSocket.connect(agent.agentToken);
     await socket.command("job.upsert");
@@ -252,7 +252,7 @@ describe("backup jobs", () => {
   });
 
   it("triggers a run only for an enabled job whose agent is online", async () => {
-    const { token, agent, destinationId } = await setup();
+    const { token, agent, destinationId } = await setup("Free", ["Full", "Differential"]);
     const id = await createJob(token, { agentId: agent.agentId, databaseIds: agent.databaseIds, destinationIds: [destinationId] });
 
     const offline = await api(`/api/backupjob/${id}/run`, { token, method: "POST" });
@@ -267,7 +267,7 @@ describe("backup jobs", () => {
     expect(await socket.command("backup.run")).toEqual({ type: "backup.run", backupRunId: body.backupRunId, backupJobId: id, backupMode: "Differential" });
     const history = await (await api(`/api/backupjob/${id}/history`, { token })).json();
     expect(history).toEqual([
-      { backupRunId: body.backupRunId, backupMode: "Differential", trigger: "Manual", status: "Queued", startedUtc: null, finishedUtc: null, durationMs: null, totalSize: null, error: null },
+      { backupRunId: body.backupRunId, backupMode: "Differential", trigger: "Manual", status: "Queued", startedUtc: null, finishedUtc: null, durationMs: null, totalSize: null, bytesDone: null, error: null },
     ]);
 
     const badMode = await api(`/api/backupjob/${id}/run`, { token, json: { backupMode: "Incremental" } });
@@ -287,6 +287,8 @@ describe("backup jobs", () => {
     expect((await api(`/api/agent/${agent.agentId}`, { token, method: "DELETE" })).status).toBe(200);
 
     expect(await (await api(`/api/backupjob/${id}`, { token })).json()).toMatchObject({ agentId: null, isEnabled: false, databases: [] });
+    const dueAt = async () => (await db().select({ at: backupJobs.nextDueAt }).from(backupJobs).where(eq(backupJobs.id, id)))[0].at;
+    expect(await dueAt()).toBeNull(); // never due for the missed-schedule sweep
     const run = await api(`/api/backupjob/${id}/run`, { token, method: "POST" });
     expect(run.status).toBe(400);
     expect((await run.json<{ error: string }>()).error).toContain("no agent");
@@ -304,6 +306,7 @@ describe("backup jobs", () => {
     const adopt = await api(`/api/backupjob/${id}`, { token, method: "PUT", json: { agentId: newAgent.agentId, databaseIds: newAgent.databaseIds, isEnabled: true } });
     expect(adopt.status).toBe(200);
     expect(await adopt.json()).toMatchObject({ name: "Kept for history", agentId: newAgent.agentId, isEnabled: true, databases: [{ name: "Adopted" }] });
+    expect(await dueAt()).not.toBeNull();
   });
 
   it("answers another subscriber's job with 404 everywhere and needs a token", async () => {
@@ -344,5 +347,103 @@ describe("backup jobs", () => {
     expect((await page.json<{ name: string }[]>()).map((j) => j.name)).toEqual(["Job 2", "Job 1"]);
     expect((await api("/api/backupjob?pageSize=201", { token })).status).toBe(400);
     expect((await api("/api/backupjob?page=0", { token })).status).toBe(400);
+  });
+});
+
+describe("what the job's agent can do", () => {
+  const DIFFERENTIAL_REFUSED = 'Engine "mssql-default" (MicrosoftSql) cannot make Differential backups (it can: Full, TransactionLog).';
+  const schedules = (...modes: BackupMode[]) => modes.map((backupMode) => ({ backupMode, cronExpression: "0 */6 * * *" }));
+  const jobCount = async (subscriberId: string) => db().$count(backupJobs, eq(backupJobs.subscriberId, subscriberId));
+
+  it("refuses at creation a schedule in a mode one of the job's engines cannot do, naming engine and mode, and stores nothing", async () => {
+    const { token, subscriberId, agent, destinationId } = await setup("Free", ["Full", "TransactionLog"]);
+    const socket = await AgentSocket.connect(agent.agentToken);
+    const body = { name: "Chain", agentId: agent.agentId, databaseIds: agent.databaseIds, destinationIds: [destinationId] };
+    const res = await api("/api/backupjob", { token, json: { ...body, schedules: schedules("Full", "Differential") } });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: DIFFERENTIAL_REFUSED, details: [{ path: "schedules.1.backupMode", message: DIFFERENTIAL_REFUSED }] });
+    expect(await jobCount(subscriberId)).toBe(0);
+
+    const ok = await api("/api/backupjob", { token, json: { ...body, schedules: schedules("Full", "TransactionLog") } });
+    expect(ok.status).toBe(200);
+    expect(await jobCount(subscriberId)).toBe(1);
+    // Only the accepted job reached the agent.
+    expect((await socket.command("job.upsert")).job.schedules.map((s) => s.backupMode)).toEqual(["Full", "TransactionLog"]);
+    expect(socket.commands()).toHaveLength(1);
+    socket.close();
+  });
+
+  it("treats an engine that reported no capabilities (a 1.0 agent) as Full-only", async () => {
+    const { token, agent, destinationId } = await setup();
+    const res = await api("/api/backupjob", {
+      token,
+      json: { name: "Logs", agentId: agent.agentId, databaseIds: agent.databaseIds, destinationIds: [destinationId], schedules: schedules("TransactionLog") },
+    });
+    expect(res.status).toBe(400);
+    expect((await res.json<{ error: string }>()).error).toBe('Engine "mssql-default" (MicrosoftSql) cannot make TransactionLog backups (it can: Full).');
+  });
+
+  it("refuses an update that adds such a schedule or moves the job to an engine that cannot; a job already wrong can still be renamed or disabled", async () => {
+    const { token, subscriberId, agent, destinationId } = await setup("Ultimate", ["Full", "TransactionLog"]);
+    const id = await createJob(token, { agentId: agent.agentId, databaseIds: agent.databaseIds, destinationIds: [destinationId], schedules: schedules("Full", "TransactionLog") });
+    const before = await db().select().from(backupJobs).where(eq(backupJobs.id, id));
+
+    const addDifferential = await api(`/api/backupjob/${id}`, { token, method: "PUT", json: { name: "Renamed", schedules: schedules("Full", "Differential") } });
+    expect(addDifferential.status).toBe(400);
+    expect((await addDifferential.json<{ error: string }>()).error).toBe(DIFFERENTIAL_REFUSED);
+    const fullOnly = await createAgent(subscriberId, { databases: ["Legacy"] });
+    const move = await api(`/api/backupjob/${id}`, { token, method: "PUT", json: { agentId: fullOnly.agentId, databaseIds: fullOnly.databaseIds } });
+    expect(move.status).toBe(400);
+    expect((await move.json<{ error: string; details: { path: string }[] }>()).details[0].path).toBe("schedules.1.backupMode");
+    expect(await db().select().from(backupJobs).where(eq(backupJobs.id, id))).toEqual(before);
+
+    // The agent later reports less than it did: the job is wrong now, yet renaming or disabling it works.
+    await db().update(engines).set({ backupModes: ["Full"] }).where(eq(engines.agentId, agent.agentId));
+    const rename = await api(`/api/backupjob/${id}`, { token, method: "PUT", json: { name: "Renamed", isEnabled: false } });
+    expect(rename.status).toBe(200);
+    const reschedule = await api(`/api/backupjob/${id}`, { token, method: "PUT", json: { schedules: schedules("Full", "TransactionLog") } });
+    expect(reschedule.status).toBe(400);
+  });
+
+  it("refuses a run-now in a mode the job's engines cannot do, and queues nothing", async () => {
+    const { token, subscriberId, agent, destinationId } = await setup("Free", ["Full", "TransactionLog"]);
+    const id = await createJob(token, { agentId: agent.agentId, databaseIds: agent.databaseIds, destinationIds: [destinationId] });
+    const socket = await AgentSocket.connect(agent.agentToken);
+    await socket.command("job.upsert");
+    const res = await api(`/api/backupjob/${id}/run`, { token, json: { backupMode: "Differential" } });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: DIFFERENTIAL_REFUSED, details: [{ path: "backupMode" }] });
+    expect(await db().$count(backupRuns, eq(backupRuns.subscriberId, subscriberId))).toBe(0);
+    const log = await api(`/api/backupjob/${id}/run`, { token, json: { backupMode: "TransactionLog" } });
+    expect(log.status).toBe(200);
+    expect((await socket.command("backup.run")).backupMode).toBe("TransactionLog");
+    expect(socket.commands().filter((c) => c.type === "backup.run")).toHaveLength(1);
+    socket.close();
+  });
+
+  it("refuses a destination type the job's agent cannot write (a 1.0 agent: LocalStorage, S3Storage, SftpStorage)", async () => {
+    const { token, subscriberId, agent, destinationId } = await setup("Ultimate");
+    const azure = await createDestination(token, { name: "Archive", type: "AzureBlobStorage", settings: { container: "backups" } });
+    const body = { agentId: agent.agentId, databaseIds: agent.databaseIds, destinationIds: [destinationId, azure] };
+    const res = await api("/api/backupjob", { token, json: { name: "To Azure", ...body } });
+    expect(res.status).toBe(400);
+    const refusal = 'Agent SQL-01 cannot write AzureBlobStorage destinations such as "Archive" (it can write: LocalStorage, S3Storage, SftpStorage); update the agent or choose another destination.';
+    expect(await res.json()).toMatchObject({ error: refusal, details: [{ path: "destinationIds.1" }] });
+    expect(await jobCount(subscriberId)).toBe(0);
+
+    const local = await createJob(token, { agentId: agent.agentId, databaseIds: agent.databaseIds, destinationIds: [destinationId] });
+    const addAzure = await api(`/api/backupjob/${local}`, { token, method: "PUT", json: { destinationIds: [azure] } });
+    expect(addAzure.status).toBe(400);
+    expect((await addAzure.json<{ error: string }>()).error).toBe(refusal);
+    // Nor can a destination a job writes to become a type that job's agent cannot write.
+    const retype = await api(`/api/destination/${destinationId}`, { token, method: "PUT", json: { name: "Archive", type: "AzureBlobStorage", settings: { container: "backups" } } });
+    expect(retype.status).toBe(400);
+    expect(await retype.json()).toMatchObject({ error: refusal, details: [{ path: "type" }] });
+    expect(await (await api(`/api/destination/${destinationId}`, { token })).json()).toMatchObject({ type: "LocalStorage" });
+
+    // A 1.1 agent that says it writes Azure Blob gets the job.
+    const modern = await createAgent(subscriberId, { destinationTypes: ["LocalStorage", "AzureBlobStorage"] });
+    const ok = await api("/api/backupjob", { token, json: { name: "To Azure", agentId: modern.agentId, databaseIds: modern.databaseIds, destinationIds: [azure] } });
+    expect(ok.status).toBe(200);
   });
 });

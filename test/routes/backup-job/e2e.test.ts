@@ -31,7 +31,15 @@ async function enrollAgent(token: string) {
   expect(await socket.report({ type: "hello", hostname: "PROD-SQL-01", operatingSystem: "Windows Server 2022", version: "1.4.2" })).toMatchObject({ type: "ack" });
   const inventory = await socket.report({
     type: "inventory",
-    engines: [{ engineKey: "MSSQLSERVER", dbmsType: "MicrosoftSql", version: "16.0.4175.1", databases: [{ name: "AdventureWorks" }, { name: "Sales" }] }],
+    engines: [
+      {
+        engineKey: "MSSQLSERVER",
+        dbmsType: "MicrosoftSql",
+        version: "16.0.4175.1",
+        databases: [{ name: "AdventureWorks" }, { name: "Sales" }],
+        capabilities: { backupModes: ["Full", "Differential", "TransactionLog"], restore: true },
+      },
+    ],
   });
   expect(inventory).toMatchObject({ type: "ack" });
   const dbs = await (await api(`/api/database?agentId=${agentId}`, { token })).json<{ databaseId: string; name: string }[]>();
@@ -112,6 +120,7 @@ describe("backups end to end over a real agent socket", () => {
     expect(started).toMatchObject({ type: "ack" });
     expect(await (await api(`/api/backupjob/${ids.backupJobId}/history`, { token })).json()).toMatchObject([{ backupRunId, status: "Running", startedUtc: "2026-11-27T02:00:05Z" }]);
     expect(await agent.socket.report({ type: "backup.progress", backupRunId, bytesDone: 1024 })).toMatchObject({ type: "ack" });
+    expect(await (await api(`/api/backupjob/${ids.backupJobId}/history`, { token })).json()).toMatchObject([{ backupRunId, status: "Running", bytesDone: 1024 }]);
 
     const files = agent.databaseIds.map((databaseId, i) => ({
       databaseId,
@@ -135,6 +144,7 @@ describe("backups end to end over a real agent socket", () => {
         finishedUtc: "2026-11-27T02:01:35Z",
         durationMs: 90_000,
         totalSize: 2 * 1_073_741_824 + 1,
+        bytesDone: 2 * 1_073_741_824 + 1,
         error: null,
       },
     ]);
@@ -151,6 +161,10 @@ describe("backups end to end over a real agent socket", () => {
       fileSize: expect.any(Number),
       checksum: CHECKSUM,
       dateCreated: "2026-11-27T02:01:35Z",
+      backupMode: "Full",
+      baseBackupFileId: null,
+      status: "Available",
+      deletedUtc: null,
     });
     const one = await api(`/api/backupfile/${listed[0].backupFileId as string}`, { token });
     expect(await one.json()).toMatchObject({ ...listed[0], backupRunId, destinationId: ids.destinationId });
@@ -192,6 +206,7 @@ describe("backups end to end over a real agent socket", () => {
     const { backupRunId } = await (await api(`/api/backupjob/${ids.backupJobId}/run`, { token, json: { backupMode: "Differential" } })).json<{ backupRunId: string }>();
     await agent.socket.command("backup.run");
     await agent.socket.report({ type: "backup.started", backupRunId, backupJobId: ids.backupJobId, backupMode: "Differential", trigger: "Manual", startedUtc: "2026-11-27T03:00:00Z" });
+    await agent.socket.report({ type: "backup.progress", backupRunId, bytesDone: 4096 });
     const failed = await agent.socket.report({ type: "backup.failed", backupRunId, finishedUtc: "2026-11-27T03:00:12Z", error: "S3 PutObject: AccessDenied" });
     expect(failed).toMatchObject({ type: "ack" });
 
@@ -205,6 +220,7 @@ describe("backups end to end over a real agent socket", () => {
         finishedUtc: "2026-11-27T03:00:12Z",
         durationMs: 12_000,
         totalSize: null,
+        bytesDone: 4096, // how far it got
         error: "S3 PutObject: AccessDenied",
       },
     ]);
@@ -213,6 +229,49 @@ describe("backups end to end over a real agent socket", () => {
       { backupJobId: ids.backupJobId, backupRunId, name: "Nightly Full Backup", backupMode: "Differential", error: "S3 PutObject: AccessDenied" },
     ]);
     expect(await (await api("/api/backupfile", { token })).json()).toEqual([]);
+    agent.socket.close();
+  });
+
+  it("records a chain: a Differential file points at its Full; files the agent removes by retention leave the default list", async () => {
+    const { token } = await createSubscriber();
+    const agent = await enrollAgent(token);
+    const ids = await configure(token, agent.agentId, agent.databaseIds);
+    const [databaseId] = agent.databaseIds;
+    const file = (fileName: string, extra: Record<string, unknown> = {}) => ({ databaseId, destinationId: ids.destinationId, fileName, fileSize: 10, checksum: CHECKSUM, ...extra });
+    const run = async (backupMode: "Full" | "Differential", at: string, files: Record<string, unknown>[]) => {
+      const backupRunId = crypto.randomUUID();
+      const started = { type: "backup.started", backupRunId, backupJobId: ids.backupJobId, backupMode, trigger: "Schedule", startedUtc: at };
+      expect(await agent.socket.report(started)).toMatchObject({ type: "ack" });
+      expect(await agent.socket.report({ type: "backup.completed", backupRunId, finishedUtc: at, files })).toMatchObject({ type: "ack" });
+    };
+    await run("Full", "2026-11-26T02:00:00Z", [file("Sales_Full_1.bak")]);
+    // A 1.1 agent names each file's mode and base; a base the platform never recorded stays null.
+    await run("Differential", "2026-11-26T08:00:00Z", [
+      file("Sales_Diff_1.bak", { backupMode: "Differential", baseFileName: "Sales_Full_1.bak" }),
+      file("Sales_Diff_x.bak", { backupMode: "Differential", baseFileName: "Unknown_Full.bak" }),
+    ]);
+    type File = { backupFileId: string; fileName: string; backupMode: string; baseBackupFileId: string | null; status: string; deletedUtc: string | null };
+    const list = async (query = "") => (await (await api(`/api/backupfile${query}`, { token })).json<File[]>()).map((f) => [f.fileName, f.status, f.deletedUtc]);
+    const all = await (await api("/api/backupfile", { token })).json<File[]>();
+    const full = all.find((f) => f.fileName === "Sales_Full_1.bak")!;
+    expect(all.map((f) => [f.fileName, f.backupMode, f.baseBackupFileId])).toEqual(
+      expect.arrayContaining([
+        ["Sales_Full_1.bak", "Full", null],
+        ["Sales_Diff_1.bak", "Differential", full.backupFileId],
+        ["Sales_Diff_x.bak", "Differential", null],
+      ]),
+    );
+
+    setClock(() => Date.parse("2026-11-28T03:00:00Z"));
+    const removed = { type: "files.deleted", files: [{ destinationId: ids.destinationId, fileName: "Sales_Diff_x.bak" }, { destinationId: ids.destinationId, fileName: "never-recorded.bak" }], reason: "retention" };
+    expect(await agent.socket.report(removed)).toMatchObject({ type: "ack" });
+    setClock(() => Date.parse("2026-11-29T03:00:00Z"));
+    expect(await agent.socket.report(removed)).toMatchObject({ type: "ack" }); // a new id for the same files changes nothing
+    expect(await list()).toEqual([["Sales_Diff_1.bak", "Available", null], ["Sales_Full_1.bak", "Available", null]]);
+    expect(await list("?status=Deleted")).toEqual([["Sales_Diff_x.bak", "Deleted", "2026-11-28T03:00:00Z"]]);
+    expect(await list(`?status=all&backupJobId=${ids.backupJobId}`)).toHaveLength(3);
+    const deleted = await (await api(`/api/backupfile/${all.find((f) => f.fileName === "Sales_Diff_x.bak")!.backupFileId}`, { token })).json();
+    expect(deleted).toMatchObject({ status: "Deleted", deletedUtc: "2026-11-28T03:00:00Z" });
     agent.socket.close();
   });
 });

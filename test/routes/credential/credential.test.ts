@@ -2,7 +2,7 @@ import { eq } from "drizzle-orm";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { credentials, logMessages } from "../../../src/db/schema";
-import { openSecret } from "../../../src/services/secret";
+import { SECRET_BINDINGS, openSecret } from "../../../src/services/secret";
 import { api, createSubscriber, db } from "../../helpers";
 import { AgentSocket, createAgent, createDestination } from "../../support/backup";
 
@@ -24,8 +24,8 @@ describe("credentials", () => {
 
     const [row] = await db().select().from(credentials).where(eq(credentials.id, created.credentialReferenceId));
     expect(row.sealedCredential).not.toContain("wJalrXUtnFEMI");
-    expect(row.sealedCredential).toMatch(/^v1\.[0-9a-f]{12}\./);
-    expect(JSON.parse(await openSecret(env, row.sealedCredential))).toEqual(S3_CREDENTIAL);
+    expect(row.sealedCredential).toMatch(/^v2\.[0-9a-f]{12}\./);
+    expect(JSON.parse(await openSecret(env, row.sealedCredential, SECRET_BINDINGS.credential(row.id)))).toEqual(S3_CREDENTIAL);
 
     const list = await api("/api/credential", { token });
     expect(list.status).toBe(200);

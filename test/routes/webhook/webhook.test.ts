@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { describe, expect, it, vi } from "vitest";
 import { events, webhookDeliveries, webhooks } from "../../../src/db/schema";
-import { openSecret } from "../../../src/services/secret";
+import { SECRET_BINDINGS, openSecret } from "../../../src/services/secret";
 import { signWebhook } from "../../../src/services/webhook-signature";
 import { api, createSubscriber, db } from "../../helpers";
 import { recordEvent, subscriberWithWebhook } from "../../support/webhook";
@@ -30,7 +30,7 @@ describe("POST /api/webhook", () => {
     const [row] = await storedWebhooks(subscriberId);
     expect(row.id).toBe(body.webhookId);
     expect(row.sealedSecret).not.toContain(secret.slice(6));
-    expect(await openSecret(env, row.sealedSecret)).toBe(secret);
+    expect(await openSecret(env, row.sealedSecret, SECRET_BINDINGS.webhookSecret(row.id))).toBe(secret);
   });
 
   it("keeps a secret the caller supplies", async () => {

@@ -1,0 +1,146 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { gzipSync } from "node:zlib";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type LocalPlatform, startPlatform } from "../../agent/dev/local-platform.ts";
+import { emailedLink, expectAccessible, launchBrowser, PORTS, logIn, signUpAndLogIn } from "./support.ts";
+
+const LOGIN_FAILED = "Email or password is incorrect, or the email address is not confirmed.";
+const PASSWORD = "Correct-Horse-Battery-9";
+
+let dir: string;
+let platform: LocalPlatform;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let counter = 0;
+const uniqueEmail = () => `browser-${Date.now()}-${++counter}@example.com`;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "datasync-browser-auth-"));
+  [platform, browser] = await Promise.all([startPlatform(join(dir, "platform"), { ports: PORTS }), launchBrowser()]);
+});
+afterAll(async () => {
+  await browser?.close();
+  await platform?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+beforeEach(async () => {
+  await context?.close();
+  // bypassCSP: axe-core is injected as a script, which the dashboard's CSP rightly refuses.
+  context = await browser.newContext({ bypassCSP: true });
+  page = await context.newPage();
+});
+
+describe("signing up and logging in", () => {
+  it("signs up, confirms by the emailed link, logs in with an HttpOnly cookie and logs out server-side", async () => {
+    const email = uniqueEmail();
+    await page.goto(`${platform.url}/signup`);
+    await expectAccessible(page, "sign up");
+    await signUpAndLogIn(page, platform, { email, password: PASSWORD });
+    await expectAccessible(page, "overview");
+
+    const [cookie] = await context.cookies();
+    expect(cookie).toMatchObject({ name: "datasync_session", httpOnly: true, sameSite: "Strict" });
+    expect(await page.evaluate(() => ({ cookie: document.cookie, stored: JSON.stringify(localStorage) }))).toEqual({ cookie: "", stored: expect.not.stringContaining(cookie.value) });
+
+    await page.getByRole("button", { name: "Log out" }).click();
+    await page.getByRole("heading", { name: "Log in to DataSync" }).waitFor();
+    // The old cookie, replayed, no longer opens the API.
+    const replay = await fetch(`${platform.url}/api/account`, { headers: { cookie: `${cookie.name}=${cookie.value}` } });
+    expect(replay.status).toBe(401);
+    await page.goto(`${platform.url}/agents`);
+    await page.getByRole("heading", { name: "Log in to DataSync" }).waitFor();
+  });
+
+  it("says why a log-in failed: wrong password, unconfirmed email", async () => {
+    const email = uniqueEmail();
+    await signUpAndLogIn(page, platform, { email, password: PASSWORD });
+    await context.clearCookies();
+
+    await page.goto(`${platform.url}/login`);
+    await expectAccessible(page, "log in");
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill("not the password");
+    await page.getByRole("button", { name: "Log in" }).click();
+    await expect.poll(() => page.getByRole("alert").textContent()).toBe(LOGIN_FAILED);
+
+    const unconfirmed = uniqueEmail();
+    await fetch(`${platform.url}/api/auth/register`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ forename: "Bo", email: unconfirmed, password: PASSWORD }),
+    });
+    await page.getByLabel("Email").fill(unconfirmed);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await expect.poll(() => page.getByRole("alert").textContent()).toBe(LOGIN_FAILED);
+    expect(await context.cookies()).toEqual([]);
+    await expectAccessible(page, "log in with an error");
+  });
+
+  it("refuses a weak password on sign-up with the API's message", async () => {
+    await page.goto(`${platform.url}/signup`);
+    await page.getByLabel("Forename").fill("Ada");
+    await page.getByLabel("Email").fill(uniqueEmail());
+    await page.getByLabel("Password").fill("password123");
+    await page.getByRole("button", { name: "Sign up" }).click();
+    await expect.poll(() => page.getByRole("alert").textContent()).toMatch(/common|password/i);
+  });
+
+  it("resets a forgotten password through the emailed link", async () => {
+    const email = uniqueEmail();
+    await signUpAndLogIn(page, platform, { email, password: PASSWORD });
+    await context.clearCookies();
+    await page.goto(`${platform.url}/login`);
+    await page.getByRole("link", { name: "Forgot your password?" }).click();
+    await expectAccessible(page, "forgot password");
+    await page.getByLabel("Email").fill(email);
+    await page.getByRole("button", { name: "Send reset link" }).click();
+    await expect.poll(() => page.getByRole("status").textContent()).toBe("If that email exists, a reset link has been sent.");
+
+    await page.goto(await emailedLink(platform, email, "/reset-password"));
+    await expectAccessible(page, "reset password");
+    await page.getByLabel("New password").fill("An-Entirely-New-Passphrase");
+    await page.getByRole("button", { name: "Set new password" }).click();
+    await expect.poll(() => page.getByRole("status").textContent()).toContain("Password has been reset.");
+    await logIn(page, platform, { email, password: "An-Entirely-New-Passphrase" });
+  });
+
+  it("says so when a confirmation link is used twice", async () => {
+    const email = uniqueEmail();
+    await signUpAndLogIn(page, platform, { email, password: PASSWORD });
+    await page.goto(await emailedLink(platform, email, "/confirm-email"));
+    await expect.poll(() => page.getByRole("main").textContent()).toContain("Invalid or expired confirmation token.");
+    await expectAccessible(page, "confirm email");
+  });
+
+  it("serves /docs with the API reference script from this service, so it renders offline", async () => {
+    const requested: string[] = [];
+    // Offline: anything not on this service fails.
+    await page.route("**/*", (route) => {
+      requested.push(route.request().url());
+      return route.request().url().startsWith(platform.url) ? route.continue() : route.abort();
+    });
+    await page.goto(`${platform.url}/docs`);
+    await page.getByText("DataSync API").first().waitFor();
+    expect(requested).toContain(`${platform.url}/vendor/scalar/standalone.js`);
+    expect(requested.filter((url) => url.includes("cdn.jsdelivr.net"))).toEqual([]);
+  });
+
+  it("loads at most 150 KB of JavaScript gzipped at first, from fingerprinted files cached immutable", async () => {
+    const html = await (await fetch(`${platform.url}/login`)).text();
+    const scripts = [...html.matchAll(/(?:src|href)="(\/app\/[^"]+\.js)"/g)].map((m) => m[1]);
+    expect(scripts.length).toBeGreaterThan(0);
+    let gzipped = 0;
+    for (const path of scripts) {
+      expect(path).toMatch(/-[A-Za-z0-9_-]{8}\.js$/);
+      const response = await fetch(`${platform.url}${path}`);
+      expect(response.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+      gzipped += gzipSync(await readFile(resolve(import.meta.dirname, "../../dist/assets", `.${path}`))).length;
+    }
+    expect(gzipped).toBeLessThanOrEqual(150 * 1024);
+  });
+});

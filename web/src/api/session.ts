@@ -1,0 +1,37 @@
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { ApiError, api, del, post } from "./client";
+import type { Account, LoginBody, Session } from "./types";
+
+export const accountKey = ["account"] as const;
+
+/** The signed-in user, or null when there is no session (the cookie is HttpOnly: only the API can tell). */
+export function useAccount() {
+  return useQuery({
+    queryKey: accountKey,
+    queryFn: async () => {
+      try {
+        return await api<Account>("/api/account");
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 401) return null;
+        throw err;
+      }
+    },
+    staleTime: 60_000,
+  });
+}
+
+export function useSessionActions() {
+  const queryClient = useQueryClient();
+  return {
+    async logIn(body: LoginBody & { otp?: string }) {
+      await post<Session>("/api/auth/session", body);
+      queryClient.clear();
+      await queryClient.fetchQuery({ queryKey: accountKey, queryFn: () => api<Account>("/api/account") });
+    },
+    async logOut() {
+      await del("/api/auth/session");
+      queryClient.clear();
+      queryClient.setQueryData(accountKey, null);
+    },
+  };
+}

@@ -1,0 +1,177 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { Suspense, lazy, useState } from "react";
+import { Link, useLocation } from "wouter";
+import { api, apiPage, del, post, put } from "../api/client";
+import { progressKey } from "../api/live";
+import type { BackupJob, BackupMode, BackupRun, BackupTriggered } from "../api/types";
+import { formatRun, nextRuns } from "../components/CronHelper";
+import { DataTable, EmptyState, ErrorMessage, Loading, PAGE_SIZE, Pager, QueryState, SelectField, StatusBadge, formatBytes, formatDuration, formatTime } from "../components/ui";
+
+// uPlot is loaded only on a job's page: it stays out of the first load.
+const RunChart = lazy(() => import("../components/RunChart"));
+
+function RunProgress({ run }: { run: BackupRun }) {
+  const bytes = useQuery({ queryKey: progressKey(run.backupRunId), queryFn: () => null as number | null, enabled: false });
+  if (run.status !== "Running" && run.status !== "Queued") return <StatusBadge status={run.status} />;
+  return (
+    <span className="badge neutral">
+      {run.status}
+      {bytes.data ? ` · ${formatBytes(bytes.data)} done` : ""}
+    </span>
+  );
+}
+
+function History({ backupJobId }: { backupJobId: string }) {
+  const [page, setPage] = useState(1);
+  const history = useQuery({
+    queryKey: ["history", backupJobId, page],
+    queryFn: () => apiPage<BackupRun>(`/api/backupjob/${backupJobId}/history`, { page, pageSize: PAGE_SIZE }),
+    placeholderData: (previous) => previous,
+  });
+  return (
+    <section aria-labelledby="history-heading">
+      <h2 id="history-heading">Run history</h2>
+      <QueryState query={history}>
+        {({ items, total }) =>
+          total === 0 ? (
+            <EmptyState title="No runs yet.">
+              <p>Press “Run now” to take the first backup, or wait for the schedule.</p>
+            </EmptyState>
+          ) : (
+            <>
+              <DataTable
+                rows={items}
+                rowKey={(run) => run.backupRunId}
+                columns={[
+                  { header: "Status", cell: (run) => <RunProgress run={run} /> },
+                  { header: "Mode", cell: (run) => run.backupMode },
+                  { header: "Trigger", cell: (run) => run.trigger },
+                  { header: "Started", cell: (run) => formatTime(run.startedUtc) },
+                  { header: "Duration", cell: (run) => formatDuration(run.durationMs) },
+                  { header: "Size", cell: (run) => formatBytes(run.totalSize) },
+                  { header: "Error", cell: (run) => run.error ?? "" },
+                ]}
+              />
+              <Pager page={page} total={total} onPage={setPage} label="Run history" />
+              <Suspense fallback={<Loading what="Loading chart…" />}>
+                <RunChart runs={items} />
+              </Suspense>
+            </>
+          )
+        }
+      </QueryState>
+    </section>
+  );
+}
+
+function RunNow({ job }: { job: BackupJob }) {
+  const queryClient = useQueryClient();
+  const [mode, setMode] = useState<BackupMode>("Full");
+  const run = useMutation({
+    mutationFn: () => post<BackupTriggered>(`/api/backupjob/${job.backupJobId}/run`, { backupMode: mode }),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: ["history", job.backupJobId] }),
+  });
+  return (
+    <form
+      className="inline-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        run.mutate();
+      }}
+    >
+      <SelectField label="Mode" value={mode} onChange={(e) => setMode(e.target.value as BackupMode)}>
+        <option>Full</option>
+        <option>Differential</option>
+        <option>TransactionLog</option>
+      </SelectField>
+      <button type="submit" disabled={run.isPending || !job.isEnabled}>
+        Run now
+      </button>
+      {run.isSuccess && (
+        <p role="status" className="success">
+          {run.data.message}
+        </p>
+      )}
+      <ErrorMessage error={run.error} />
+    </form>
+  );
+}
+
+export function BackupJobPage({ backupJobId }: { backupJobId: string }) {
+  const [, navigate] = useLocation();
+  const queryClient = useQueryClient();
+  const job = useQuery({ queryKey: ["job", backupJobId], queryFn: () => api<BackupJob>(`/api/backupjob/${backupJobId}`) });
+  const toggle = useMutation({
+    mutationFn: (isEnabled: boolean) => put<BackupJob>(`/api/backupjob/${backupJobId}`, { isEnabled }),
+    onSuccess: (updated) => {
+      queryClient.setQueryData(["job", backupJobId], updated);
+      queryClient.invalidateQueries({ queryKey: ["jobs"] });
+    },
+  });
+  const remove = useMutation({
+    mutationFn: () => del(`/api/backupjob/${backupJobId}`),
+    onSuccess: () => {
+      queryClient.invalidateQueries({ queryKey: ["jobs"] });
+      navigate("/jobs");
+    },
+  });
+  return (
+    <QueryState query={job}>
+      {(data) => {
+        const upcoming = data.schedules
+          .flatMap((s) => {
+            const runs = nextRuns(s.cronExpression, 3);
+            return typeof runs === "string" ? [] : runs.map((at) => ({ at, mode: s.backupMode }));
+          })
+          .sort((a, b) => a.at.getTime() - b.at.getTime())
+          .slice(0, 3);
+        return (
+          <>
+            <p>
+              <Link href="/jobs">← Backup jobs</Link>
+            </p>
+            <div className="page-head">
+              <h1>{data.name}</h1>
+              <Link href={`/jobs/${backupJobId}/edit`} className="button secondary">
+                Edit
+              </Link>
+            </div>
+            <dl className="facts">
+              <dt>Status</dt>
+              <dd>{data.isEnabled ? "Enabled" : data.agentId ? "Disabled" : "Disabled: its agent was deleted"}</dd>
+              <dt>Databases</dt>
+              <dd>{data.databases.map((d) => `${d.name} (${d.dbmsType})`).join(", ")}</dd>
+              <dt>Destinations</dt>
+              <dd>{data.destinations.map((d) => `${d.name} (${d.type})`).join(", ")}</dd>
+              <dt>Schedules</dt>
+              <dd>{data.schedules.length ? data.schedules.map((s) => `${s.backupMode}: ${s.cronExpression} (UTC)`).join("; ") : "Manual only"}</dd>
+              <dt>Next runs</dt>
+              <dd>{upcoming.length ? upcoming.map((u) => `${formatRun(u.at)} (${u.mode})`).join("; ") : "—"}</dd>
+              <dt>Retention</dt>
+              <dd>{data.retentionDays} days</dd>
+              <dt>Encryption</dt>
+              <dd>{data.encryption.enabled ? data.encryption.algorithm : "Off"}</dd>
+            </dl>
+            <RunNow job={data} />
+            <History backupJobId={backupJobId} />
+            <p>
+              <Link href={`/files?backupJobId=${backupJobId}`}>This job's backup files</Link>
+            </p>
+            <h2>Settings</h2>
+            <ErrorMessage error={toggle.error ?? remove.error} />
+            <div className="actions">
+              {data.agentId && (
+                <button type="button" className="secondary" onClick={() => toggle.mutate(!data.isEnabled)}>
+                  {data.isEnabled ? "Disable job" : "Enable job"}
+                </button>
+              )}
+              <button type="button" className="danger" onClick={() => confirm(`Delete the backup job ${data.name}? Its history and files stay.`) && remove.mutate()}>
+                Delete job
+              </button>
+            </div>
+          </>
+        );
+      }}
+    </QueryState>
+  );
+}
