@@ -26,6 +26,7 @@ import { destinationRouter } from "./routes/destination";
 import { agentRouter } from "./routes/agent";
 import { databaseRouter } from "./routes/database";
 import { logRouter } from "./routes/log";
+import { restoreRouter } from "./routes/restore";
 import { webhookRouter } from "./routes/webhook";
 import { authSessionRouter } from "./routes/auth-session";
 import { liveRouter } from "./routes/live";
@@ -66,6 +67,7 @@ export function createApp() {
   app.route("/", destinationRouter);
   app.route("/", backupJobRouter);
   app.route("/", backupFileRouter);
+  app.route("/", restoreRouter);
   app.route("/", agentRouter);
   app.route("/", databaseRouter);
   app.route("/", logRouter);

@@ -8,6 +8,8 @@ import { purgeExpiredLogs } from "./services/log";
 import { detectMissedSchedules } from "./services/anomaly";
 import { purgeExpiredTokens, purgeFinishedDeliveries, purgeMissedScheduleReports, purgeOldEvents } from "./services/housekeeping";
 import { sampleAgentsOnline } from "./services/gauges";
+import { queueScheduledVerifications } from "./services/restore";
+import { failStaleRestores } from "./services/restore-report";
 import { sweepWebhookDeliveries } from "./services/webhook-queue";
 import { enqueueWeeklyReports, sweepAlerts } from "./services/alert-queue";
 
@@ -35,6 +37,8 @@ export const CRON_TASKS: CronTask[] = [
   { name: "sample agents online", cron: CRON.everyMinute, run: sampleAgentsOnline },
   { name: "queue due alert batches and agents offline 10 minutes", cron: CRON.everyMinute, run: (env, now) => sweepAlerts({ db: createDb(env.DB), env, now }) },
   { name: "queue weekly summary emails", cron: CRON.weekly, run: (env, now) => enqueueWeeklyReports({ db: createDb(env.DB), env, now }) },
+  { name: "queue scheduled verification drills", cron: CRON.everyMinute, run: queueScheduledVerifications },
+  { name: "fail restores and drills never finished", cron: CRON.everyMinute, run: failStaleRestores },
 ];
 
 /**

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { hostname, release, type } from "node:os";
-import { type AgentCommand, FULL_ONLY_CAPABILITIES, OVER_BUDGET_ERROR, type ServerFrame } from "../../src/protocol/agent-protocol.ts";
+import { type AgentCommand, FULL_ONLY_CAPABILITIES, OVER_BUDGET_ERROR, type RestoreRunCommand, type ServerFrame, type VerifyRunCommand } from "../../src/protocol/agent-protocol.ts";
 import type { AgentConfig } from "./config.ts";
 import { Connection, type BackoffOptions } from "./connection.ts";
 import { WRITABLE_DESTINATION_TYPES } from "./destinations/index.ts";
@@ -10,6 +10,7 @@ import type { Engine } from "./engines/engine.ts";
 import { effectiveCompression } from "./pipeline/compression.ts";
 import type { EncryptOptions } from "./pipeline/encryption.ts";
 import type { LogSeverity } from "../../src/domain/log.ts";
+import { type RestoreContext, runRestore, runVerification } from "./platform-restore.ts";
 import { JobRunner } from "./runner.ts";
 import { Scheduler } from "./scheduler.ts";
 import { deleteState, type AgentStore, type Identity } from "./state.ts";
@@ -65,6 +66,7 @@ export class Agent {
   readonly runner: JobRunner;
   private engines: Engine[];
   private commandChain: Promise<void> = Promise.resolve();
+  private restores: Promise<void> = Promise.resolve();
   private inventoryTimer: NodeJS.Timeout | undefined;
   private lastInventory: string | undefined;
   private revoked = false;
@@ -262,6 +264,12 @@ export class Agent {
         markApplied();
         this.runner.trigger({ backupJobId: command.backupJobId, mode: command.backupMode, trigger: "Manual", backupRunId: command.backupRunId });
         break;
+      case "restore.run":
+      case "verify.run":
+        // Marked applied first (a crash mid-restore is not retried blindly); its reports say what happened.
+        markApplied();
+        this.queueRestore(command);
+        break;
       case "inventory.request":
         await this.sendInventory(true);
         markApplied();
@@ -271,6 +279,31 @@ export class Agent {
         return;
     }
     this.connection.send({ type: "ack", id: commandId });
+  }
+
+  /**
+   * One restore or drill at a time, in arrival order, on its own chain: the command chain (and so
+   * scheduled and triggered backups, which the runner runs) never waits for a restore.
+   */
+  private queueRestore(command: RestoreRunCommand | VerifyRunCommand): void {
+    const context: RestoreContext = {
+      engines: this.engines,
+      credentials: this.store,
+      send: (frame) => {
+        this.options.observer?.report(frame);
+        this.sendReliably(frame);
+      },
+      now: this.now,
+      stagingDirectory: this.options.config.tempDirectory,
+      progressIntervalMs: this.options.progressIntervalMs,
+    };
+    const run = () => (command.type === "restore.run" ? runRestore(context, command) : runVerification(context, command));
+    this.restores = this.restores.then(run).catch((error) => this.print(`Error: ${command.type} failed: ${(error as Error).message}`));
+  }
+
+  /** Resolves once every queued restore and drill has finished. */
+  restoresIdle(): Promise<void> {
+    return this.restores;
   }
 
   private async revoke(): Promise<void> {

@@ -3,12 +3,12 @@ import { createWriteStream } from "node:fs";
 import { access, readFile, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { PassThrough, type Readable } from "node:stream";
-import { DatabaseSync } from "node:sqlite";
 import { CHAIN_EXTENSION } from "./chain/archive.ts";
 import { restoreChain } from "./chain/restore-chain.ts";
 import { restoreMysql } from "./engines/mysql.ts";
 import { restorePostgres } from "./engines/postgres.ts";
 import type { ServerLogin } from "./engines/engine.ts";
+import { assertSqliteIntegrity } from "./engines/restore-target.ts";
 import { parseChecksumFile } from "./pipeline/checksum.ts";
 import { dumpExtensionOf } from "./pipeline/file-names.ts";
 import { decodeBackupFile, verifyChecksum } from "./pipeline/restore-pipeline.ts";
@@ -74,15 +74,7 @@ async function writeFileTarget(options: RestoreOptions, dumpExtension: string): 
   const partial = join(dirname(options.to), `.${basename(options.to)}.${randomUUID()}.partial`);
   try {
     await decodeBackupFile({ path: options.file, passphrase: options.passphrase, sink: createWriteStream(partial, { flags: "wx", mode: 0o600 }) });
-    if (dumpExtension === "sqlite") {
-      const db = new DatabaseSync(partial, { readOnly: true });
-      try {
-        const result = db.prepare("PRAGMA integrity_check").get() as { integrity_check: string };
-        if (result.integrity_check !== "ok") throw new Error(`The restored SQLite database fails its integrity check: ${result.integrity_check}`);
-      } finally {
-        db.close();
-      }
-    }
+    if (dumpExtension === "sqlite") assertSqliteIntegrity(partial);
     await rename(partial, options.to);
   } finally {
     await rm(partial, { force: true });

@@ -29,7 +29,27 @@ export interface RunnerContext {
   stagingDirectory?: string;
 }
 
-type CompletedFile = { databaseId: string; destinationId: string; fileName: string; fileSize: number; checksum: string; backupMode: BackupMode; baseFileName?: string | null };
+type CompletedFile = {
+  databaseId: string;
+  destinationId: string;
+  fileName: string;
+  fileSize: number;
+  checksum: string;
+  backupMode: BackupMode;
+  baseFileName?: string | null;
+  /** The database's tables and rows right after the dump, for drills to compare (absent if counting failed). */
+  tables?: number;
+  rows?: number;
+};
+
+/** Exact counts of the database just backed up; a failure to count never fails the backup. */
+async function countsAtBackup(engine: Engine, database: string): Promise<{ tables: number; rows: number } | Record<string, never>> {
+  try {
+    return (await engine.countDatabase?.(database)) ?? {};
+  } catch {
+    return {};
+  }
+}
 
 const errorText = (error: unknown) => ((error as Error)?.message || String(error)).slice(0, 10_000);
 
@@ -174,8 +194,9 @@ export class JobRunner {
       bytesBefore += result.fileSize;
       const { position, ...written } = result;
       const baseFileName = chain && mode !== "Full" ? { baseFileName: chain.baseFileName } : {};
+      const counts = await countsAtBackup(engine, database.name);
       for (const destination of job.destinations) {
-        files.push({ databaseId: database.databaseId, destinationId: destination.destinationId, ...written, backupMode: mode, ...baseFileName });
+        files.push({ databaseId: database.databaseId, destinationId: destination.destinationId, ...written, backupMode: mode, ...baseFileName, ...counts });
       }
       if (chain && position) {
         const fullFileName = mode === "Full" ? result.fileName : store.chain(job.backupJobId, database.databaseId)!.fullFileName;

@@ -10,6 +10,7 @@ import { Agent } from "../src/agent.ts";
 import { main } from "../src/cli.ts";
 import { AgentConfig } from "../src/config.ts";
 import { createEngines } from "../src/engines/index.ts";
+import type { Engine } from "../src/engines/engine.ts";
 import { fileChecksum } from "../src/pipeline/restore-pipeline.ts";
 import { AgentStore, loadIdentity } from "../src/state.ts";
 import { FakePlatform, type ReceivedFrame } from "./support/fake-platform.ts";
@@ -45,7 +46,7 @@ async function enroll(): Promise<string> {
   return stateDir;
 }
 
-async function startAgent(stateDir: string, now?: () => Date) {
+async function startAgent(stateDir: string, now?: () => Date, extraEngines: Engine[] = []) {
   const config = AgentConfig.parse({ engines: [{ type: "Sqlite", engineKey: "files", paths: [join(dir, "data", "*.db")] }], tempDirectory: join(dir, "staging") });
   const store = await AgentStore.open(stateDir);
   const agent = new Agent({
@@ -53,7 +54,7 @@ async function startAgent(stateDir: string, now?: () => Date) {
     stateDir,
     config,
     store,
-    engines: createEngines(config, store),
+    engines: [...createEngines(config, store), ...extraEngines],
     now,
     print: () => {},
     backoff: { initialMs: 20, maxMs: 100 },
@@ -122,7 +123,7 @@ describe("running agent", () => {
     expect(platform.frames[0]).toMatchObject({ type: "hello", version: "0.1.0", displayName: "Test box", hostname: expect.any(String), operatingSystem: expect.any(String) });
     // Protocol 1.1: what this agent can write, so the platform can refuse a job it could not run.
     expect(platform.frames[0].destinationTypes).toEqual(["LocalStorage", "S3Storage", "AzureBlobStorage", "SftpStorage", "GoogleCloudStorage"]);
-    expect(platform.ofType("inventory")[0].engines).toEqual([{ engineKey: "files", dbmsType: "Sqlite", version: expect.any(String), databases: [{ name: "shop" }], capabilities: { backupModes: ["Full"], restore: false } }]);
+    expect(platform.ofType("inventory")[0].engines).toEqual([{ engineKey: "files", dbmsType: "Sqlite", version: expect.any(String), databases: [{ name: "shop" }], capabilities: { backupModes: ["Full"], restore: true } }]);
 
     const theJob = job({ encryption: { enabled: true, algorithm: "AES-256", passphrase: "a long enough passphrase" } });
     const upsertId = platform.command({ type: "job.upsert", job: theJob });
@@ -208,17 +209,22 @@ describe("running agent", () => {
     expect(store.pendingMessages()).toEqual([]);
   });
 
-  it("drops a report the platform keeps refusing after five refusals, keeps the others", async () => {
+  /** An enrolled agent runs a job while the platform refuses its `backup.started` with `refusal`. */
+  async function runWithStartRefused(refusal: string) {
     const stateDir = await enroll();
     const { store } = await startAgent(stateDir);
     await platform.waitFor((frames) => frames.some((f) => f.type === "inventory"), "inventory");
-    platform.refuse = (frame) => (frame.type === "backup.started" ? "Unknown backup job for this agent." : undefined);
+    platform.refuse = (frame) => (frame.type === "backup.started" ? refusal : undefined);
     const theJob = job();
     platform.command({ type: "job.upsert", job: theJob });
     const backupRunId = randomUUID();
     platform.command({ type: "backup.run", backupRunId, backupJobId: theJob.backupJobId, backupMode: "Full" });
     await platform.waitFor(forRun(backupRunId, "backup.completed"), "completed");
-    const startedId = platform.ofType("backup.started")[0].id!;
+    return { store, startedId: platform.ofType("backup.started")[0].id! };
+  }
+
+  it("drops a report the platform keeps refusing after five refusals, keeps the others", async () => {
+    const { store, startedId } = await runWithStartRefused("Unknown backup job for this agent.");
     for (let connection = 2; connection <= 5; connection++) {
       platform.dropConnection();
       await platform.waitFor((frames) => frames.filter((f) => f.id === startedId).length === connection, `resend ${connection}`);
@@ -232,16 +238,7 @@ describe("running agent", () => {
   });
 
   it("keeps a report refused as over budget, however often, and delivers it once the budget allows", async () => {
-    const stateDir = await enroll();
-    const { store } = await startAgent(stateDir);
-    await platform.waitFor((frames) => frames.some((f) => f.type === "inventory"), "inventory");
-    platform.refuse = (frame) => (frame.type === "backup.started" ? "Over budget: more than 10 frames a second; send it again later." : undefined);
-    const theJob = job();
-    platform.command({ type: "job.upsert", job: theJob });
-    const backupRunId = randomUUID();
-    platform.command({ type: "backup.run", backupRunId, backupJobId: theJob.backupJobId, backupMode: "Full" });
-    await platform.waitFor(forRun(backupRunId, "backup.completed"), "completed");
-    const startedId = platform.ofType("backup.started")[0].id!;
+    const { store, startedId } = await runWithStartRefused("Over budget: more than 10 frames a second; send it again later.");
     for (let connection = 2; connection <= 6; connection++) {
       platform.dropConnection();
       await platform.waitFor((frames) => frames.filter((f) => f.id === startedId).length === connection, `resend ${connection}`);
@@ -322,5 +319,66 @@ describe("running agent", () => {
     await writeFile(join(stateDir, "identity.json"), JSON.stringify({ ...identity, agentToken: "ds_agent_revoked" }));
     const { agent } = await startAgent(stateDir);
     expect(await agent.exited).toEqual({ reason: "token-refused", message: expect.stringContaining("refuses this agent's token") });
+  });
+
+  it("runs restores one at a time on their own queue: a backup runs while a restore is still going", async () => {
+    const stateDir = await enroll();
+    // An engine whose restores wait for the test: it shows what runs while a restore is in progress.
+    const loads: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const gated: Engine = {
+      engineKey: "gated",
+      dbmsType: "Sqlite",
+      dumpExtension: "sqlite",
+      version: async () => "1",
+      listDatabases: async () => [],
+      capabilities: async () => ({ backupModes: ["Full"], restore: true }),
+      dump: async () => Promise.reject(new Error("not used")),
+      restoreTarget: () => ({
+        exists: async () => false,
+        drop: async () => {},
+        load: async (database) => {
+          loads.push(database);
+          await gate;
+        },
+        count: async () => ({ tables: 1, rows: 2 }),
+      }),
+    };
+    await startAgent(stateDir, undefined, [gated]);
+    await platform.waitFor((frames) => frames.some((f) => f.type === "inventory"), "inventory");
+    const theJob = job();
+    platform.command({ type: "job.upsert", job: theJob });
+    const first = randomUUID();
+    platform.command({ type: "backup.run", backupRunId: first, backupJobId: theJob.backupJobId, backupMode: "Full" });
+    await platform.waitFor(forRun(first, "backup.completed"), "first backup");
+    const file = (platform.frames.find((f) => f.type === "backup.completed")!.files as { fileName: string; checksum: string }[])[0];
+    const restore = (databaseName: string) => ({
+      type: "restore.run" as const,
+      restoreId: randomUUID(),
+      files: [{ destination: theJob.destinations[0], fileName: file.fileName, checksum: file.checksum }],
+      engineKey: "gated",
+      encryption: { passphrase: null },
+      target: { databaseName, overwrite: false },
+    });
+    const [a, b] = [restore("a"), restore("b")];
+    platform.command(a);
+    platform.command(b);
+    await until(() => loads.length > 0);
+    expect(loads).toEqual(["a"]);
+
+    // File names carry the second: the next backup must not start within the first one's second.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const second = randomUUID();
+    platform.command({ type: "backup.run", backupRunId: second, backupJobId: theJob.backupJobId, backupMode: "Full" });
+    await platform.waitFor((frames) => forRun(second, "backup.completed")(frames) || forRun(second, "backup.failed")(frames), "a backup while a restore runs");
+    expect(platform.frames.find((f) => f.type === "backup.failed")?.error).toBeUndefined();
+    expect(platform.frames.filter((f) => f.type === "restore.started").map((f) => f.restoreId)).toEqual([a.restoreId]);
+
+    release();
+    await platform.waitFor((frames) => frames.filter((f) => f.type === "restore.completed").length === 2, "both restores");
+    const order = platform.frames.filter((f) => f.type.startsWith("restore.")).map((f) => `${f.type} ${f.restoreId === a.restoreId ? "a" : "b"}`);
+    expect(order).toEqual(["restore.started a", "restore.completed a", "restore.started b", "restore.completed b"]);
+    expect(platform.frames.find((f) => f.type === "restore.completed")).toMatchObject({ tables: 1, rows: 2 });
   });
 });

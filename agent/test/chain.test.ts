@@ -100,7 +100,7 @@ describe("MariaDB chain: physical Full, Differential, binary logs", () => {
     const [inventory] = await collectInventory([engine], (_, error) => {
       throw error;
     });
-    expect(inventory!.capabilities).toEqual({ backupModes: ["Full", "Differential", "TransactionLog"], restore: false });
+    expect(inventory!.capabilities).toEqual({ backupModes: ["Full", "Differential", "TransactionLog"], restore: true });
   });
 
   it("runs Full, Differential and logs against the server and restores the chain to a point in time", async () => {
@@ -159,7 +159,7 @@ describe("PostgreSQL chain: pg_basebackup Full and archived WAL", () => {
     const [inventory] = await collectInventory([engine], (_, error) => {
       throw error;
     });
-    expect(inventory!.capabilities).toEqual({ backupModes: ["Full", "TransactionLog"], restore: false });
+    expect(inventory!.capabilities).toEqual({ backupModes: ["Full", "TransactionLog"], restore: true });
     const chain = await chainHarness(engine, "shop", ["Full", "Differential"]);
     try {
       await expect(chain.run("Differential")).rejects.toThrow('PostgreSQL engine "pg" cannot make Differential backups here (it can: Full, TransactionLog).');

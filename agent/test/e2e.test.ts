@@ -352,6 +352,38 @@ describe("agent end to end against wrangler dev", () => {
     }
   });
 
+  it("restores from the platform: POST /api/backupfile/{id}/restore reaches Success with tables and rows, and a drill records evidence", async () => {
+    const job = await createJob("Restore from the platform", { enabled: true, passphrase: PASSPHRASE }, "restore-from-platform");
+    expect((await runAndWait(job.backupJobId)).status).toBe("Success");
+    const files = await user.ok<FileRow[]>("GET", `/api/backupfile?backupJobId=${job.backupJobId}`);
+    const pgFile = files.find((f) => f.fileName.startsWith(`${pgSource}_Full_`))!;
+    const target = scratchName("ds_e2e_restored");
+    restoredDatabases.push(target);
+    const queued = await eventually(async () => {
+      const response = await user.call<{ restoreId?: string; message?: string; error?: string }>("POST", `/api/backupfile/${pgFile.backupFileId}/restore`, { targetDatabaseName: target });
+      if (response.status === 400 && /offline/i.test(response.body.error ?? "")) return undefined;
+      expect(response.status, JSON.stringify(response.body)).toBe(200);
+      return response.body;
+    }, "the restore to be queued", 60_000);
+    expect(queued.message).toBe("Restore queued.");
+    const restore = await eventually(async () => {
+      const row = await user.ok<{ status: string; tables: number | null; rows: number | null; error: string | null; bytesDone: number }>("GET", `/api/restore/${queued.restoreId}`);
+      return row.status === "Success" || row.status === "Failed" ? row : undefined;
+    }, `restore ${queued.restoreId}`);
+    expect(restore).toMatchObject({ status: "Success", tables: 1, rows: 500, error: null });
+    expect(psql(target, POSTGRES_FINGERPRINT)).toBe(psql(pgSource, POSTGRES_FINGERPRINT));
+
+    const { verificationId } = await user.ok<{ verificationId: string }>("POST", `/api/backupjob/${job.backupJobId}/verify`, {});
+    const drill = await eventually(async () => {
+      const rows = await user.ok<{ verificationId: string; status: string; tables: number | null; rows: number | null; error: string | null }[]>("GET", `/api/backupjob/${job.backupJobId}/verifications`);
+      const row = rows.find((r) => r.verificationId === verificationId);
+      return row && (row.status === "Success" || row.status === "Failed") ? row : undefined;
+    }, `verification ${verificationId}`);
+    expect(drill.error).toBeNull();
+    expect(drill.status).toBe("Success");
+    expect(psql("postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE 'ds_verify_%'")).toBe("0");
+  });
+
   it("has a Differential run-now refused by the platform, from the capabilities the agent reported", async () => {
     const job = await createJob("Differential attempt", { enabled: false }, "differential");
     const response = await user.call<{ error?: string }>("POST", `/api/backupjob/${job.backupJobId}/run`, { backupMode: "Differential" });

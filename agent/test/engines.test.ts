@@ -150,12 +150,12 @@ describe("MariaDB", () => {
   it("refuses TransactionLog on a server without binary logs, and MySQL physical modes", async () => {
     const engine = new MysqlEngine({ type: "MariaDb", engineKey: "maria", ...MARIADB }, noCredentials);
     // The machine's MariaDB runs with log_bin off (chain.test.ts starts one with it on).
-    expect(await engine.capabilities()).toEqual({ backupModes: ["Full", "Differential"], restore: false });
+    expect(await engine.capabilities()).toEqual({ backupModes: ["Full", "Differential"], restore: true });
     await expect(
       backupDatabase({ engine, database: source, mode: "TransactionLog", startedAt: new Date(), destinations: [localDestination("maria-diff")], compression: "gzip" }),
     ).rejects.toThrow('MariaDB engine "maria" cannot make TransactionLog backups here (it can: Full, Differential).');
     const mysql = new MysqlEngine({ type: "MySql", engineKey: "my", ...MARIADB }, noCredentials);
-    expect(await mysql.capabilities()).toEqual({ backupModes: ["Full"], restore: false });
+    expect(await mysql.capabilities()).toEqual({ backupModes: ["Full"], restore: true });
     const remote = new MysqlEngine({ type: "MariaDb", engineKey: "remote", ...MARIADB, host: "192.0.2.1" }, noCredentials);
     expect((await remote.capabilities()).backupModes).toEqual(["Full"]); // mariadb-backup reads the data folder: local servers only
     expect(existsSync(join(workDir, "maria-diff"))).toBe(false);

@@ -1,20 +1,20 @@
-/** Event names, defined once: stored events, webhook subscriptions and deliveries use these. */
-export const EVENT_TYPES = [
-  "backup.success",
-  "backup.failure",
-  "backup.anomaly",
-  "agent.connected",
-  "agent.disconnected",
-  "webhook.test",
-] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
-
-/** The events a webhook may subscribe to. `webhook.test` is internal: only the test endpoint sends it. */
+/** The events a webhook may subscribe to. */
 export const SUBSCRIBABLE_EVENT_TYPES = [
   "backup.success",
   "backup.failure",
   "backup.anomaly",
   "agent.connected",
   "agent.disconnected",
-] as const satisfies readonly EventType[];
+  "restore.success",
+  "restore.failure",
+  "verify.success",
+  "verify.failure",
+] as const;
+
+/**
+ * Event names, defined once: stored events, webhook subscriptions and deliveries use these. `webhook.test`
+ * is internal: only the test endpoint sends it.
+ */
+export const EVENT_TYPES = [...SUBSCRIBABLE_EVENT_TYPES, "webhook.test"] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
 export type SubscribableEventType = (typeof SUBSCRIBABLE_EVENT_TYPES)[number];

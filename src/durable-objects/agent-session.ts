@@ -28,6 +28,7 @@ import { applyInventory } from "../services/database";
 import { liveRunEvent, publishLive } from "../services/live-feed";
 import { platformLogInsert, recordAgentLog } from "../services/log";
 import { SECRET_BINDINGS, isSealed, openSecret, sealSecret } from "../services/secret";
+import { applyRestoreReport, applyVerifyReport } from "../services/restore-report";
 
 /** How long applied message ids are remembered: far longer than an agent keeps an unacknowledged message. */
 export const APPLIED_ID_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
@@ -397,6 +398,16 @@ export class AgentSession extends DurableObject<Env> {
         case "files.deleted":
           await markFilesDeleted(ctx, session.agentId, frame.files);
           return { ok: true } as const;
+        case "restore.started":
+        case "restore.progress":
+        case "restore.completed":
+        case "restore.failed":
+          return applyRestoreReport(ctx, session.agentId, frame);
+        case "verify.started":
+        case "verify.progress":
+        case "verify.completed":
+        case "verify.failed":
+          return applyVerifyReport(ctx, session.agentId, frame);
         default: {
           const outcome = await applyBackupReport(ctx, session.agentId, frame);
           if (outcome.ok) this.ctx.waitUntil(publishLive(this.env, session.subscriberId, liveRunEvent(frame)));

@@ -8,6 +8,7 @@ import { z } from "zod";
 import { BACKUP_MODES, RUN_TRIGGERS } from "../domain/backup.ts";
 import { CREDENTIAL_FIELDS, type CredentialType, DESTINATION_SETTINGS_FIELDS, DESTINATION_TYPES, type DestinationType } from "../domain/destination.ts";
 import { LOG_SEVERITIES } from "../domain/log.ts";
+import { TARGET_DATABASE_NAME_PATTERN } from "../domain/restore.ts";
 
 export const PROTOCOL_VERSION = 1;
 /** Frames larger than this are refused with an `error` frame. */
@@ -125,6 +126,39 @@ export const CredentialSchema = z.discriminatedUnion("$type", [
   credentialOf("ConnectionStringCredential"),
 ]);
 
+const checksumSchema = z.string().regex(/^sha256:[0-9a-f]{64}$/, "must be sha256:<64 lower-case hex digits>");
+
+/** 1.1: one file to fetch and apply in a restore or a drill, with the destination it lives in. */
+export const RestoreFileSchema = z.object({
+  destination: JobDestinationSchema,
+  fileName: shortText(1024),
+  checksum: checksumSchema,
+  backupMode: BackupModeSchema.optional(),
+});
+
+/** 1.1: what a restore and a drill share: the files in apply order, the engine, the job's passphrase. */
+const restoreSourceFields = {
+  files: z.array(RestoreFileSchema).min(1).max(1000),
+  engineKey: shortText(),
+  /** The passphrase of the job that made the files; null when they are not encrypted. */
+  encryption: z.object({ passphrase: z.string().min(12).nullable() }),
+};
+
+export const RestoreRunSchema = z.object({
+  type: z.literal("restore.run"),
+  restoreId: z.uuid(),
+  ...restoreSourceFields,
+  target: z.object({ databaseName: z.string().regex(TARGET_DATABASE_NAME_PATTERN), overwrite: z.boolean() }),
+});
+
+export const VerifyRunSchema = z.object({
+  type: z.literal("verify.run"),
+  verificationId: z.uuid(),
+  ...restoreSourceFields,
+  /** The counts the agent recorded when it made the file (null when it did not): the drill compares them. */
+  expected: z.object({ tables: z.number().int().nonnegative(), rows: z.number().int().nonnegative() }).nullable().optional(),
+});
+
 export const AgentCommandSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("job.upsert"), job: AgentJobSchema }),
   z.object({ type: z.literal("job.delete"), backupJobId: z.uuid() }),
@@ -133,6 +167,8 @@ export const AgentCommandSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("credential.delete"), credentialReferenceId: z.uuid() }),
   z.object({ type: z.literal("inventory.request") }),
   z.object({ type: z.literal("agent.revoked") }),
+  RestoreRunSchema,
+  VerifyRunSchema,
 ]);
 
 // ---------------------------------------------------------------------------------------------------
@@ -192,7 +228,10 @@ export const BackupCompletedSchema = z.object({
       destinationId: z.uuid(),
       fileName: shortText(1024),
       fileSize: z.number().int().nonnegative(),
-      checksum: z.string().regex(/^sha256:[0-9a-f]{64}$/, "must be sha256:<64 lower-case hex digits>"),
+      checksum: checksumSchema,
+      /** 1.1, optional: the tables and rows of the database when it was backed up (a drill compares them). */
+      tables: z.number().int().nonnegative().nullable().optional(),
+      rows: z.number().int().nonnegative().nullable().optional(),
       /** Protocol 1.1; absent from 1.0 agents, whose files are the run's mode. */
       backupMode: BackupModeSchema.optional(),
       /** Protocol 1.1, Differential and TransactionLog only: the file (same destination) this one builds on. */
@@ -216,6 +255,26 @@ export const FilesDeletedSchema = z.object({
   reason: z.literal("retention"),
 });
 
+/** 1.1: the four reports of a restore (by `restoreId`) and of a drill (by `verificationId`). */
+function restoreReports<P extends "restore" | "verify", K extends string>(prefix: P, key: K) {
+  const id = { [key]: z.uuid() } as Record<K, z.ZodUUID>;
+  return [
+    z.object({ type: z.literal(`${prefix}.started` as const), id: messageId, ...id, startedUtc: utcTimestamp }),
+    z.object({ type: z.literal(`${prefix}.progress` as const), id: messageId, ...id, bytesDone: z.number().int().nonnegative() }),
+    z.object({
+      type: z.literal(`${prefix}.completed` as const),
+      id: messageId,
+      ...id,
+      finishedUtc: utcTimestamp,
+      tables: z.number().int().nonnegative(),
+      rows: z.number().int().nonnegative(),
+    }),
+    z.object({ type: z.literal(`${prefix}.failed` as const), id: messageId, ...id, finishedUtc: utcTimestamp, error: shortText(10_000) }),
+  ] as const;
+}
+export const RestoreReportSchemas = restoreReports("restore", "restoreId");
+export const VerifyReportSchemas = restoreReports("verify", "verificationId");
+
 export const AgentFrameSchema = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("hello"),
@@ -233,6 +292,8 @@ export const AgentFrameSchema = z.discriminatedUnion("type", [
   BackupCompletedSchema,
   BackupFailedSchema,
   FilesDeletedSchema,
+  ...RestoreReportSchemas,
+  ...VerifyReportSchemas,
   z.object({
     type: z.literal("log"),
     id: messageId,
@@ -250,6 +311,10 @@ export type AgentJob = z.infer<typeof AgentJobSchema>;
 export type ServerFrame = z.infer<typeof ServerFrameSchema>;
 export type AgentFrame = z.infer<typeof AgentFrameSchema>;
 export type BackupReport = z.infer<typeof BackupStartedSchema | typeof BackupProgressSchema | typeof BackupCompletedSchema | typeof BackupFailedSchema>;
+export type RestoreReport = z.infer<(typeof RestoreReportSchemas)[number]>;
+export type VerifyReport = z.infer<(typeof VerifyReportSchemas)[number]>;
+export type RestoreRunCommand = z.infer<typeof RestoreRunSchema>;
+export type VerifyRunCommand = z.infer<typeof VerifyRunSchema>;
 export type InventoryEngine = z.infer<typeof InventoryEngineSchema>;
 export type EngineCapabilities = z.infer<typeof EngineCapabilitiesSchema>;
 

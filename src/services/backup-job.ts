@@ -6,6 +6,7 @@ import {
   type DestinationType,
   type JobSchedule,
   type PlanName,
+  type VerificationSchedule,
   agents,
   backupJobDatabases,
   backupJobDestinations,
@@ -37,6 +38,7 @@ export interface BackupJobInput {
   retentionDays: number;
   encryption: { enabled: boolean; passphrase?: string };
   isEnabled: boolean;
+  verification?: VerificationSchedule | null;
 }
 
 export type BackupJobChanges = Partial<BackupJobInput>;
@@ -238,6 +240,7 @@ export async function createJob(ctx: ServiceContext, input: BackupJobInput): Pro
       input.encryption.enabled && input.encryption.passphrase
         ? await sealSecret(ctx.env, input.encryption.passphrase, SECRET_BINDINGS.passphrase(jobId, agent.id))
         : null,
+    verification: input.verification ?? null,
     lastStatus: null,
     lastRunUtc: null,
     nextDueAt: nextDueAt(input.schedules, input.isEnabled, ctx.now),
@@ -312,6 +315,7 @@ export async function updateJob(ctx: ServiceContext, jobId: string, changes: Bac
     // Times before this change are not held against the job: it is next due at its first time after now.
     nextDueAt: nextDueAt(schedules, Boolean(agentId) && isEnabled, ctx.now),
     retentionDays: changes.retentionDays ?? job.retentionDays,
+    verification: changes.verification === undefined ? job.verification : changes.verification,
     ...(await encryptionColumns(ctx, job, changes.encryption, agentId)),
     updatedAt: ctx.now,
   };

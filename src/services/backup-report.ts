@@ -20,8 +20,8 @@ type Report<T extends BackupReport["type"]> = Extract<BackupReport, { type: T }>
 const OK: BackupReportOutcome = { ok: true };
 const refuse = (error: string): BackupReportOutcome => ({ ok: false, error });
 
-/** Files per INSERT: 13 bound values each (drizzle binds the status default too), under D1's 100 parameters per statement. */
-const FILES_PER_INSERT = 7;
+/** Files per INSERT: 15 bound values each (drizzle binds the status default too), under D1's 100 parameters per statement. */
+const FILES_PER_INSERT = 6;
 /** File names per `IN (…)`, next to three other bound values. */
 const NAMES_PER_STATEMENT = 90;
 
@@ -174,6 +174,8 @@ async function fileRows(ctx: ReportScope, run: BackupRunRow, report: Report<"bac
     checksum: f.checksum,
     backupMode: f.backupMode ?? run.backupMode,
     baseBackupFileId: null as string | null,
+    tableCount: f.tables ?? null,
+    rowCount: f.rows ?? null,
     dateCreated: finishedUtc,
   }));
   const wanted = report.files.flatMap((f, i) => (f.baseFileName ? [{ row: rows[i], baseFileName: f.baseFileName }] : []));

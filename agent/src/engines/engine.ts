@@ -1,6 +1,7 @@
 import type { Readable } from "node:stream";
 import { FULL_ONLY_CAPABILITIES, type EngineCapabilities } from "../../../src/protocol/agent-protocol.ts";
 import type { BackupMode, Credential, CredentialLookup, DbmsType } from "../types.ts";
+import type { DatabaseCounts, RestoreTarget } from "./restore-target.ts";
 
 export type { EngineCapabilities };
 
@@ -36,6 +37,10 @@ export interface Engine {
   stageChainBackup?(request: ChainBackupRequest): Promise<ChainPosition>;
   /** The job is gone: frees what its chain holds on the server (a replication slot keeps WAL forever). */
   releaseChain?(position: ChainPosition): Promise<void>;
+  /** Restores from the platform (`restore.run`, `verify.run`) and the counts drills compare. */
+  restoreTarget?(): RestoreTarget;
+  /** Exact table and row counts of a database, recorded with each backup for drills to compare. */
+  countDatabase?(database: string): Promise<DatabaseCounts>;
 }
 
 export const ENGINE_NAMES: Record<DbmsType, string> = { PostgreSql: "PostgreSQL", MySql: "MySQL", MariaDb: "MariaDB", Sqlite: "SQLite" };
@@ -49,13 +54,10 @@ export async function assertCapable(engine: Engine, mode: BackupMode): Promise<v
   );
 }
 
-/**
- * `restore: true` would let the platform send `restore.run`, which this agent version does not handle
- * yet: restores are done with the `restore` command on the machine. One switch for every engine.
- */
-export const RESTORE_BY_PLATFORM = false;
+/** This agent handles `restore.run` and `verify.run` (platform-restore.ts) for every engine. */
+export const RESTORE_BY_PLATFORM = true;
 
-/** Logical dumps only (protocol 1.0's meaning); this agent restores them with its `restore` command. */
+/** Logical dumps only; restored from the platform or with the `restore` command. */
 export const fullOnlyCapabilities = async (): Promise<EngineCapabilities> => ({ ...FULL_ONLY_CAPABILITIES, restore: RESTORE_BY_PLATFORM });
 
 export class UnsupportedModeError extends Error {

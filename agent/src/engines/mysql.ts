@@ -1,3 +1,4 @@
+import { readDump, sqlText, sumOfCounts, type DatabaseCounts, type RestoreTarget } from "./restore-target.ts";
 import type { Readable } from "node:stream";
 import type { MysqlEngineConfig } from "../config.ts";
 import type { CredentialLookup } from "../types.ts";
@@ -61,6 +62,26 @@ export class MysqlEngine implements Engine {
 
   stageChainBackup(request: ChainBackupRequest): Promise<ChainPosition> {
     return stageMariadbBackup(this.login(), (sql) => this.query(sql), request);
+  }
+
+  countDatabase(database: string): Promise<DatabaseCounts> {
+    return this.restoreTarget().count(database);
+  }
+
+  restoreTarget(): RestoreTarget {
+    const login = this.login();
+    const query = (sql: string) => this.query(sql);
+    return {
+      exists: async (database) => (await query(`SELECT 1 FROM information_schema.schemata WHERE schema_name = ${sqlText(database)}`)).trim() !== "",
+      drop: async (database) => void (await query(`DROP DATABASE IF EXISTS ${quoteIdentifier(database)}`)),
+      load: (database, dumpPath) => restoreMysql(login, database, readDump(dumpPath)),
+      async count(database) {
+        const listed = await query(`SELECT table_name FROM information_schema.tables WHERE table_schema = ${sqlText(database)} AND table_type = 'BASE TABLE'`);
+        const tables = listed.split("\n").map((t) => t.trim()).filter(Boolean);
+        return { tables: tables.length, rows: Number((await query(sumOfCounts(tables, (t) => `${quoteIdentifier(database)}.${quoteIdentifier(t)}`))).trim()) };
+      },
+      chain: { scheme: "mariadb", login },
+    };
   }
 
   async dump(database: string): Promise<{ stream: Readable; release(): Promise<void> }> {

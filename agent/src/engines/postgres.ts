@@ -1,3 +1,4 @@
+import { readDump, sqlText, sumOfCounts, type DatabaseCounts, type RestoreTarget } from "./restore-target.ts";
 import type { Readable } from "node:stream";
 import type { PostgresEngineConfig } from "../config.ts";
 import type { CredentialLookup } from "../types.ts";
@@ -71,6 +72,27 @@ export class PostgresEngine implements Engine {
 
   releaseChain(position: ChainPosition): Promise<void> {
     return dropSlot((sql) => this.query(sql), position);
+  }
+
+  countDatabase(database: string): Promise<DatabaseCounts> {
+    return this.restoreTarget().count(database);
+  }
+
+  restoreTarget(): RestoreTarget {
+    const login = this.login();
+    const query = (database: string, sql: string) => runForOutput(psql(login, database, sql));
+    const quoted = (name: string) => `"${name.replaceAll('"', '""')}"`;
+    return {
+      exists: async (database) => (await query("postgres", `SELECT 1 FROM pg_database WHERE datname = ${sqlText(database)}`)).trim() !== "",
+      drop: async (database) => void (await query("postgres", `DROP DATABASE IF EXISTS ${quoted(database)} WITH (FORCE)`)),
+      load: (database, dumpPath, dumpExtension) => restorePostgres(login, database, dumpExtension, readDump(dumpPath)),
+      async count(database) {
+        const listed = await query(database, "SELECT quote_ident(table_schema) || '.' || quote_ident(table_name) FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')");
+        const tables = listed.split("\n").map((t) => t.trim()).filter(Boolean);
+        return { tables: tables.length, rows: Number((await query(database, sumOfCounts(tables, (t) => t))).trim()) };
+      },
+      chain: { scheme: "postgres", login },
+    };
   }
 
   async dump(database: string): Promise<{ stream: Readable; release(): Promise<void> }> {

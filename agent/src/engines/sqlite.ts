@@ -7,6 +7,7 @@ import type { Readable } from "node:stream";
 import { backup, DatabaseSync } from "node:sqlite";
 import type { SqliteEngineConfig } from "../config.ts";
 import { fullOnlyCapabilities, type Engine } from "./engine.ts";
+import { countSqliteFile, sqliteRestoreDirectory, sqliteRestoreTarget, type DatabaseCounts, type RestoreTarget } from "./restore-target.ts";
 
 const GLOB_CHARACTERS = /[*?[\]{}]/;
 
@@ -86,6 +87,17 @@ export class SqliteEngine implements Engine {
   }
 
   readonly capabilities = fullOnlyCapabilities;
+
+  async countDatabase(database: string): Promise<DatabaseCounts> {
+    const path = (await this.files()).get(database);
+    if (!path) throw new Error(`SQLite database "${database}" is not among the files this engine's paths match.`);
+    return countSqliteFile(path);
+  }
+
+  /** Restores become `<name>.sqlite` files in the folder of the first configured path. */
+  restoreTarget(): RestoreTarget {
+    return sqliteRestoreTarget(sqliteRestoreDirectory(this.config.paths));
+  }
 
   /** Online backup through node:sqlite into a staging file (consistent even while the app writes), then streamed. */
   async dump(database: string): Promise<{ stream: Readable; release(): Promise<void> }> {

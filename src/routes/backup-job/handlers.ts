@@ -25,6 +25,7 @@ const toDetail = ({ job, databases, destinations }: jobs.BackupJobDetail) => ({
   schedules: job.schedules,
   retentionDays: job.retentionDays,
   encryption: { enabled: job.encryptionEnabled, algorithm: job.encryptionEnabled ? ("AES-256" as const) : null },
+  verification: job.verification,
 });
 
 const toRun = (run: runs.BackupRunRow) => ({

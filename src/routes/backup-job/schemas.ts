@@ -17,19 +17,21 @@ function cronProblem(expression: string): string | null {
 
 const BackupModeSchema = z.enum(BACKUP_MODES, { error: `backupMode must be one of ${BACKUP_MODES.join(", ")}.` });
 
-const ScheduleSchema = z
-  .object({
-    backupMode: BackupModeSchema,
-    cronExpression: z
-      .string()
-      .max(120)
-      .superRefine((value, ctx) => {
-        const problem = cronProblem(value);
-        if (problem) ctx.addIssue({ code: "custom", message: problem });
-      })
-      .openapi({ example: "0 2 * * *" }),
+const cronExpression = z
+  .string()
+  .max(120)
+  .superRefine((value, ctx) => {
+    const problem = cronProblem(value);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
   })
-  .openapi("Schedule");
+  .openapi({ example: "0 2 * * *" });
+
+const ScheduleSchema = z.object({ backupMode: BackupModeSchema, cronExpression }).openapi("Schedule");
+
+/** Scheduled verification drills (issue 15): the platform queues `verify.run` at each time of the cron, in UTC. */
+const VerificationScheduleSchema = z
+  .object({ enabled: z.boolean(), cronExpression: cronExpression.openapi({ example: "0 4 * * 0" }) })
+  .openapi("VerificationSchedule");
 
 const ids = (field: string, max: number) =>
   z
@@ -64,6 +66,7 @@ export const CreateBackupJobSchema = z
       })
       .default({ enabled: false }),
     isEnabled: z.boolean().default(true),
+    verification: VerificationScheduleSchema.nullable().default(null),
   })
   .openapi("CreateBackupJob");
 
@@ -78,6 +81,7 @@ export const UpdateBackupJobSchema = z
     retentionDays: retentionDays.optional(),
     encryption: z.object({ enabled: z.boolean(), passphrase: passphrase.optional() }).optional(),
     isEnabled: z.boolean().optional(),
+    verification: VerificationScheduleSchema.nullable().optional(),
   })
   .openapi("UpdateBackupJob");
 
@@ -114,6 +118,7 @@ export const BackupJobSchema = z
     schedules: z.array(ScheduleSchema),
     retentionDays: z.number().int(),
     encryption: z.object({ enabled: z.boolean(), algorithm: z.literal("AES-256").nullable() }),
+    verification: VerificationScheduleSchema.nullable(),
   })
   .openapi("BackupJob");
 

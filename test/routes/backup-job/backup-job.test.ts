@@ -53,6 +53,7 @@ describe("backup jobs", () => {
       schedules: [{ backupMode: "Full", cronExpression: "0 2 * * *" }],
       retentionDays: 30,
       encryption: { enabled: true, algorithm: "AES-256" },
+      verification: null,
     });
 
     const list = await api("/api/backupjob", { token });

@@ -3,7 +3,7 @@ import { Suspense, lazy, useState } from "react";
 import { Link, useLocation } from "wouter";
 import { api, apiPage, del, post, put } from "../api/client";
 import { progressKey } from "../api/live";
-import type { BackupJob, BackupMode, BackupRun, BackupTriggered } from "../api/types";
+import type { BackupJob, BackupMode, BackupRun, BackupTriggered, Schedule } from "../api/types";
 import { formatRun, nextRuns } from "../components/CronHelper";
 import { DataTable, EmptyState, ErrorMessage, Loading, PAGE_SIZE, Pager, QueryState, SelectField, StatusBadge, formatBytes, formatDuration, formatTime } from "../components/ui";
 
@@ -97,10 +97,44 @@ function RunNow({ job }: { job: BackupJob }) {
   );
 }
 
-export function BackupJobPage({ backupJobId }: { backupJobId: string }) {
+/** The next few runs across all of a job's schedules, soonest first. */
+function upcomingRuns(schedules: Schedule[], limit: number) {
+  return schedules
+    .flatMap((s) => {
+      const runs = nextRuns(s.cronExpression, limit);
+      return typeof runs === "string" ? [] : runs.map((at) => ({ at, mode: s.backupMode }));
+    })
+    .sort((a, b) => a.at.getTime() - b.at.getTime())
+    .slice(0, limit);
+}
+
+function JobFacts({ job }: { job: BackupJob }) {
+  const upcoming = upcomingRuns(job.schedules, 3);
+  return (
+    <dl className="facts">
+      <dt>Status</dt>
+      <dd>{job.isEnabled ? "Enabled" : job.agentId ? "Disabled" : "Disabled: its agent was deleted"}</dd>
+      <dt>Databases</dt>
+      <dd>{job.databases.map((d) => `${d.name} (${d.dbmsType})`).join(", ")}</dd>
+      <dt>Destinations</dt>
+      <dd>{job.destinations.map((d) => `${d.name} (${d.type})`).join(", ")}</dd>
+      <dt>Schedules</dt>
+      <dd>{job.schedules.length ? job.schedules.map((s) => `${s.backupMode}: ${s.cronExpression} (UTC)`).join("; ") : "Manual only"}</dd>
+      <dt>Next runs</dt>
+      <dd>{upcoming.length ? upcoming.map((u) => `${formatRun(u.at)} (${u.mode})`).join("; ") : "—"}</dd>
+      <dt>Retention</dt>
+      <dd>{job.retentionDays} days</dd>
+      <dt>Encryption</dt>
+      <dd>{job.encryption.enabled ? job.encryption.algorithm : "Off"}</dd>
+    </dl>
+  );
+}
+
+/** Enable, disable or delete the job. */
+function JobSettings({ job }: { job: BackupJob }) {
   const [, navigate] = useLocation();
   const queryClient = useQueryClient();
-  const job = useQuery({ queryKey: ["job", backupJobId], queryFn: () => api<BackupJob>(`/api/backupjob/${backupJobId}`) });
+  const { backupJobId } = job;
   const toggle = useMutation({
     mutationFn: (isEnabled: boolean) => put<BackupJob>(`/api/backupjob/${backupJobId}`, { isEnabled }),
     onSuccess: (updated) => {
@@ -116,62 +150,47 @@ export function BackupJobPage({ backupJobId }: { backupJobId: string }) {
     },
   });
   return (
+    <>
+      <h2>Settings</h2>
+      <ErrorMessage error={toggle.error ?? remove.error} />
+      <div className="actions">
+        {job.agentId && (
+          <button type="button" className="secondary" onClick={() => toggle.mutate(!job.isEnabled)}>
+            {job.isEnabled ? "Disable job" : "Enable job"}
+          </button>
+        )}
+        <button type="button" className="danger" onClick={() => confirm(`Delete the backup job ${job.name}? Its history and files stay.`) && remove.mutate()}>
+          Delete job
+        </button>
+      </div>
+    </>
+  );
+}
+
+export function BackupJobPage({ backupJobId }: { backupJobId: string }) {
+  const job = useQuery({ queryKey: ["job", backupJobId], queryFn: () => api<BackupJob>(`/api/backupjob/${backupJobId}`) });
+  return (
     <QueryState query={job}>
-      {(data) => {
-        const upcoming = data.schedules
-          .flatMap((s) => {
-            const runs = nextRuns(s.cronExpression, 3);
-            return typeof runs === "string" ? [] : runs.map((at) => ({ at, mode: s.backupMode }));
-          })
-          .sort((a, b) => a.at.getTime() - b.at.getTime())
-          .slice(0, 3);
-        return (
-          <>
-            <p>
-              <Link href="/jobs">← Backup jobs</Link>
-            </p>
-            <div className="page-head">
-              <h1>{data.name}</h1>
-              <Link href={`/jobs/${backupJobId}/edit`} className="button secondary">
-                Edit
-              </Link>
-            </div>
-            <dl className="facts">
-              <dt>Status</dt>
-              <dd>{data.isEnabled ? "Enabled" : data.agentId ? "Disabled" : "Disabled: its agent was deleted"}</dd>
-              <dt>Databases</dt>
-              <dd>{data.databases.map((d) => `${d.name} (${d.dbmsType})`).join(", ")}</dd>
-              <dt>Destinations</dt>
-              <dd>{data.destinations.map((d) => `${d.name} (${d.type})`).join(", ")}</dd>
-              <dt>Schedules</dt>
-              <dd>{data.schedules.length ? data.schedules.map((s) => `${s.backupMode}: ${s.cronExpression} (UTC)`).join("; ") : "Manual only"}</dd>
-              <dt>Next runs</dt>
-              <dd>{upcoming.length ? upcoming.map((u) => `${formatRun(u.at)} (${u.mode})`).join("; ") : "—"}</dd>
-              <dt>Retention</dt>
-              <dd>{data.retentionDays} days</dd>
-              <dt>Encryption</dt>
-              <dd>{data.encryption.enabled ? data.encryption.algorithm : "Off"}</dd>
-            </dl>
-            <RunNow job={data} />
-            <History backupJobId={backupJobId} />
-            <p>
-              <Link href={`/files?backupJobId=${backupJobId}`}>This job's backup files</Link>
-            </p>
-            <h2>Settings</h2>
-            <ErrorMessage error={toggle.error ?? remove.error} />
-            <div className="actions">
-              {data.agentId && (
-                <button type="button" className="secondary" onClick={() => toggle.mutate(!data.isEnabled)}>
-                  {data.isEnabled ? "Disable job" : "Enable job"}
-                </button>
-              )}
-              <button type="button" className="danger" onClick={() => confirm(`Delete the backup job ${data.name}? Its history and files stay.`) && remove.mutate()}>
-                Delete job
-              </button>
-            </div>
-          </>
-        );
-      }}
+      {(data) => (
+        <>
+          <p>
+            <Link href="/jobs">← Backup jobs</Link>
+          </p>
+          <div className="page-head">
+            <h1>{data.name}</h1>
+            <Link href={`/jobs/${backupJobId}/edit`} className="button secondary">
+              Edit
+            </Link>
+          </div>
+          <JobFacts job={data} />
+          <RunNow job={data} />
+          <History backupJobId={backupJobId} />
+          <p>
+            <Link href={`/files?backupJobId=${backupJobId}`}>This job's backup files</Link>
+          </p>
+          <JobSettings job={data} />
+        </>
+      )}
     </QueryState>
   );
 }

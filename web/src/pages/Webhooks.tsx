@@ -68,27 +68,92 @@ export function WebhooksPage() {
   );
 }
 
-export function WebhookPage({ webhookId }: { webhookId: string }) {
-  const queryClient = useQueryClient();
+function WebhookDeliveries({ webhookId }: { webhookId: string }) {
   const [page, setPage] = useState(1);
-  const webhooks = useQuery({ queryKey: ["webhooks"], queryFn: () => api<Webhook[]>("/api/webhook") });
   const deliveries = useQuery({
     queryKey: ["deliveries", webhookId, page],
     queryFn: () => apiPage<Delivery>(`/api/webhook/${webhookId}/deliveries`, { page, pageSize: PAGE_SIZE }),
     refetchInterval: 5000,
     placeholderData: (previous) => previous,
   });
+  return (
+    <QueryState query={deliveries}>
+      {({ items, total }) =>
+        total === 0 ? (
+          <EmptyState title="No deliveries yet.">
+            <p>Send a test event to check your endpoint.</p>
+          </EmptyState>
+        ) : (
+          <>
+            <DataTable
+              rows={items}
+              rowKey={(d) => d.deliveryId}
+              columns={[
+                { header: "Event", cell: (d) => d.event },
+                { header: "Status", cell: (d) => <StatusBadge status={d.status} /> },
+                { header: "Attempts", cell: (d) => d.attempts },
+                { header: "Response", cell: (d) => d.responseStatus ?? "—" },
+                { header: "Last attempt", cell: (d) => formatTime(d.lastAttemptAt) },
+              ]}
+            />
+            <Pager page={page} total={total} onPage={setPage} label="Deliveries" />
+          </>
+        )
+      }
+    </QueryState>
+  );
+}
+
+/** Send a test event, enable or disable, delete; the page shows only a notice once deleted. */
+function useWebhookActions(webhookId: string) {
+  const queryClient = useQueryClient();
+  const invalidateWebhooks = () => queryClient.invalidateQueries({ queryKey: ["webhooks"] });
   const test = useMutation({
     mutationFn: () => post<{ message: string }>(`/api/webhook/${webhookId}/test`),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: ["deliveries", webhookId] }),
   });
-  const toggle = useMutation({
-    mutationFn: (isEnabled: boolean) => put<Webhook>(`/api/webhook/${webhookId}`, { isEnabled }),
-    onSuccess: () => queryClient.invalidateQueries({ queryKey: ["webhooks"] }),
-  });
-  const remove = useMutation({ mutationFn: () => del(`/api/webhook/${webhookId}`), onSuccess: () => queryClient.invalidateQueries({ queryKey: ["webhooks"] }) });
+  const toggle = useMutation({ mutationFn: (isEnabled: boolean) => put<Webhook>(`/api/webhook/${webhookId}`, { isEnabled }), onSuccess: invalidateWebhooks });
+  const remove = useMutation({ mutationFn: () => del(`/api/webhook/${webhookId}`), onSuccess: invalidateWebhooks });
+  return { test, toggle, remove };
+}
+
+function WebhookDetail({ webhook, actions }: { webhook: Webhook; actions: ReturnType<typeof useWebhookActions> }) {
+  const { test, toggle, remove } = actions;
+  return (
+    <>
+      <p>
+        <Link href="/webhooks">← Webhooks</Link>
+      </p>
+      <h1 className="break">{webhook.url}</h1>
+      <p>Events: {webhook.events.join(", ")}</p>
+      <div className="actions">
+        <button type="button" onClick={() => test.mutate()} disabled={test.isPending}>
+          Send test event
+        </button>
+        <button type="button" className="secondary" onClick={() => toggle.mutate(!webhook.isEnabled)}>
+          {webhook.isEnabled ? "Disable webhook" : "Enable webhook"}
+        </button>
+        <button type="button" className="danger" onClick={() => confirm("Delete this webhook?") && remove.mutate()}>
+          Delete webhook
+        </button>
+      </div>
+      {test.isSuccess && (
+        <p role="status" className="success">
+          {test.data.message}
+        </p>
+      )}
+      <ErrorMessage error={test.error ?? toggle.error ?? remove.error} />
+      <h2>Deliveries</h2>
+      <WebhookDeliveries webhookId={webhook.webhookId} />
+    </>
+  );
+}
+
+export function WebhookPage({ webhookId }: { webhookId: string }) {
+  const webhooks = useQuery({ queryKey: ["webhooks"], queryFn: () => api<Webhook[]>("/api/webhook") });
+  const actions = useWebhookActions(webhookId);
   const webhook = webhooks.data?.find((w) => w.webhookId === webhookId);
-  if (remove.isSuccess)
+  if (actions.remove.isSuccess)
     return (
       <p role="status">
         Webhook deleted. <Link href="/webhooks">Back to webhooks</Link>
@@ -102,55 +167,7 @@ export function WebhookPage({ webhookId }: { webhookId: string }) {
             No such webhook. <Link href="/webhooks">Back to webhooks</Link>
           </p>
         ) : (
-          <>
-            <p>
-              <Link href="/webhooks">← Webhooks</Link>
-            </p>
-            <h1 className="break">{webhook.url}</h1>
-            <p>Events: {webhook.events.join(", ")}</p>
-            <div className="actions">
-              <button type="button" onClick={() => test.mutate()} disabled={test.isPending}>
-                Send test event
-              </button>
-              <button type="button" className="secondary" onClick={() => toggle.mutate(!webhook.isEnabled)}>
-                {webhook.isEnabled ? "Disable webhook" : "Enable webhook"}
-              </button>
-              <button type="button" className="danger" onClick={() => confirm("Delete this webhook?") && remove.mutate()}>
-                Delete webhook
-              </button>
-            </div>
-            {test.isSuccess && (
-              <p role="status" className="success">
-                {test.data.message}
-              </p>
-            )}
-            <ErrorMessage error={test.error ?? toggle.error ?? remove.error} />
-            <h2>Deliveries</h2>
-            <QueryState query={deliveries}>
-              {({ items, total }) =>
-                total === 0 ? (
-                  <EmptyState title="No deliveries yet.">
-                    <p>Send a test event to check your endpoint.</p>
-                  </EmptyState>
-                ) : (
-                  <>
-                    <DataTable
-                      rows={items}
-                      rowKey={(d) => d.deliveryId}
-                      columns={[
-                        { header: "Event", cell: (d) => d.event },
-                        { header: "Status", cell: (d) => <StatusBadge status={d.status} /> },
-                        { header: "Attempts", cell: (d) => d.attempts },
-                        { header: "Response", cell: (d) => d.responseStatus ?? "—" },
-                        { header: "Last attempt", cell: (d) => formatTime(d.lastAttemptAt) },
-                      ]}
-                    />
-                    <Pager page={page} total={total} onPage={setPage} label="Deliveries" />
-                  </>
-                )
-              }
-            </QueryState>
-          </>
+          <WebhookDetail webhook={webhook} actions={actions} />
         )
       }
     </QueryState>

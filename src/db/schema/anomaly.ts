@@ -1,5 +1,5 @@
 import { index, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
-import { backupJobs } from "./backups";
+import { backupJobs } from "./backup";
 import { timestamp } from "./columns";
 
 /**

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
-import { agents, databases } from "./agents";
+import { agents, databases } from "./agent";
 import { id, timestamp } from "./columns";
 import { subscriberIdColumn } from "./identity";
 import { BACKUP_FILE_STATUSES, BACKUP_MODES, type BackupMode, RUN_STATUSES, RUN_TRIGGERS } from "../../domain/backup";
@@ -17,6 +17,12 @@ export {
   type RunTrigger,
 } from "../../domain/backup";
 export { CREDENTIAL_TYPES, DESTINATION_TYPES, type CredentialType, type DestinationType } from "../../domain/destination";
+
+/** Scheduled verification drills of a job: the platform queues `verify.run` at each time of the cron (UTC). */
+export interface VerificationSchedule {
+  enabled: boolean;
+  cronExpression: string;
+}
 
 export interface JobSchedule {
   backupMode: BackupMode;
@@ -78,6 +84,7 @@ export const backupJobs = sqliteTable(
     encryptionEnabled: integer("encryption_enabled", { mode: "boolean" }).notNull(),
     /** The encryption passphrase, sealed with AES-256-GCM; null when encryption is off. */
     sealedPassphrase: text("sealed_passphrase"),
+    verification: text("verification", { mode: "json" }).$type<VerificationSchedule>(),
     lastStatus: text("last_status", { enum: RUN_STATUSES }),
     lastRunUtc: timestamp("last_run_utc"),
     /**
@@ -176,6 +183,9 @@ export const backupFiles = sqliteTable(
     status: text("status", { enum: BACKUP_FILE_STATUSES }).notNull().default("Available"),
     /** When the agent reported it removed the file (retention). */
     deletedUtc: timestamp("deleted_utc"),
+    /** The database's tables and rows when the agent backed it up (1.1, optional): drills compare them. */
+    tableCount: integer("table_count"),
+    rowCount: integer("row_count"),
     dateCreated: timestamp("date_created").notNull(),
   },
   (t) => [
