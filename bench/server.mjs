@@ -1,17 +1,33 @@
-// Starts a throw-away local server for benchmarks: `wrangler dev` on a free port, with its own D1/DO
+// Starts a throw-away local server for benchmarks: `wrangler dev` on a free port (or BENCH_PORT), with its own D1/DO
 // state in a temp dir (migrated first), its own secrets, and the quiet settings that give wrangler's
 // proxy less of the CPU (X_LOCAL_OBSERVABILITY=false, --log-level error). `stop()` kills the whole
 // process group and removes the state; it is also run on exit and on SIGINT/SIGTERM.
-import { execFileSync, spawn } from "node:child_process";
+//
+// The server runs a snapshot of the sources in a temp dir: `wrangler dev` reloads the Worker when a file
+// changes (dropping every socket), so edits to the working tree during a run do not count. BENCH_REV=<git
+// revision> takes the snapshot from that commit instead, to measure an older version the same way.
+import { execFileSync, execSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
 // The project's own wrangler (and so its workerd), whichever way this script is started.
-const WRANGLER = fileURLToPath(new URL("../node_modules/.bin/wrangler", import.meta.url));
+const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
+const SERVED = ["src", "migrations", "wrangler.toml", "package.json", "tsconfig.json"];
+
+/** A copy of what the Worker is built from (the working tree's, or BENCH_REV's), with node_modules linked. */
+function snapshotSources() {
+  const dir = mkdtempSync(join(tmpdir(), "datasync-bench-src-"));
+  const rev = process.env.BENCH_REV;
+  if (rev) execSync(`git -C ${JSON.stringify(ROOT)} archive ${rev} ${SERVED.join(" ")} | tar -x -C ${JSON.stringify(dir)}`);
+  else for (const path of SERVED) cpSync(join(ROOT, path), join(dir, path), { recursive: true });
+  symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
+  return dir;
+}
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -42,7 +58,8 @@ async function waitForHealth(baseUrl, child, timeoutMs = 90_000) {
 /** `vars`: extra Worker vars for this server (e.g. `{ ALLOW_LOCAL_WEBHOOKS: "true" }`), passed with `--var`. */
 export async function startServer({ vars = {} } = {}) {
   const stateDir = mkdtempSync(join(tmpdir(), "datasync-bench-"));
-  const port = await freePort();
+  const port = Number(process.env.BENCH_PORT) || (await freePort());
+  const sources = snapshotSources();
   const secrets = {
     JWT_SECRET: randomBytes(48).toString("base64url"),
     ADMIN_TOKEN: randomBytes(32).toString("base64url"),
@@ -50,7 +67,12 @@ export async function startServer({ vars = {} } = {}) {
   };
   const env = { ...process.env, CI: "true", X_LOCAL_OBSERVABILITY: "false" };
 
-  execFileSync(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir], { env, stdio: "ignore" });
+  try {
+    execFileSync(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir], { cwd: sources, env, stdio: "ignore" });
+  } catch (error) {
+    for (const dir of [stateDir, sources]) rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   const child = spawn(
     WRANGLER,
     [
@@ -62,7 +84,7 @@ export async function startServer({ vars = {} } = {}) {
       "--show-interactive-dev-session=false",
       ...Object.entries({ ...secrets, ...vars }).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
     ],
-    { env, stdio: ["ignore", "ignore", "inherit"], detached: true },
+    { cwd: sources, env, stdio: ["ignore", "ignore", "inherit"], detached: true },
   );
 
   let stopped = false;
@@ -75,6 +97,7 @@ export async function startServer({ vars = {} } = {}) {
       // already gone
     }
     rmSync(stateDir, { recursive: true, force: true });
+    rmSync(sources, { recursive: true, force: true });
   };
   process.on("exit", stop);
   for (const signal of ["SIGINT", "SIGTERM"]) {
@@ -91,5 +114,6 @@ export async function startServer({ vars = {} } = {}) {
     stop();
     throw err;
   }
-  return { baseUrl, adminToken: secrets.ADMIN_TOKEN, server: "wrangler dev (workerd, local D1 emulation)", stop };
+  const version = process.env.BENCH_REV ? ` at ${process.env.BENCH_REV}` : "";
+  return { baseUrl, adminToken: secrets.ADMIN_TOKEN, server: `wrangler dev (workerd, local D1 emulation)${version}`, stop };
 }

@@ -1,5 +1,6 @@
 import { requestId } from "hono/request-id";
 import { createDb } from "./db/client";
+import { BOOKMARK_HEADER, openD1Session } from "./middleware/d1-session";
 import { clock } from "./lib/clock";
 import { insecureConfiguration } from "./lib/environment";
 import { ApiError } from "./lib/errors";
@@ -40,9 +41,15 @@ export function createApp() {
     await next();
   });
   app.use("*", async (c, next) => {
+    // One D1 session per request, from the caller's bookmark; the response carries the newest one.
+    const d1 = openD1Session(c.env.DB, { method: c.req.method, path: c.req.path, bookmark: c.req.header(BOOKMARK_HEADER) });
+    c.set("d1", d1.client);
     // One instant per request; `waitUntil` is looked up only when used (app.request() in tests has no execution context).
-    c.set("publicCtx", { db: createDb(c.env.DB), env: c.env, now: clock.now(), waitUntil: (p) => c.executionCtx.waitUntil(p) });
+    c.set("publicCtx", { db: createDb(d1.client), env: c.env, now: clock.now(), waitUntil: (p) => c.executionCtx.waitUntil(p) });
     await next();
+    const bookmark = d1.bookmark();
+    // A WebSocket upgrade's response belongs to the agent's Durable Object.
+    if (bookmark && c.res.status !== 101) c.res.headers.set(BOOKMARK_HEADER, bookmark);
   });
   app.use("/api/*", limitBodySize, requireJsonContentType);
   // Public endpoints: a budget per client IP each (authenticated routes are limited per subscriber in requireAuth).

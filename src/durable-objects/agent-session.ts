@@ -82,6 +82,11 @@ export class AgentSession extends DurableObject<Env> {
   private applying: Promise<unknown> = Promise.resolve();
   /** Presence writes go to D1 in order. */
   private presenceWrites: Promise<unknown> = Promise.resolve();
+  /**
+   * The newest D1 bookmark of this agent's statements: each message's D1 session starts from it, so it
+   * reads at least what the agent's earlier messages wrote (read replication). Woken without one: the primary.
+   */
+  private d1Bookmark: string | null = null;
   /** Commands go out in seq order even though opening a sealed one awaits. */
   private sending: Promise<unknown> = Promise.resolve();
 
@@ -435,14 +440,19 @@ export class AgentSession extends DurableObject<Env> {
   private async withSession<T>(fn: (session: SessionState, ctx: Omit<ServiceContext, "plan">) => Promise<T>): Promise<T | undefined> {
     const session = this.session();
     if (!session) return undefined;
-    return fn(session, {
-      db: tenantDb(createDb(this.env.DB), session.subscriberId),
-      env: this.env,
-      now: clock.now(),
-      waitUntil: (promise) => this.ctx.waitUntil(promise),
-      subscriberId: session.subscriberId,
-      principal: { kind: "agent", agentId: session.agentId },
-    });
+    const d1 = this.env.DB.withSession(this.d1Bookmark ?? "first-primary");
+    try {
+      return await fn(session, {
+        db: tenantDb(createDb(d1), session.subscriberId),
+        env: this.env,
+        now: clock.now(),
+        waitUntil: (promise) => this.ctx.waitUntil(promise),
+        subscriberId: session.subscriberId,
+        principal: { kind: "agent", agentId: session.agentId },
+      });
+    } finally {
+      this.d1Bookmark = d1.getBookmark() ?? this.d1Bookmark;
+    }
   }
 
   private session(): SessionState | null {

@@ -1,10 +1,13 @@
 import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
+import type { D1Client } from "../db/client";
 import type { PublicContext, ServiceContext } from "../services/context";
 
 export interface AppBindings {
   Bindings: Env;
   Variables: {
     requestId: string;
+    /** The request's D1 session (see middleware/d1-session.ts), under `publicCtx.db` and `ctx.db`. */
+    d1: D1Client;
     /** Every request: the database, bindings, clock and `waitUntil`. */
     publicCtx: PublicContext;
     /** Authenticated routes: the same plus the subscriber, its plan and the principal (set by `requireAuth`). */

@@ -1,13 +1,28 @@
 import { getCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
+import type { Context, Next } from "hono";
+import { createDb } from "../db/client";
+import { gateOnAdmission } from "../db/admission-gate";
+import type { PlanName } from "../db/schema";
 import { tenantDb } from "../db/tenant";
 import { timingSafeEqual } from "../lib/crypto";
 import { ApiError, unauthorized } from "../lib/errors";
 import type { AppBindings } from "../http/types";
-import { API_KEY_PREFIX, authenticateBearer, bearerToken } from "../services/bearer-auth";
+import {
+  API_KEY_PREFIX,
+  type Admission,
+  type Caller,
+  admitCaller,
+  bearerToken,
+  identifyBearer,
+  mayReadBeforeAdmission,
+} from "../services/bearer-auth";
 import { SESSION_COOKIE } from "../services/browser-session";
 import { assertCredentialBudget, rateLimitHeaders, recordCredentialFailure } from "../services/rate-limit";
-import { authenticateSessionCookie } from "./session-cookie";
+import { identifySessionCookie } from "./session-cookie";
+
+/** Methods that read only: their handlers run while the limiter decides (see runBesideAdmission). */
+const SAFE_METHODS = new Set(["GET", "HEAD"]);
 
 /**
  * Every non-public route: a JWT session, an API key or the dashboard's session cookie, resolved to the
@@ -21,21 +36,65 @@ export const requireAuth = createMiddleware<AppBindings>(async (c, next) => {
   // An API key or a session cookie costs a D1 look-up: a client IP gets a budget of failed ones.
   const scope = token ? "apiKey" : "sessionCookie";
   const clientIp = !token || token.startsWith(API_KEY_PREFIX) ? c.req.header("cf-connecting-ip") : undefined;
-  const now = c.var.publicCtx.now;
-  assertCredentialBudget(scope, clientIp, now.getTime());
-  // The lastUsedAt write runs beside the handler and is awaited before the response leaves.
-  const pending: Promise<unknown>[] = [];
-  const waitUntil = (p: Promise<unknown>) => void pending.push(p);
-  const authenticating = token ? authenticateBearer(c.var.publicCtx, token, waitUntil) : authenticateSessionCookie(c, cookie!, waitUntil);
-  const { tenant, rateLimit } = await authenticating.catch(async (err: unknown) => {
-    if (err instanceof ApiError && err.code === "unauthorized") await recordCredentialFailure(c.env, scope, clientIp, now.getTime());
+  const { publicCtx } = c.var;
+  const now = publicCtx.now.getTime();
+  assertCredentialBudget(scope, clientIp, now);
+  const countFailure = async (err: unknown): Promise<never> => {
+    if (err instanceof ApiError && err.code === "unauthorized") await recordCredentialFailure(c.env, scope, clientIp, now);
     throw err;
-  });
-  c.set("ctx", { ...c.var.publicCtx, ...tenant, db: tenantDb(c.var.publicCtx.db, tenant.subscriberId) });
-  await next();
-  for (const [name, value] of Object.entries(rateLimitHeaders(rateLimit))) c.res.headers.set(name, value);
+  };
+  const caller = await (token ? identifyBearer(publicCtx, token, createDb(c.env.DB)) : identifySessionCookie(c, cookie!)).catch(countFailure);
+  // One admission step for both: the lastUsedAt write runs beside the handler and is awaited before the response leaves.
+  const pending: Promise<unknown>[] = [];
+  const admission = admitCaller(publicCtx, caller, (p) => pending.push(p)).catch(countFailure);
+  let admitted: Admission;
+  // A WebSocket upgrade (GET /api/live) waits: its handler opens a socket in a Durable Object, not a D1 read.
+  const upgrade = c.req.header("upgrade") !== undefined;
+  if (SAFE_METHODS.has(c.req.method) && !upgrade && mayReadBeforeAdmission(caller.subscriberId, publicCtx.now)) {
+    admitted = await runBesideAdmission(c, next, caller, admission);
+  } else {
+    admitted = await admission;
+    const db = tenantDb(publicCtx.db, caller.subscriberId);
+    c.set("ctx", { ...publicCtx, db, subscriberId: caller.subscriberId, principal: caller.principal, plan: admitted.plan });
+    await next();
+  }
+  for (const [name, value] of Object.entries(rateLimitHeaders(admitted.rateLimit))) c.res.headers.set(name, value);
   await Promise.all(pending);
 });
+
+/**
+ * A read runs its handler while the limiter decides, saving the limiter's round trip: the handler's D1
+ * reads start at once, but every statement's result (and any write) waits for the admission (see
+ * db/admission-gate.ts), so a refused request sees no row and writes nothing, whatever its handler
+ * does. Its refusal then replaces whatever the handler answered. The plan is known only once admitted.
+ */
+async function runBesideAdmission(c: Context<AppBindings>, next: Next, caller: Caller, admission: Promise<Admission>): Promise<Admission> {
+  let plan: PlanName | undefined;
+  const gate = admission.then((admitted) => {
+    plan = admitted.plan;
+  });
+  gate.catch(() => undefined); // the refusal is thrown below
+  const gatedDb = createDb(gateOnAdmission(c.var.d1, gate));
+  const publicCtx = { ...c.var.publicCtx, db: gatedDb };
+  c.set("publicCtx", publicCtx);
+  c.set("ctx", {
+    ...publicCtx,
+    db: tenantDb(gatedDb, caller.subscriberId),
+    subscriberId: caller.subscriberId,
+    principal: caller.principal,
+    get plan(): PlanName {
+      if (!plan) throw new Error("ctx.plan was read before the limiter admitted the request: read it after a D1 read, or from D1.");
+      return plan;
+    },
+  });
+  await next();
+  try {
+    return await admission;
+  } catch (err) {
+    c.set("ctx", undefined as never); // a refused caller is not logged as its subscriber
+    throw err;
+  }
+}
 
 /** The operator API: the `ADMIN_TOKEN` secret, compared in constant time. */
 export const requireAdmin = createMiddleware<AppBindings>(async (c, next) => {

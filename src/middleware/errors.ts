@@ -24,6 +24,8 @@ const HTTP_EXCEPTION_CODES: Record<number, ErrorCode> = {
 /** The one error handler: every failure leaves as `{error, code, requestId, details?}`, never a stack. */
 export const handleError: ErrorHandler<AppBindings> = (err, c) => {
   if (err instanceof ApiError) return errorResponse(c, err);
+  // Drizzle wraps what a statement rejected with, e.g. the refusal of a request read beside its admission.
+  if (err.cause instanceof ApiError) return errorResponse(c, err.cause);
   if (err instanceof HTTPException && HTTP_EXCEPTION_CODES[err.status]) {
     // Hono's own validators throw these, e.g. "Malformed JSON in request body".
     const message = err.message && !err.message.startsWith("<") ? err.message : "Bad request.";

@@ -1,7 +1,8 @@
 import type { Context } from "hono";
+import { createDb } from "../db/client";
 import { forbidden, unauthorized } from "../lib/errors";
 import type { AppBindings } from "../http/types";
-import { type Authenticated, admitPrincipal } from "../services/bearer-auth";
+import type { Caller } from "../services/bearer-auth";
 import { findBrowserSession } from "../services/browser-session";
 
 /** Methods a cookie-authenticated request may send without a matching Origin (they change nothing). */
@@ -15,29 +16,24 @@ export function assertSameOrigin(c: Context<AppBindings>): void {
 }
 
 /**
- * A request carrying the dashboard's session cookie instead of a bearer token. Cross-site request
- * forgery is refused twice over: the cookie is SameSite=Strict, and every method that can change
- * something (and every WebSocket upgrade, which browsers send cross-origin) must carry an `Origin`
- * equal to this service's own origin.
+ * Who a request carrying the dashboard's session cookie instead of a bearer token says is calling; it is
+ * then admitted by the same step as a bearer token (`admitCaller`). Cross-site request forgery is refused
+ * twice over: the cookie is SameSite=Strict, and every method that can change something (and every
+ * WebSocket upgrade, which browsers send cross-origin) must carry an `Origin` equal to this service's
+ * own origin.
  */
-export async function authenticateSessionCookie(
-  c: Context<AppBindings>,
-  cookie: string,
-  waitUntil: (promise: Promise<unknown>) => void,
-): Promise<Authenticated> {
+export async function identifySessionCookie(c: Context<AppBindings>, cookie: string): Promise<Caller> {
   const upgrade = c.req.header("upgrade")?.toLowerCase() === "websocket";
   if (upgrade || !SAFE_METHODS.has(c.req.method)) assertSameOrigin(c);
-  const session = await findBrowserSession(c.var.publicCtx, cookie);
+  // A session started a moment ago may not have reached the request's replica yet: a miss is confirmed on the primary.
+  const session =
+    (await findBrowserSession(c.var.publicCtx, cookie)) ?? (await findBrowserSession({ ...c.var.publicCtx, db: createDb(c.env.DB) }, cookie));
   if (!session) throw unauthorized("Session expired or ended. Log in again.");
   // The browser session's id is the session id a logout (POST /api/auth/logout) revokes, as a JWT's jti is.
   const { subscriberId, userId, generation, sessionId, expiresAt } = session;
-  return admitPrincipal(
-    c.var.publicCtx,
-    {
-      subscriberId,
-      presented: { kind: "session", userId, generation, sessionId },
-      principal: { kind: "session", userId, session: { sessionId, expiresAt } },
-    },
-    waitUntil,
-  );
+  return {
+    subscriberId,
+    presented: { kind: "session", userId, generation, sessionId },
+    principal: { kind: "session", userId, session: { sessionId, expiresAt } },
+  };
 }

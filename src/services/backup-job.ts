@@ -57,7 +57,8 @@ export interface BackupJobDetail {
 
 export async function listJobs({ db, subscriberId }: ServiceContext, page: Pagination) {
   const where = eq(backupJobs.subscriberId, subscriberId);
-  const [rows, [{ total }]] = await Promise.all([
+  // One batch: one call to D1 (and to one replica) instead of two.
+  const [rows, [{ total }]] = await db.batch([
     db.select().from(backupJobs).where(where).orderBy(desc(backupJobs.createdAt), desc(backupJobs.id)).limit(page.pageSize).offset(pageOffset(page)),
     db.select({ total: count() }).from(backupJobs).where(where),
   ]);

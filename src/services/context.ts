@@ -21,6 +21,10 @@ export interface ServiceContext {
   /** Work that may finish after the response (emails to the provider). */
   waitUntil: (promise: Promise<unknown>) => void;
   subscriberId: string;
+  /**
+   * The subscriber's plan, from the limiter. A GET runs beside the limiter's decision (middleware/auth.ts):
+   * there it is known once a D1 read has answered, and reading it before throws.
+   */
   plan: PlanName;
   principal: Principal;
 }

@@ -20,15 +20,18 @@ function assertWebhookUrl(env: Env, url: string): void {
   if (problem) throw badRequest(problem, [{ path: "url", message: problem }]);
 }
 
-export function listWebhooks({ db, subscriberId, plan }: ServiceContext) {
-  assertPlanFeature(plan, "webhooks");
-  return db.select().from(webhooks).where(eq(webhooks.subscriberId, subscriberId)).orderBy(desc(webhooks.createdAt), desc(webhooks.id));
+// The reads come before the plan check: a GET reads while the limiter decides, and the plan is known
+// once a read has answered (see middleware/auth.ts).
+export async function listWebhooks(ctx: ServiceContext) {
+  const rows = await ctx.db.select().from(webhooks).where(eq(webhooks.subscriberId, ctx.subscriberId)).orderBy(desc(webhooks.createdAt), desc(webhooks.id));
+  assertPlanFeature(ctx.plan, "webhooks");
+  return rows;
 }
 
 /** The caller's webhook; another subscriber's id is answered like an unknown one. */
-export async function findWebhook({ db, subscriberId, plan }: ServiceContext, webhookId: string): Promise<WebhookRow> {
-  assertPlanFeature(plan, "webhooks");
-  const row = await db.query.webhooks.findFirst({ where: and(eq(webhooks.id, webhookId), eq(webhooks.subscriberId, subscriberId)) });
+export async function findWebhook(ctx: ServiceContext, webhookId: string): Promise<WebhookRow> {
+  const row = await ctx.db.query.webhooks.findFirst({ where: and(eq(webhooks.id, webhookId), eq(webhooks.subscriberId, ctx.subscriberId)) });
+  assertPlanFeature(ctx.plan, "webhooks");
   if (!row) throw notFound("Webhook not found.");
   return row;
 }

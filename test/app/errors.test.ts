@@ -92,7 +92,9 @@ describe("service basics", () => {
     const error = vi.spyOn(console, "error").mockImplementation(() => {});
     const failing = () => Promise.reject(new Error("D1_ERROR: no such table: users"));
     const statement = { bind: () => statement, all: failing, raw: failing, run: failing, first: failing };
-    const brokenDb = { prepare: () => statement } as unknown as D1Database;
+    // Requests run in a D1 session (read replication): the broken database hands out a broken session.
+    const brokenSession = { prepare: () => statement, getBookmark: () => null };
+    const brokenDb = { prepare: () => statement, withSession: () => brokenSession } as unknown as D1Database;
     const email = "param-must-not-be-logged@example.com";
     const request = new Request("http://localhost/api/auth/login", {
       method: "POST",

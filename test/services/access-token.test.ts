@@ -3,6 +3,7 @@ import { SignJWT, decodeProtectedHeader } from "jose";
 import { afterEach, describe, expect, it } from "vitest";
 import { base64url } from "../../src/lib/crypto";
 import { setClock } from "../../src/lib/clock";
+import { issueAccessToken, verifyAccessToken } from "../../src/services/access-token";
 import { api } from "../helpers";
 import { registerConfirmedAndLogIn } from "../support/auth";
 
@@ -95,5 +96,22 @@ describe("access tokens on authenticated endpoints", () => {
     const other = await registerConfirmedAndLogIn();
     const otherSid = JSON.parse(atob(other.token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))).sid;
     await expect401(await forge(token, { subscriberId: otherSid }));
+  });
+});
+
+describe("verified tokens kept per isolate", () => {
+  it("a token verified once is refused after its secret is rotated out, and after it expires", async () => {
+    const now = new Date();
+    const claims = { userId: crypto.randomUUID(), subscriberId: crypto.randomUUID(), generation: 0 };
+    const { token, expiry } = await issueAccessToken(env, claims, now);
+    const first = await verifyAccessToken(env, token, now);
+    // The cached verification keeps the token's own id (what a logout revokes) and its expiry.
+    expect(first).toEqual({ ...claims, sessionId: expect.any(String), expiresAt: expiry });
+    expect(await verifyAccessToken(env, token, now)).toEqual(first);
+    // Rotation: the old secret kept as previous still verifies; once it is removed, the token is refused.
+    const rotated = { ...env, JWT_SECRET: "rotated-secret-5f0c3b9e8d7a6f5e4d3c2b1a0f9e8d7c", JWT_SECRET_PREVIOUS: env.JWT_SECRET };
+    expect(await verifyAccessToken(rotated, token, now)).toEqual(first);
+    expect(await verifyAccessToken({ ...rotated, JWT_SECRET_PREVIOUS: undefined }, token, now)).toBeNull();
+    expect(await verifyAccessToken(env, token, new Date(now.getTime() + 3601_000))).toBeNull();
   });
 });
