@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import type { Browser, BrowserContext, Page } from "playwright-core";
+import { Secret, TOTP } from "otpauth";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type LocalPlatform, startPlatform } from "../../agent/dev/local-platform.ts";
 import { emailedLink, expectAccessible, launchBrowser, PORTS, logIn, signUpAndLogIn } from "./support.ts";
@@ -142,5 +143,33 @@ describe("signing up and logging in", () => {
       gzipped += gzipSync(await readFile(resolve(import.meta.dirname, "../../dist/assets", `.${path}`))).length;
     }
     expect(gzipped).toBeLessThanOrEqual(150 * 1024);
+  });
+});
+
+describe("two-factor authentication", () => {
+  it("turns 2FA on from the Account page, then logging in asks for the one-time code", async () => {
+    const email = uniqueEmail();
+    await signUpAndLogIn(page, platform, { email, password: PASSWORD });
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Account", exact: true }).click();
+    await page.getByRole("button", { name: "Set up two-factor authentication" }).click();
+    const secret = ((await page.getByLabel("Secret key").textContent()) ?? "").trim();
+    const totp = new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30 });
+    await page.getByLabel("Code from your app").fill("000000");
+    await page.getByRole("button", { name: "Turn on two-factor authentication" }).click();
+    await page.getByRole("alert").waitFor();
+    await page.getByLabel("Code from your app").fill(totp.generate());
+    await page.getByRole("button", { name: "Turn on two-factor authentication" }).click();
+    await expect.poll(() => page.getByRole("list", { name: "Recovery codes" }).getByRole("listitem").count()).toBe(10);
+    await expectAccessible(page, "account with recovery codes");
+
+    await page.getByRole("button", { name: "Log out" }).click();
+    await page.goto(`${platform.url}/login`);
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Log in" }).click();
+    // The code used to turn 2FA on is refused as a replay: the next step's code is within the accepted window.
+    await page.getByLabel("One-time code").fill(totp.generate({ timestamp: Date.now() + 30_000 }));
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.getByRole("heading", { name: "Overview" }).waitFor();
   });
 });
