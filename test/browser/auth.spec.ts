@@ -162,6 +162,15 @@ describe("two-factor authentication", () => {
     await expect.poll(() => page.getByRole("list", { name: "Recovery codes" }).getByRole("listitem").count()).toBe(10);
     await expectAccessible(page, "account with recovery codes");
 
+    // Notification preferences: one unticked, saved, still unticked after a reload.
+    await page.getByLabel("Weekly summary").uncheck();
+    await page.getByRole("button", { name: "Save notification preferences" }).click();
+    await page.getByText("Notification preferences saved.").waitFor();
+    await page.reload();
+    await page.getByLabel("A backup fails").waitFor();
+    expect(await page.getByLabel("Weekly summary").isChecked()).toBe(false);
+    expect(await page.getByLabel("A backup fails").isChecked()).toBe(true);
+
     await page.getByRole("button", { name: "Log out" }).click();
     await page.goto(`${platform.url}/login`);
     await page.getByLabel("Email").fill(email);

@@ -1,6 +1,7 @@
 import { useAccount } from "../api/session";
 import type { Account } from "../api/types";
 import { DataTable, QueryState } from "../components/ui";
+import { NotificationsSection } from "./AccountNotifications";
 import { TwoFactorSection } from "./AccountTwoFactor";
 
 const USAGE: [keyof Account["usage"], string][] = [
@@ -59,7 +60,7 @@ export function AccountPage() {
               </section>
               <ComingSoon title="Password">Changing your password here is coming soon. Until then, use “Forgot your password?” on the log-in page.</ComingSoon>
               <TwoFactorSection />
-              <ComingSoon title="Notifications">Choosing which emails you get (failures, anomalies, agents offline, weekly report) is coming soon.</ComingSoon>
+              <NotificationsSection />
               <ComingSoon title="Delete account">Deleting your account from the dashboard is coming soon; until then, contact support.</ComingSoon>
             </>
           )
