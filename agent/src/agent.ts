@@ -154,6 +154,8 @@ export class Agent {
    * hears of something a crash could still roll back.
    */
   private sendReliably(frame: { id: string; type: string } & Record<string, unknown>): void {
+    // Revoked: the state (and its store) is gone; work still finishing (an inventory, a run) has nowhere to report.
+    if (this.revoked) return;
     this.store.enqueue(frame);
     queueMicrotask(() => {
       if (!this.revoked && this.store.isPending(frame.id)) this.connection.send(frame);
