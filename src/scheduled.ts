@@ -6,7 +6,17 @@ import { purgeOutbox } from "./services/email";
 import { failStaleTriggeredRuns } from "./services/backup-run";
 import { purgeExpiredLogs } from "./services/log";
 import { detectMissedSchedules } from "./services/anomaly";
-import { purgeExpiredTokens, purgeFinishedDeliveries, purgeMissedScheduleReports, purgeOldEvents } from "./services/housekeeping";
+import {
+  purgeDeletedBackupFiles,
+  purgeExpiredBrowserSessions,
+  purgeExpiredTokens,
+  purgeFinishedDeliveries,
+  purgeIdleAlertThrottles,
+  purgeMissedScheduleReports,
+  purgeOldEvents,
+  purgeOldHistory,
+  purgeRevokedAgentTokens,
+} from "./services/housekeeping";
 import { sampleAgentsOnline } from "./services/gauges";
 import { queueScheduledVerifications } from "./services/restore";
 import { failStaleRestores } from "./services/restore-report";
@@ -31,6 +41,11 @@ export const CRON_TASKS: CronTask[] = [
   { name: "events purge (90 days, none pending)", cron: CRON.daily, run: (env, now) => purgeOldEvents(createDb(env.DB), now) },
   { name: "expired email and registration tokens purge", cron: CRON.daily, run: (env, now) => purgeExpiredTokens(createDb(env.DB), now) },
   { name: "missed-schedule reports purge (7 days)", cron: CRON.daily, run: (env, now) => purgeMissedScheduleReports(createDb(env.DB), now) },
+  { name: "expired browser sessions purge", cron: CRON.daily, run: (env, now) => purgeExpiredBrowserSessions(createDb(env.DB), now) },
+  { name: "deleted agents' token markers purge (180 days)", cron: CRON.daily, run: (env, now) => purgeRevokedAgentTokens(createDb(env.DB), now) },
+  { name: "removed backup files purge (90 days)", cron: CRON.daily, run: (env, now) => purgeDeletedBackupFiles(createDb(env.DB), now) },
+  { name: "run, restore and drill history purge (400 days)", cron: CRON.daily, run: (env, now) => purgeOldHistory(createDb(env.DB), now) },
+  { name: "idle alert throttles purge (90 days)", cron: CRON.daily, run: (env, now) => purgeIdleAlertThrottles(createDb(env.DB), now) },
   { name: "fail triggered runs never started", cron: CRON.everyMinute, run: failStaleTriggeredRuns },
   { name: "enqueue webhook deliveries the publish missed", cron: CRON.everyMinute, run: (env, now) => sweepWebhookDeliveries(env, createDb(env.DB), now) },
   { name: "report missed scheduled backups", cron: CRON.everyMinute, run: detectMissedSchedules },

@@ -14,6 +14,8 @@ export type RunTrigger = (typeof RUN_TRIGGERS)[number];
 /** A run's life: queued by the platform, running on the agent, then one of the two outcomes. */
 export const RUN_STATUSES = ["Queued", "Running", "Success", "Failed"] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
+/** The outcomes: a run in one of these changes no more. */
+export const FINISHED_RUN_STATUSES = ["Success", "Failed"] as const satisfies readonly RunStatus[];
 
 /** A recorded backup file: still at its destination, or removed from it (the agent's retention reported it). */
 export const BACKUP_FILE_STATUSES = ["Available", "Deleted"] as const;

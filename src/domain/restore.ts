@@ -6,6 +6,8 @@
 /** A restore's or a verification drill's life: queued by the platform, running on the agent, then an outcome. */
 export const RESTORE_STATUSES = ["Queued", "Running", "Success", "Failed"] as const;
 export type RestoreStatus = (typeof RESTORE_STATUSES)[number];
+/** The outcomes: a restore or drill in one of these changes no more. */
+export const FINISHED_RESTORE_STATUSES = ["Success", "Failed"] as const satisfies readonly RestoreStatus[];
 
 /** The scratch database of a drill: a prefix no customer database uses, and the drill's id, so drills never clash. */
 export const VERIFY_DATABASE_PREFIX = "ds_verify_";

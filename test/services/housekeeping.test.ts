@@ -1,7 +1,22 @@
 import { env } from "cloudflare:workers";
 import { eq, inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { agentRegistrationTokens, backupJobs, emailTokens, events, missedScheduleReports, outboxEmails, webhookDeliveries } from "../../src/db/schema";
+import {
+  agentRegistrationTokens,
+  alertThrottles,
+  backupFiles,
+  backupJobs,
+  backupRuns,
+  browserSessions,
+  emailTokens,
+  events,
+  missedScheduleReports,
+  outboxEmails,
+  restores,
+  revokedAgentTokens,
+  verifications,
+  webhookDeliveries,
+} from "../../src/db/schema";
 import { purgeInChunks } from "../../src/db/purge";
 import { CRON, scheduled } from "../../src/scheduled";
 import { RETENTION_MS } from "../../src/services/housekeeping";
@@ -95,6 +110,104 @@ describe("housekeeping purges (daily cron)", () => {
     await daily();
     const left = await db().select({ scheduledFor: missedScheduleReports.scheduledFor }).from(missedScheduleReports).where(eq(missedScheduleReports.backupJobId, backupJobId));
     expect(left).toEqual([{ scheduledFor: new Date(T0 - RETENTION_MS.missedScheduleReports + 60_000) }]);
+  });
+});
+
+describe("housekeeping purges of sessions, inventory and history (daily cron)", () => {
+  const ids = async <T extends { id: string }>(rows: Promise<T[]>) => (await rows).map((r) => r.id).sort();
+
+  it("removes browser sessions a day after they expired; live and recently expired ones stay", async () => {
+    time.freezeAt(T0);
+    const { subscriberId, userId } = await createSubscriber();
+    const session = (expiresAt: number) => ({ subscriberId, userId, tokenHash: crypto.randomUUID(), sessionGeneration: 0, expiresAt: new Date(expiresAt), createdAt: new Date(expiresAt - DAY) });
+    const [, recent, live] = await db()
+      .insert(browserSessions)
+      .values([session(T0 - RETENTION_MS.expiredBrowserSessions - 1000), session(T0 - RETENTION_MS.expiredBrowserSessions + 1000), session(T0 + DAY)])
+      .returning({ id: browserSessions.id });
+    await daily();
+    expect(await ids(db().select({ id: browserSessions.id }).from(browserSessions).where(eq(browserSessions.userId, userId)))).toEqual([recent.id, live.id].sort());
+  });
+
+  it("forgets a deleted agent's token marker after 180 days", async () => {
+    time.freezeAt(T0);
+    const { subscriberId } = await createSubscriber();
+    const marker = (revokedAt: number) => ({ tokenHash: crypto.randomUUID(), subscriberId, agentId: crypto.randomUUID(), revokedAt: new Date(revokedAt) });
+    const recent = marker(T0 - RETENTION_MS.revokedAgentTokens + 60_000);
+    await db().insert(revokedAgentTokens).values([marker(T0 - RETENTION_MS.revokedAgentTokens - 60_000), recent]);
+    await daily();
+    const left = await db().select({ tokenHash: revokedAgentTokens.tokenHash }).from(revokedAgentTokens).where(eq(revokedAgentTokens.subscriberId, subscriberId));
+    expect(left).toEqual([{ tokenHash: recent.tokenHash }]);
+  });
+
+  it("removes files the agent deleted 90 days ago; Available files and recent deletions stay", async () => {
+    time.freezeAt(T0);
+    const { subscriberId } = await createSubscriber();
+    const file = (status: "Available" | "Deleted", deletedAgo: number | null) => ({
+      subscriberId,
+      backupJobId: "job",
+      backupRunId: crypto.randomUUID(),
+      databaseId: "db",
+      destinationId: "dest",
+      fileName: `f-${crypto.randomUUID()}.gz`,
+      fileSize: 1,
+      checksum: "sha256:00",
+      status,
+      deletedUtc: deletedAgo === null ? null : new Date(T0 - deletedAgo),
+      dateCreated: new Date(T0 - 2 * RETENTION_MS.deletedBackupFiles),
+    });
+    const rows = await db()
+      .insert(backupFiles)
+      .values([file("Deleted", RETENTION_MS.deletedBackupFiles + 60_000), file("Deleted", RETENTION_MS.deletedBackupFiles - 60_000), file("Available", null)])
+      .returning({ id: backupFiles.id });
+    await daily();
+    expect(await ids(db().select({ id: backupFiles.id }).from(backupFiles).where(eq(backupFiles.subscriberId, subscriberId)))).toEqual([rows[1].id, rows[2].id].sort());
+  });
+
+  it("removes finished runs, restores and drills after 400 days, but keeps a run whose file is still Available and anything unfinished", async () => {
+    time.freezeAt(T0);
+    const { subscriberId } = await createSubscriber();
+    const old = new Date(T0 - RETENTION_MS.history - 60_000);
+    const recent = new Date(T0 - RETENTION_MS.history + 60_000);
+    const run = (status: "Success" | "Failed" | "Running", createdAt: Date) => ({ subscriberId, backupJobId: "job", agentId: "agent", backupMode: "Full" as const, trigger: "Schedule" as const, status, createdAt });
+    const [, oldWithFile, oldRunning, recentSuccess] = await db()
+      .insert(backupRuns)
+      .values([run("Failed", old), run("Success", old), run("Running", old), run("Success", recent)])
+      .returning({ id: backupRuns.id });
+    await db().insert(backupFiles).values({ subscriberId, backupJobId: "job", backupRunId: oldWithFile.id, databaseId: "db", destinationId: "dest", fileName: "kept.gz", fileSize: 1, checksum: "sha256:00", dateCreated: old });
+    const restore = (status: "Success" | "Queued", createdAt: Date) => ({ subscriberId, backupFileId: "file", agentId: "agent", targetDatabaseName: "t", overwrite: false, status, createdAt });
+    const restoreRows = await db().insert(restores).values([restore("Success", old), restore("Queued", old), restore("Success", recent)]).returning({ id: restores.id });
+    const drill = (status: "Failed" | "Running", createdAt: Date) => ({ subscriberId, backupJobId: "job", backupFileId: "file", agentId: "agent", status, createdAt });
+    const drillRows = await db().insert(verifications).values([drill("Failed", old), drill("Running", old), drill("Failed", recent)]).returning({ id: verifications.id });
+
+    await daily();
+    expect(await ids(db().select({ id: backupRuns.id }).from(backupRuns).where(eq(backupRuns.subscriberId, subscriberId)))).toEqual(
+      [oldWithFile.id, oldRunning.id, recentSuccess.id].sort(),
+    );
+    expect(await ids(db().select({ id: restores.id }).from(restores).where(eq(restores.subscriberId, subscriberId)))).toEqual([restoreRows[1].id, restoreRows[2].id].sort());
+    expect(await ids(db().select({ id: verifications.id }).from(verifications).where(eq(verifications.subscriberId, subscriberId)))).toEqual(
+      [drillRows[1].id, drillRows[2].id].sort(),
+    );
+  });
+
+  it("removes alert throttles idle for 90 days with nothing pending", async () => {
+    time.freezeAt(T0);
+    const subscriberId = crypto.randomUUID();
+    const throttle = (lastOccurredAgo: number, pendingCount: number) => ({
+      subjectId: crypto.randomUUID(),
+      kind: "backupFailure" as const,
+      subscriberId,
+      subjectName: "job",
+      lastOccurredAt: new Date(T0 - lastOccurredAgo),
+      pending: pendingCount ? ["event"] : [],
+      pendingCount,
+    });
+    const idle = throttle(RETENTION_MS.idleAlertThrottles + 60_000, 0);
+    const idleButPending = throttle(RETENTION_MS.idleAlertThrottles + 60_000, 1);
+    const recent = throttle(RETENTION_MS.idleAlertThrottles - 60_000, 0);
+    await db().insert(alertThrottles).values([idle, idleButPending, recent]);
+    await daily();
+    const left = await db().select({ subjectId: alertThrottles.subjectId }).from(alertThrottles).where(eq(alertThrottles.subscriberId, subscriberId));
+    expect(left.map((r) => r.subjectId).sort()).toEqual([idleButPending.subjectId, recent.subjectId].sort());
   });
 });
 

@@ -61,7 +61,7 @@ export const revokedAgentTokens = sqliteTable(
     agentId: text("agent_id").notNull(),
     revokedAt: timestamp("revoked_at").notNull(),
   },
-  (t) => [index("revoked_agent_tokens_subscriber_idx").on(t.subscriberId)],
+  (t) => [index("revoked_agent_tokens_subscriber_idx").on(t.subscriberId), index("revoked_agent_tokens_revoked_idx").on(t.revokedAt)],
 );
 
 /** A database engine an agent discovered, keyed per agent by the agent's own `engineKey`. */

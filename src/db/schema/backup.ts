@@ -198,5 +198,7 @@ export const backupFiles = sqliteTable(
     index("backup_files_run_idx").on(t.backupRunId),
     // `files.deleted` and a file's base are found by where the file is: destination and name.
     index("backup_files_subscriber_destination_name_idx").on(t.subscriberId, t.destinationId, t.fileName),
+    // Housekeeping finds files removed long ago by when they were removed.
+    index("backup_files_status_deleted_idx").on(t.status, t.deletedUtc),
   ],
 );

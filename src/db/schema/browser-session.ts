@@ -21,5 +21,9 @@ export const browserSessions = sqliteTable(
     endedAt: timestamp("ended_at"),
     createdAt: timestamp("created_at").notNull(),
   },
-  (t) => [uniqueIndex("browser_sessions_token_unique").on(t.tokenHash), index("browser_sessions_user_idx").on(t.userId)],
+  (t) => [
+    uniqueIndex("browser_sessions_token_unique").on(t.tokenHash),
+    index("browser_sessions_user_idx").on(t.userId),
+    index("browser_sessions_expires_idx").on(t.expiresAt),
+  ],
 );

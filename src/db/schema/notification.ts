@@ -37,7 +37,11 @@ export const alertThrottles = sqliteTable(
     flushAt: timestamp("flush_at"),
     version: integer("version").notNull().default(0),
   },
-  (t) => [primaryKey({ columns: [t.subjectId, t.kind] }), index("alert_throttles_flush_idx").on(t.flushAt)],
+  (t) => [
+    primaryKey({ columns: [t.subjectId, t.kind] }),
+    index("alert_throttles_flush_idx").on(t.flushAt),
+    index("alert_throttles_last_occurred_idx").on(t.lastOccurredAt),
+  ],
 );
 
 /** Events whose alerts could not be queued (the queue was down): the every-minute sweep queues them again. */
