@@ -118,6 +118,20 @@ describe("signing up and logging in", () => {
     await expectAccessible(page, "confirm email");
   });
 
+  it("sends back the newest D1 bookmark it was given, so its reads follow its own writes (read replication)", async () => {
+    const received: string[] = [];
+    page.on("response", (response) => {
+      const bookmark = response.headers()["x-d1-bookmark"];
+      if (bookmark) received.push(bookmark);
+    });
+    await signUpAndLogIn(page, platform, { email: uniqueEmail(), password: PASSWORD });
+    expect(received.length).toBeGreaterThan(0);
+    // A reload keeps it for the tab: the next read carries the newest bookmark seen before it.
+    const newest = [...received].sort().at(-1);
+    const [request] = await Promise.all([page.waitForRequest((r) => new URL(r.url()).pathname === "/api/account"), page.goto(`${platform.url}/account`)]);
+    expect(request.headers()["x-d1-bookmark"]).toBe(newest);
+  });
+
   it("serves /docs with the API reference script from this service, so it renders offline", async () => {
     const requested: string[] = [];
     // Offline: anything not on this service fails.

@@ -18,13 +18,33 @@ export const setUnauthorizedHandler = (handler: () => void) => {
   onUnauthorized = handler;
 };
 
+/**
+ * D1 read replication: the newest `x-d1-bookmark` the API returned, sent back with every request so a
+ * read never comes from a replica older than this tab's own writes. Kept for the tab (sessionStorage:
+ * a reload right after a write still reads it); not a secret. D1 bookmarks are zero-padded hex groups,
+ * so the newer one sorts last.
+ */
+const BOOKMARK_HEADER = "x-d1-bookmark";
+let bookmark = sessionStorage.getItem(BOOKMARK_HEADER);
+
+function keepBookmark(response: Response) {
+  const received = response.headers.get(BOOKMARK_HEADER);
+  if (!received || (bookmark && received <= bookmark)) return;
+  bookmark = received;
+  sessionStorage.setItem(BOOKMARK_HEADER, received);
+}
+
 async function request(path: string, init: { method?: string; body?: unknown } = {}): Promise<Response> {
+  const headers: Record<string, string> = { accept: "application/json" };
+  if (init.body !== undefined) headers["content-type"] = "application/json";
+  if (bookmark) headers[BOOKMARK_HEADER] = bookmark;
   const response = await fetch(path, {
     method: init.method ?? "GET",
     credentials: "same-origin",
-    headers: init.body === undefined ? { accept: "application/json" } : { accept: "application/json", "content-type": "application/json" },
+    headers,
     body: init.body === undefined ? undefined : JSON.stringify(init.body),
   });
+  keepBookmark(response);
   if (response.ok) return response;
   const payload = (await response.json().catch(() => null)) as { error?: string; code?: string } | null;
   const error = new ApiError(response.status, payload?.error ?? `The server answered ${response.status}.`, payload?.code);
