@@ -26,7 +26,7 @@ function RestoreProgress({ restoreId }: { restoreId: string }) {
   if (!restore.data) return <ErrorMessage error={restore.error} />;
   const r = restore.data;
   return (
-    <dl className="facts" aria-label="Restore status">
+    <dl className="facts">
       <dt>Status</dt>
       <dd>
         <StatusBadge status={r.status} />
