@@ -1,17 +1,11 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { DatabaseSync } from "node:sqlite";
-import { promisify } from "node:util";
+import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiClient, type LocalPlatform, startPlatform } from "../../agent/dev/local-platform.ts";
-import { expectAccessible, launchBrowser, PORTS, signUpAndLogIn } from "./support.ts";
+import { type LocalPlatform, startPlatform } from "../../agent/dev/local-platform.ts";
+import { apiClient, expectAccessible, launchBrowser, nav as navOn, PORTS, ROOT, type RunningAgent, signUpAndLogIn, startShopAgent } from "./support.ts";
 
-const ROOT = resolve(import.meta.dirname, "../..");
-const AGENT_CLI = join(ROOT, "agent/src/cli.ts");
-const NODE = [process.execPath, "--disable-warning=ExperimentalWarning"];
 const PASSWORD = "Correct-Horse-Battery-9";
 /** Write the README's screenshots (docs/) when asked: `SCREENSHOTS=1 npm run test:browser`. */
 const SCREENSHOTS = process.env.SCREENSHOTS === "1";
@@ -21,8 +15,7 @@ let platform: LocalPlatform;
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;
-let agent: ChildProcess | undefined;
-let agentLog = "";
+let agent: RunningAgent | undefined;
 const liveFrames: string[] = [];
 const email = `dashboard-${Date.now()}@example.com`;
 
@@ -36,21 +29,13 @@ beforeAll(async () => {
   page.on("websocket", (socket) => socket.on("framereceived", ({ payload }) => liveFrames.push(String(payload))));
 });
 afterAll(async () => {
-  agent?.kill("SIGTERM");
+  agent?.child.kill("SIGTERM");
   await browser?.close();
   await platform?.stop();
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Follows a main navigation link, as a user would. */
-const nav = (name: string) => page.getByRole("navigation", { name: "Main" }).getByRole("link", { name, exact: true }).click();
-
-/** A bearer client of the same user, for setting up data the test is not about. */
-async function apiClient(): Promise<ApiClient> {
-  const client = new ApiClient(platform.url);
-  client.token = (await client.ok<{ token: string }>("POST", "/api/auth/login", { email, password: PASSWORD })).token;
-  return client;
-}
+const nav = (name: string) => navOn(page, name);
 
 describe("the dashboard, from sign-up to a backup file", () => {
   it("installs an agent, creates a job, runs it and sees it succeed live", async () => {
@@ -75,18 +60,7 @@ describe("the dashboard, from sign-up to a backup file", () => {
     await expectAccessible(page, "agents");
 
     // A real agent process from agent/, enrolled with the token from the page.
-    const database = join(dir, "shop.db");
-    const shop = new DatabaseSync(database);
-    shop.exec("CREATE TABLE orders (id INTEGER PRIMARY KEY, total REAL)");
-    for (let i = 0; i < 500; i++) shop.exec(`INSERT INTO orders (total) VALUES (${i * 1.5})`);
-    shop.close();
-    const stateDir = join(dir, "agent-state");
-    const config = join(dir, "agent.json");
-    await writeFile(config, JSON.stringify({ displayName: "Shop server", engines: [{ type: "Sqlite", engineKey: "shop", paths: [join(dir, "*.db")] }] }));
-    await promisify(execFile)(NODE[0], [...NODE.slice(1), AGENT_CLI, "enroll", "--server", platform.url, "--token", registrationToken, "--name", "Shop server", "--state-dir", stateDir]);
-    agent = spawn(NODE[0], [...NODE.slice(1), AGENT_CLI, "run", "--config", config, "--state-dir", stateDir], { stdio: ["ignore", "pipe", "pipe"] });
-    agent.stdout!.on("data", (t) => (agentLog += t));
-    agent.stderr!.on("data", (t) => (agentLog += t));
+    agent = await startShopAgent(dir, platform, registrationToken);
 
     // The page turns green without a reload.
     await page.getByText("Connected: Shop server").waitFor({ timeout: 30_000 });
@@ -143,13 +117,13 @@ describe("the dashboard, from sign-up to a backup file", () => {
   it("sees an agent go offline live", async () => {
     await nav("Agents");
     await page.getByRole("row", { name: /Shop server/ }).getByText("Online").waitFor();
-    agent!.kill("SIGTERM");
+    agent!.child.kill("SIGTERM");
     await page.getByRole("row", { name: /Shop server/ }).getByText("Offline").waitFor({ timeout: 15_000 });
     await page.getByText("Waiting for an agent to connect…").waitFor();
   });
 
   it("pages through long lists", async () => {
-    const client = await apiClient();
+    const client = await apiClient(platform, { email, password: PASSWORD });
     const { subscriberId } = await client.ok<{ subscriberId: string }>("GET", "/api/account");
     await client.call("PUT", `/api/admin/subscriber/${subscriberId}/plan`, { plan: "Ultimate" }, platform.adminToken);
     for (let i = 1; i <= 24; i++) await client.ok("POST", "/api/destination", { name: `Disk ${String(i).padStart(2, "0")}`, type: "LocalStorage", settings: { path: `/b/${i}` } });

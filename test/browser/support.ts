@@ -1,7 +1,16 @@
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
+import { join, resolve } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { promisify } from "node:util";
 import { type Browser, type Page, chromium } from "playwright-core";
 import { expect } from "vitest";
-import type { LocalPlatform } from "../../agent/dev/local-platform.ts";
+import { ApiClient, type LocalPlatform } from "../../agent/dev/local-platform.ts";
+
+export const ROOT = resolve(import.meta.dirname, "../..");
+const AGENT_CLI = join(ROOT, "agent/src/cli.ts");
+const NODE = [process.execPath, "--disable-warning=ExperimentalWarning"];
 
 /** Debian's Chromium (scripts/ci-services.sh installs it); Playwright's own download cannot work here. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -48,10 +57,10 @@ export async function signUpAndLogIn(page: Page, platform: LocalPlatform, accoun
   await page.getByLabel("Password").fill(account.password);
   await page.getByLabel("Organisation name").fill("Analytical Engines Ltd");
   await page.getByRole("button", { name: "Sign up" }).click();
-  await expect.poll(() => page.getByRole("status").textContent()).toContain("Please check your email");
+  await expect.poll(() => page.getByRole("status").textContent(), { timeout: 10_000 }).toContain("Please check your email");
 
   await page.goto(await emailedLink(platform, account.email, "/confirm-email"));
-  await expect.poll(() => page.getByRole("status").textContent()).toBe("Email confirmed. You can now log in.");
+  await expect.poll(() => page.getByRole("status").textContent(), { timeout: 10_000 }).toBe("Email confirmed. You can now log in.");
 
   await logIn(page, platform, account);
 }
@@ -62,4 +71,43 @@ export async function logIn(page: Page, platform: LocalPlatform, account: { emai
   await page.getByLabel("Password").fill(account.password);
   await page.getByRole("button", { name: "Log in" }).click();
   await page.getByRole("heading", { name: "Overview" }).waitFor();
+}
+
+/** Follows a main navigation link, as a user would. */
+export const nav = (page: Page, name: string) => page.getByRole("navigation", { name: "Main" }).getByRole("link", { name, exact: true }).click();
+
+/** A bearer client of the same user, for setting up data the test is not about. */
+export async function apiClient(platform: LocalPlatform, account: { email: string; password: string }): Promise<ApiClient> {
+  const client = new ApiClient(platform.url);
+  client.token = (await client.ok<{ token: string }>("POST", "/api/auth/login", account)).token;
+  return client;
+}
+
+export interface RunningAgent {
+  child: ChildProcess;
+  output(): string;
+}
+
+/** Rows in the `orders` table of the shop database `startShopAgent` creates. */
+export const SHOP_ROWS = 500;
+
+/**
+ * A real agent process from agent/, enrolled with `registrationToken` as "Shop server", whose SQLite
+ * engine `shop` backs up `<dir>/*.db`: a `shop.db` of one table and `SHOP_ROWS` rows is made first.
+ * Platform restores of SQLite become `<dir>/<name>.sqlite`.
+ */
+export async function startShopAgent(dir: string, platform: LocalPlatform, registrationToken: string): Promise<RunningAgent> {
+  const shop = new DatabaseSync(join(dir, "shop.db"));
+  shop.exec("CREATE TABLE orders (id INTEGER PRIMARY KEY, total REAL)");
+  for (let i = 0; i < SHOP_ROWS; i++) shop.exec(`INSERT INTO orders (total) VALUES (${i * 1.5})`);
+  shop.close();
+  const stateDir = join(dir, "agent-state");
+  const config = join(dir, "agent.json");
+  await writeFile(config, JSON.stringify({ displayName: "Shop server", engines: [{ type: "Sqlite", engineKey: "shop", paths: [join(dir, "*.db")] }] }));
+  await promisify(execFile)(NODE[0], [...NODE.slice(1), AGENT_CLI, "enroll", "--server", platform.url, "--token", registrationToken, "--name", "Shop server", "--state-dir", stateDir]);
+  const child = spawn(NODE[0], [...NODE.slice(1), AGENT_CLI, "run", "--config", config, "--state-dir", stateDir], { stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout!.on("data", (t) => (output += t));
+  child.stderr!.on("data", (t) => (output += t));
+  return { child, output: () => output };
 }

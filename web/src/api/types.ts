@@ -22,6 +22,7 @@ import type { CreateCredentialSchema, CredentialSchema } from "../../../src/rout
 import type { DatabaseSchema } from "../../../src/routes/database/schemas";
 import type { CreateDestinationSchema, DestinationSummarySchema } from "../../../src/routes/destination/schemas";
 import type { LogMessageSchema } from "../../../src/routes/log/schemas";
+import type { CreateRestoreSchema, RestoreQueuedSchema, RestoreSchema, VerificationQueuedSchema, VerificationSchema } from "../../../src/routes/restore/schemas";
 import type { CreatedWebhookSchema, DeliverySchema, WebhookSchema } from "../../../src/routes/webhook/schemas";
 
 export type { LiveEvent } from "../../../src/services/live-feed";
@@ -51,6 +52,12 @@ export type LogMessage = z.output<typeof LogMessageSchema>;
 export type Webhook = z.output<typeof WebhookSchema>;
 export type CreatedWebhook = z.output<typeof CreatedWebhookSchema>;
 export type Delivery = z.output<typeof DeliverySchema>;
+export type Restore = z.output<typeof RestoreSchema>;
+export type CreateRestore = z.input<typeof CreateRestoreSchema>;
+export type RestoreQueued = z.output<typeof RestoreQueuedSchema>;
+export type Verification = z.output<typeof VerificationSchema>;
+export type VerificationQueued = z.output<typeof VerificationQueuedSchema>;
+export type RestoreStatus = Restore["status"];
 export type Schedule = BackupJob["schedules"][number];
 export type BackupMode = Schedule["backupMode"];
 export type RunStatus = BackupRun["status"];

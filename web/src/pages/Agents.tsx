@@ -6,7 +6,7 @@ import { CopyButton, DataTable, EmptyState, ErrorMessage, Pager, QueryState, Sel
 
 export const useAgents = () => useQuery({ queryKey: ["agents"], queryFn: () => api<Agent[]>("/api/agent") });
 
-const agentName = (agent: Pick<Agent, "displayName" | "hostname">) => agent.displayName ?? agent.hostname;
+export const agentName = (agent: Pick<Agent, "displayName" | "hostname">) => agent.displayName ?? agent.hostname;
 
 /** A picker of the subscriber's agents; `none` is the empty choice's text. */
 export function AgentSelect({ none, ...select }: { label: string; none: string } & Omit<React.ComponentProps<typeof SelectField>, "children">) {

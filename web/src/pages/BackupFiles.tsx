@@ -5,11 +5,12 @@ import { apiPage } from "../api/client";
 import type { BackupFile } from "../api/types";
 import { DataTable, EmptyState, Field, PAGE_SIZE, Pager, QueryState, SelectField, dayBound, formatBytes, formatTime } from "../components/ui";
 import { useJobs } from "./BackupJobs";
-
+import { RestoreDialog, RestoresSection } from "./Restores";
 
 export function BackupFilesPage() {
   const [filters, setFilters] = useState({ backupJobId: new URLSearchParams(useSearch()).get("backupJobId") ?? "", from: "", to: "" });
   const [page, setPage] = useState(1);
+  const [restoring, setRestoring] = useState<BackupFile | null>(null);
   const jobs = useJobs();
   const files = useQuery({
     queryKey: ["files", filters, page],
@@ -53,6 +54,15 @@ export function BackupFilesPage() {
                   { header: "Size", cell: (f) => formatBytes(f.fileSize) },
                   { header: "Created", cell: (f) => formatTime(f.dateCreated) },
                   { header: "Checksum", cell: (f) => <code title={f.checksum}>{f.checksum.slice(0, 19)}…</code> },
+                  {
+                    header: "Actions",
+                    hiddenHeader: true,
+                    cell: (f) => (
+                      <button type="button" className="secondary small" aria-label={`Restore ${f.fileName}`} onClick={() => setRestoring(f)}>
+                        Restore
+                      </button>
+                    ),
+                  },
                 ]}
               />
               <Pager page={page} total={total} onPage={setPage} label="Backup files" />
@@ -60,13 +70,8 @@ export function BackupFilesPage() {
           )
         }
       </QueryState>
-      <section className="card" aria-labelledby="restore-heading">
-        <h2 id="restore-heading">Restoring a file</h2>
-        {/* Slot: a Restore button per file once POST /api/backupfile/{id}/restore exists. */}
-        <p>
-          On the agent's machine: <code>datasync-agent restore --file PATH --checksum CHECKSUM --to TARGET</code> verifies the checksum, decrypts and restores.
-        </p>
-      </section>
+      {restoring && <RestoreDialog file={restoring} onClose={() => setRestoring(null)} />}
+      <RestoresSection files={files.data?.items ?? []} paused={restoring !== null} />
     </>
   );
 }

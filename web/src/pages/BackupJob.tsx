@@ -5,6 +5,7 @@ import { api, apiPage, del, post, put } from "../api/client";
 import { progressKey } from "../api/live";
 import type { BackupJob, BackupMode, BackupRun, BackupTriggered, Schedule } from "../api/types";
 import { formatRun, nextRuns } from "../components/CronHelper";
+import { Verifications } from "./Verifications";
 import { DataTable, EmptyState, ErrorMessage, Loading, PAGE_SIZE, Pager, QueryState, SelectField, StatusBadge, formatBytes, formatDuration, formatTime } from "../components/ui";
 
 // uPlot is loaded only on a job's page: it stays out of the first load.
@@ -122,6 +123,8 @@ function JobFacts({ job }: { job: BackupJob }) {
       <dd>{job.schedules.length ? job.schedules.map((s) => `${s.backupMode}: ${s.cronExpression} (UTC)`).join("; ") : "Manual only"}</dd>
       <dt>Next runs</dt>
       <dd>{upcoming.length ? upcoming.map((u) => `${formatRun(u.at)} (${u.mode})`).join("; ") : "—"}</dd>
+      <dt>Verification drills</dt>
+      <dd>{job.verification?.enabled ? `${job.verification.cronExpression} (UTC)` : "On demand only"}</dd>
       <dt>Retention</dt>
       <dd>{job.retentionDays} days</dd>
       <dt>Encryption</dt>
@@ -185,6 +188,7 @@ export function BackupJobPage({ backupJobId }: { backupJobId: string }) {
           <JobFacts job={data} />
           <RunNow job={data} />
           <History backupJobId={backupJobId} />
+          <Verifications job={data} />
           <p>
             <Link href={`/files?backupJobId=${backupJobId}`}>This job's backup files</Link>
           </p>

@@ -55,10 +55,12 @@ interface Draft {
   retentionDays: number;
   encryption: boolean;
   passphrase: string;
+  verification: { enabled: boolean; cronExpression: string };
 }
 
 const NEW_SCHEDULE: Schedule = { backupMode: "Full", cronExpression: "0 2 * * *" };
-const EMPTY: Draft = { name: "", agentId: "", databaseIds: [], destinationIds: [], schedules: [NEW_SCHEDULE], retentionDays: 30, encryption: false, passphrase: "" };
+const NO_DRILLS = { enabled: false, cronExpression: "0 4 * * 0" };
+const EMPTY: Draft = { name: "", agentId: "", databaseIds: [], destinationIds: [], schedules: [NEW_SCHEDULE], retentionDays: 30, encryption: false, passphrase: "", verification: NO_DRILLS };
 
 type SetDraft = (patch: Partial<Draft>) => void;
 
@@ -72,6 +74,7 @@ function draftOf(job: BackupJob): Draft {
     retentionDays: job.retentionDays,
     encryption: job.encryption.enabled,
     passphrase: "",
+    verification: job.verification ?? NO_DRILLS,
   };
 }
 
@@ -85,6 +88,8 @@ function bodyOf(draft: Draft) {
     schedules: draft.schedules,
     retentionDays: draft.retentionDays,
     encryption: draft.encryption ? { enabled: true, ...(draft.passphrase ? { passphrase: draft.passphrase } : {}) } : { enabled: false },
+    // Turned off, no schedule is kept: a half-typed cron expression must not block saving the job.
+    verification: draft.verification.enabled ? draft.verification : null,
   };
 }
 
@@ -195,6 +200,32 @@ function SchedulesSection({ schedules, set }: { schedules: Schedule[]; set: SetD
   );
 }
 
+/** Scheduled verification drills: the platform queues one at each time of the cron (UTC). */
+function VerificationSection({ verification, set }: { verification: Draft["verification"]; set: SetDraft }) {
+  const helperId = useId();
+  return (
+    <fieldset>
+      <legend>Verification drills</legend>
+      <label className="check">
+        <input type="checkbox" checked={verification.enabled} onChange={(e) => set({ verification: { ...verification, enabled: e.target.checked } })} /> Verify the newest backup on a schedule
+      </label>
+      {verification.enabled && (
+        <>
+          <Field
+            label="Verification cron expression"
+            value={verification.cronExpression}
+            onChange={(e) => set({ verification: { ...verification, cronExpression: e.target.value } })}
+            aria-describedby={helperId}
+            required
+            spellCheck={false}
+          />
+          <CronHelper expression={verification.cronExpression} id={helperId} />
+        </>
+      )}
+    </fieldset>
+  );
+}
+
 /** A job already encrypted keeps its passphrase unless a new one is typed. */
 function EncryptionSection({ draft, set, alreadyEncrypted }: { draft: Draft; set: SetDraft; alreadyEncrypted: boolean }) {
   return (
@@ -241,6 +272,7 @@ export function BackupJobFormPage({ backupJobId }: { backupJobId?: string }) {
         <DestinationPicker draft={draft} set={set} />
         <SchedulesSection schedules={draft.schedules} set={set} />
         <Field label="Retention days" type="number" min={1} max={3650} value={draft.retentionDays} onChange={(e) => set({ retentionDays: Number(e.target.value) })} required />
+        <VerificationSection verification={draft.verification} set={set} />
         <EncryptionSection draft={draft} set={set} alreadyEncrypted={Boolean(existing.data?.encryption.enabled)} />
         <ErrorMessage error={save.error} />
         <button type="submit" disabled={save.isPending}>
