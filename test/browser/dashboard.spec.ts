@@ -98,7 +98,11 @@ describe("the dashboard, from sign-up to a backup file", () => {
     await expect.poll(() => page.getByRole("status").filter({ hasText: "Backup triggered." }).count()).toBe(1);
     await page.getByRole("table").getByText("Success").waitFor({ timeout: 30_000 });
     // The run's start and its result came over the live feed from the real agent's reports.
-    const runEvents = liveFrames.map((f) => JSON.parse(f) as { type: string; status?: string }).filter((e) => e.type === "backup.run");
+    // The feed's keep-alive answers are plain "pong" frames, not events.
+    const runEvents = liveFrames
+      .filter((f) => f !== "pong")
+      .map((f) => JSON.parse(f) as { type: string; status?: string })
+      .filter((e) => e.type === "backup.run");
     expect(runEvents.map((e) => e.status)).toEqual(expect.arrayContaining(["Running", "Success"]));
     await expectAccessible(page, "backup job");
     if (SCREENSHOTS) await page.screenshot({ path: join(ROOT, "docs/dashboard-job.png"), fullPage: true });
