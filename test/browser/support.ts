@@ -57,10 +57,12 @@ export async function signUpAndLogIn(page: Page, platform: LocalPlatform, accoun
   await page.getByLabel("Password").fill(account.password);
   await page.getByLabel("Organisation name").fill("Analytical Engines Ltd");
   await page.getByRole("button", { name: "Sign up" }).click();
-  await expect.poll(() => page.getByRole("status").textContent(), { timeout: 10_000 }).toContain("Please check your email");
+  // Registration hashes the password (scrypt): on a machine shared by several test runs that can take
+  // longer than expect.poll's 1 s default.
+  await expect.poll(() => page.getByRole("status").textContent(), { timeout: 15_000 }).toContain("Please check your email");
 
   await page.goto(await emailedLink(platform, account.email, "/confirm-email"));
-  await expect.poll(() => page.getByRole("status").textContent(), { timeout: 10_000 }).toBe("Email confirmed. You can now log in.");
+  await expect.poll(() => page.getByRole("status").textContent(), { timeout: 15_000 }).toBe("Email confirmed. You can now log in.");
 
   await logIn(page, platform, account);
 }

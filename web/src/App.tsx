@@ -13,6 +13,7 @@ import { BackupFilesPage } from "./pages/BackupFiles";
 import { BackupJobPage } from "./pages/BackupJob";
 import { BackupJobFormPage } from "./pages/BackupJobForm";
 import { BackupJobsPage } from "./pages/BackupJobs";
+import { BugReportsPage } from "./pages/BugReports";
 import { CredentialsPage } from "./pages/Credentials";
 import { DestinationsPage } from "./pages/Destinations";
 import { LogsPage } from "./pages/Logs";
@@ -77,6 +78,7 @@ export function App() {
         <Route path="/webhooks/:id">{(params) => <WebhookPage webhookId={params.id} />}</Route>
         <Route path="/api-keys" component={ApiKeysPage} />
         <Route path="/account" component={AccountPage} />
+        <Route path="/bug-reports" component={BugReportsPage} />
         <Route>
           <h1>Page not found</h1>
           <p>

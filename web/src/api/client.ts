@@ -7,8 +7,15 @@ export class ApiError extends Error {
     readonly status: number,
     message: string,
     readonly code?: string,
+    /** A 400 `validation_failed` lists each invalid field: `path` is the field's name in the body. */
+    readonly details: { path: string; message: string }[] = [],
   ) {
     super(message);
+  }
+
+  /** The API's message about one field of the request body, if it named that field. */
+  detail(path: string): string | undefined {
+    return this.details.find((d) => d.path === path)?.message;
   }
 }
 
@@ -46,8 +53,8 @@ async function request(path: string, init: { method?: string; body?: unknown } =
   });
   keepBookmark(response);
   if (response.ok) return response;
-  const payload = (await response.json().catch(() => null)) as { error?: string; code?: string } | null;
-  const error = new ApiError(response.status, payload?.error ?? `The server answered ${response.status}.`, payload?.code);
+  const payload = (await response.json().catch(() => null)) as { error?: string; code?: string; details?: ApiError["details"] } | null;
+  const error = new ApiError(response.status, payload?.error ?? `The server answered ${response.status}.`, payload?.code, payload?.details);
   if (response.status === 401 && !path.startsWith("/api/auth/")) onUnauthorized();
   throw error;
 }

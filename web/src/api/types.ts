@@ -18,6 +18,7 @@ import type {
   BackupTriggeredSchema,
   CreateBackupJobSchema,
 } from "../../../src/routes/backup-job/schemas";
+import type { BugReportCreateSchema, BugReportCreatedSchema, BugReportSchema, KnownIssueSchema } from "../../../src/routes/bug-report/schemas";
 import type { CreateCredentialSchema, CredentialSchema } from "../../../src/routes/credential/schemas";
 import type { DatabaseSchema } from "../../../src/routes/database/schemas";
 import type { CreateDestinationSchema, DestinationSummarySchema } from "../../../src/routes/destination/schemas";
@@ -43,6 +44,10 @@ export type BackupJobCreated = z.output<typeof BackupJobCreatedSchema>;
 export type CreateBackupJob = z.input<typeof CreateBackupJobSchema>;
 export type BackupRun = z.output<typeof BackupRunSchema>;
 export type BackupTriggered = z.output<typeof BackupTriggeredSchema>;
+export type BugReport = z.output<typeof BugReportSchema>;
+export type BugReportCreate = z.input<typeof BugReportCreateSchema>;
+export type BugReportCreated = z.output<typeof BugReportCreatedSchema>;
+export type KnownIssue = z.output<typeof KnownIssueSchema>;
 export type Credential = z.output<typeof CredentialSchema>;
 export type CreateCredential = z.input<typeof CreateCredentialSchema>;
 export type Database = z.output<typeof DatabaseSchema>;

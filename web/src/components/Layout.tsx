@@ -17,6 +17,7 @@ const NAV = [
   ["/webhooks", "Webhooks"],
   ["/api-keys", "API keys"],
   ["/account", "Account"],
+  ["/bug-reports", "Bug reports"],
 ] as const;
 
 const isCurrent = (href: string, location: string) => (href === "/" ? location === "/" : location === href || location.startsWith(`${href}/`));

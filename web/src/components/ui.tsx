@@ -1,5 +1,6 @@
 import type { UseQueryResult } from "@tanstack/react-query";
-import { type ReactNode, useId, useState } from "react";
+import { type ReactNode, type RefObject, useEffect, useId, useRef, useState } from "react";
+import { ApiError } from "../api/client";
 
 export function Loading({ what = "Loading…" }: { what?: string }) {
   return (
@@ -97,33 +98,67 @@ export function CopyButton({ text, what }: { text: string; what: string }) {
   );
 }
 
-/** A labelled input; the label is the accessible name the tests and screen readers use. */
-export function Field({ label, hint, ...input }: { label: string; hint?: string } & React.InputHTMLAttributes<HTMLInputElement>) {
+/** What ties a control to its label, hint and error (the ids), and marks it invalid when the API said so. */
+interface ControlProps {
+  id: string;
+  "aria-describedby"?: string;
+  "aria-invalid"?: true;
+}
+
+/** One labelled field: label, control, hint, and the API's message about it (`error`), read out with the control. */
+function FieldFrame({ label, hint, error, control }: { label: string; hint?: string; error?: string; control: (props: ControlProps) => ReactNode }) {
   const id = useId();
+  const describedBy = [hint && `${id}-hint`, error && `${id}-error`].filter(Boolean).join(" ");
   return (
     <div className="field">
       <label htmlFor={id}>{label}</label>
-      <input id={id} aria-describedby={hint ? `${id}-hint` : undefined} {...input} />
+      {control({ id, "aria-describedby": describedBy || undefined, "aria-invalid": error ? true : undefined })}
       {hint && (
         <small id={`${id}-hint`} className="muted">
           {hint}
+        </small>
+      )}
+      {error && (
+        <small id={`${id}-error`} className="error">
+          {error}
         </small>
       )}
     </div>
   );
 }
 
-export function SelectField({ label, children, ...select }: { label: string; children: ReactNode } & React.SelectHTMLAttributes<HTMLSelectElement>) {
-  const id = useId();
+interface FieldText {
+  label: string;
+  hint?: string;
+  error?: string;
+}
+
+/** A labelled input; the label is the accessible name the tests and screen readers use. */
+export function Field({ label, hint, error, ...input }: FieldText & React.InputHTMLAttributes<HTMLInputElement>) {
+  return <FieldFrame label={label} hint={hint} error={error} control={(props) => <input {...props} {...input} />} />;
+}
+
+export function TextAreaField({ label, hint, error, ...textarea }: FieldText & React.TextareaHTMLAttributes<HTMLTextAreaElement>) {
+  return <FieldFrame label={label} hint={hint} error={error} control={(props) => <textarea {...props} {...textarea} />} />;
+}
+
+export function SelectField({ label, hint, error, children, ...select }: FieldText & { children: ReactNode } & React.SelectHTMLAttributes<HTMLSelectElement>) {
   return (
-    <div className="field">
-      <label htmlFor={id}>{label}</label>
-      <select id={id} {...select}>
-        {children}
-      </select>
-    </div>
+    <FieldFrame
+      label={label}
+      hint={hint}
+      error={error}
+      control={(props) => (
+        <select {...props} {...select}>
+          {children}
+        </select>
+      )}
+    />
   );
 }
+
+/** The API's message about field `name` of a rejected request (a 400's `details`), for that field's `error`. */
+export const fieldError = (error: unknown, name: string) => (error instanceof ApiError ? error.detail(name) : undefined);
 
 export function StatusBadge({ status }: { status: string | null }) {
   const kind = status === "Success" || status === "Online" ? "ok" : status === "Failed" || status === "Offline" ? "bad" : "neutral";
@@ -158,10 +193,29 @@ export interface Column<T> {
   className?: string;
 }
 
-/** Every list's table: scrolls sideways on narrow screens instead of widening the page. */
-export function DataTable<T>({ rows, columns, rowKey }: { rows: T[]; columns: Column<T>[]; rowKey: (row: T) => string }) {
+/** Whether the element is narrower than its content (it scrolls sideways), followed as either resizes. */
+function useScrollsSideways(ref: RefObject<HTMLElement | null>) {
+  const [scrolls, setScrolls] = useState(false);
+  useEffect(() => {
+    const element = ref.current;
+    if (!element) return;
+    const observer = new ResizeObserver(() => setScrolls(element.scrollWidth > element.clientWidth));
+    observer.observe(element);
+    if (element.firstElementChild) observer.observe(element.firstElementChild);
+    return () => observer.disconnect();
+  }, [ref]);
+  return scrolls;
+}
+
+/**
+ * Every list's table: scrolls sideways on narrow screens instead of widening the page. While it does,
+ * the scrolling box is a named tab stop, so keyboard users can scroll it with the arrow keys too.
+ */
+export function DataTable<T>({ rows, columns, rowKey, label = "Table" }: { rows: T[]; columns: Column<T>[]; rowKey: (row: T) => string; label?: string }) {
+  const wrap = useRef<HTMLDivElement>(null);
+  const scrolls = useScrollsSideways(wrap);
   return (
-    <div className="table-wrap">
+    <div className="table-wrap" ref={wrap} {...(scrolls && { tabIndex: 0, role: "region", "aria-label": `${label} (scrolls sideways)` })}>
       <table>
         <thead>
           <tr>
