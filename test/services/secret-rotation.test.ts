@@ -1,4 +1,4 @@
-import { env, runInDurableObject } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { agents, backupJobs, credentials, users, webhooks } from "../../src/db/schema";
@@ -129,6 +129,24 @@ describe("re-sealing after an ENCRYPTION_KEY rotation (daily cron)", () => {
     expect((await api(`/api/backupjob/${estate.jobId}`, { token: estate.token, method: "PUT", json: { name: "Renamed" } })).status).toBe(200);
     expect((await socket.nextOfType("command")).command).toMatchObject({ type: "job.upsert", job: { name: "Renamed", encryption: { passphrase: estate.passphrase } } });
     socket.close();
+  });
+
+  it("a connected agent's session re-seals its unacknowledged commands at its alarm", async () => {
+    const { agent, credential, passphrase } = await estateUnderKeyA();
+    const session = env.AGENT_SESSION.getByName(agent.agentId);
+    await setSessionEnv(agent.agentId, rotated);
+    const first = await connectAgent(agent.agentToken);
+    expect((await first.nextOfType("command")).command).toMatchObject({ type: "credential.upsert" });
+    expect((await first.nextOfType("command")).command).toMatchObject({ type: "job.upsert" });
+    // Not acknowledged: both stay queued, still under key A, until the alarm.
+    expect(await runDurableObjectAlarm(session)).toBe(true);
+    await setSessionEnv(agent.agentId, env);
+    first.close();
+
+    const again = await connectAgent(agent.agentToken);
+    expect((await again.nextOfType("command")).command).toMatchObject({ type: "credential.upsert", credential });
+    expect((await again.nextOfType("command")).command).toMatchObject({ type: "job.upsert", job: { encryption: { passphrase } } });
+    again.close();
   });
 
   it("does nothing while ENCRYPTION_KEY_PREVIOUS is not set", async () => {
