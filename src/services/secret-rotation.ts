@@ -93,7 +93,7 @@ interface ResealOutcome {
 }
 
 /**
- * One table's re-seal: pages in id order (so a value no key opens is skipped, not read again), each value
+ * One table's re-seal: pages in id order (so within a run a value no key opens is skipped, not read again), each value
  * opened and sealed again, then written back only if the column still holds what was read: a user who
  * changed it meanwhile wins.
  */
