@@ -149,6 +149,17 @@ describe("re-sealing after an ENCRYPTION_KEY rotation (daily cron)", () => {
     again.close();
   });
 
+  it("leaves an orphaned job's passphrase (bound to its deleted agent, which no agent may receive) out", async () => {
+    const { jobId } = await estateUnderKeyA();
+    await db().update(backupJobs).set({ agentId: null, isEnabled: false }).where(eq(backupJobs.id, jobId));
+    const [before] = await db().select({ v: backupJobs.sealedPassphrase }).from(backupJobs).where(eq(backupJobs.id, jobId));
+    expect(await (await keyStatus()).json()).toMatchObject({ notUnderCurrentKey: { backupJobs: 0, total: 3 } });
+    const { reseal } = await logsDuring(() => runDailyCron(rotated));
+    expect(reseal[0]).toMatchObject({ resealed: 3, unreadable: 0, remaining: 0 });
+    const [after] = await db().select({ v: backupJobs.sealedPassphrase }).from(backupJobs).where(eq(backupJobs.id, jobId));
+    expect(after.v).toBe(before.v);
+  });
+
   it("does nothing while ENCRYPTION_KEY_PREVIOUS is not set", async () => {
     const estate = await estateUnderKeyA();
     const before = await storedValues(estate);
