@@ -21,6 +21,7 @@ import { sampleAgentsOnline } from "./services/gauges";
 import { queueScheduledVerifications } from "./services/restore";
 import { failStaleRestores } from "./services/restore-report";
 import { sweepWebhookDeliveries } from "./services/webhook-queue";
+import { resealUnderCurrentKeyBatch } from "./services/secret-rotation";
 import { enqueueWeeklyReports, sweepAlerts } from "./services/alert-queue";
 
 /** One periodic job, run by the cron trigger whose expression it names (see `[triggers]` in wrangler.toml). */
@@ -46,6 +47,8 @@ export const CRON_TASKS: CronTask[] = [
   { name: "removed backup files purge (90 days)", cron: CRON.daily, run: (env, now) => purgeDeletedBackupFiles(createDb(env.DB), now) },
   { name: "run, restore and drill history purge (400 days)", cron: CRON.daily, run: (env, now) => purgeOldHistory(createDb(env.DB), now) },
   { name: "idle alert throttles purge (90 days)", cron: CRON.daily, run: (env, now) => purgeIdleAlertThrottles(createDb(env.DB), now) },
+  // Daily, not every minute: finding what is left scans four tables (see secret-rotation.ts).
+  { name: "re-seal under the current ENCRYPTION_KEY (while a previous one is set)", cron: CRON.daily, run: (env) => resealUnderCurrentKeyBatch({ db: createDb(env.DB), env }) },
   { name: "fail triggered runs never started", cron: CRON.everyMinute, run: failStaleTriggeredRuns },
   { name: "enqueue webhook deliveries the publish missed", cron: CRON.everyMinute, run: (env, now) => sweepWebhookDeliveries(env, createDb(env.DB), now) },
   { name: "report missed scheduled backups", cron: CRON.everyMinute, run: detectMissedSchedules },

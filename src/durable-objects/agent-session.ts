@@ -27,7 +27,7 @@ import { markFilesDeleted } from "../services/backup-file";
 import { applyInventory } from "../services/database";
 import { liveRunEvent, publishLive } from "../services/live-feed";
 import { platformLogInsert, recordAgentLog } from "../services/log";
-import { SECRET_BINDINGS, isSealed, openSecret, sealSecret } from "../services/secret";
+import { SECRET_BINDINGS, currentSealPrefix, isSealed, openSecret, resealUnderCurrentKey, sealSecret } from "../services/secret";
 import { applyRestoreReport, applyVerifyReport } from "../services/restore-report";
 
 /** How long applied message ids are remembered: far longer than an agent keeps an unacknowledged message. */
@@ -141,6 +141,29 @@ export class AgentSession extends DurableObject<Env> {
   }
 
   /**
+   * After an `ENCRYPTION_KEY` rotation: seals the queued commands sealed under another key again under the
+   * current one, so they still open once `ENCRYPTION_KEY_PREVIOUS` is removed. Called by the daily re-seal
+   * for an offline agent and at each alarm of a connected one. An ack or a newer upsert that removes a
+   * command meanwhile wins (the write matches the body that was read).
+   */
+  async resealQueue(): Promise<{ resealed: number; unreadable: number }> {
+    const prefix = await currentSealPrefix(this.env);
+    const rows = this.sql
+      .exec<{ id: string; body: string }>("SELECT id, body FROM commands WHERE substr(body, 1, 3) IN ('v1.', 'v2.') AND substr(body, 1, ?) <> ?", prefix.length, prefix)
+      .toArray();
+    const outcome = { resealed: 0, unreadable: 0 };
+    for (const row of rows) {
+      try {
+        const fresh = await resealUnderCurrentKey(this.env, row.body, SECRET_BINDINGS.agentCommand(row.id));
+        outcome.resealed += this.sql.exec("UPDATE commands SET body = ? WHERE id = ? AND body = ? RETURNING id", fresh, row.id, row.body).toArray().length;
+      } catch {
+        outcome.unreadable++;
+      }
+    }
+    return outcome;
+  }
+
+  /**
    * The agent was deleted: tell a connected agent, close with 4001, forget its queue and state, and
    * remember the revocation, so an upgrade the Worker authenticated just before the delete is refused.
    * An agent that is offline now learns it from its next connect (401 `agent_revoked`, see the Worker).
@@ -248,6 +271,7 @@ export class AgentSession extends DurableObject<Env> {
     await this.ctx.storage.setAlarm(Date.now() + SILENCE_TIMEOUT_MS - silentFor);
     // An agent may stay connected for months: its bookkeeping is purged while it is, not only on connect.
     this.forgetOldMessageIds(clock.nowMs());
+    if (this.env.ENCRYPTION_KEY_PREVIOUS) await this.resealQueue();
     // Still connected: retry a presence write that failed, else now and then refresh lastSeenUtc.
     const session = this.session();
     if (!session?.online) await this.setPresence(true);

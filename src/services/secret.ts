@@ -7,7 +7,7 @@ import { base64url, fromBase64, sha256Hex } from "../lib/crypto";
  * authenticated data, so a sealed value copied into another row (another tenant's webhook, another
  * agent's job) does not open. The sealed form `v2.<keyId>.<iv>.<ciphertext>` names its key, so
  * `ENCRYPTION_KEY` can be rotated: the old one moves to `ENCRYPTION_KEY_PREVIOUS` and everything it
- * sealed still opens. `v1.` values (release 1, no binding) still open and are re-sealed when their row
+ * sealed still opens until the daily re-seal (secret-rotation.ts) has sealed it again under the new key. `v1.` values (release 1, no binding) still open and are re-sealed when their row
  * is next written (`resealIfUnbound`).
  */
 interface SealingKey {
@@ -73,7 +73,20 @@ export async function openSecret(env: SecretEnv, sealed: string, boundTo: string
   throw new Error("Sealed with a key that is no longer configured");
 }
 
+/**
+ * How every value sealed under the current `ENCRYPTION_KEY` begins: what a query compares a column's
+ * prefix with to find values still to re-seal after a rotation (secret-rotation.ts).
+ */
+export async function currentSealPrefix(env: SecretEnv): Promise<string> {
+  return `v2.${(await sealingKey(env.ENCRYPTION_KEY)).keyId}.`;
+}
+
+/** A value sealed under the current key and bound to its row, opened with whichever key sealed it. */
+export async function resealUnderCurrentKey(env: SecretEnv, sealed: string, boundTo: string): Promise<string> {
+  return sealSecret(env, await openSecret(env, sealed, boundTo), boundTo);
+}
+
 /** A release-1 (`v1.`, unbound) value sealed again bound to its row; anything else unchanged. */
 export async function resealIfUnbound(env: SecretEnv, sealed: string, boundTo: string): Promise<string> {
-  return sealed.startsWith("v1.") ? sealSecret(env, await openSecret(env, sealed, boundTo), boundTo) : sealed;
+  return sealed.startsWith("v1.") ? resealUnderCurrentKey(env, sealed, boundTo) : sealed;
 }

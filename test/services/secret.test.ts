@@ -2,24 +2,14 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { backupJobs, credentials, webhooks } from "../../src/db/schema";
-import { base64url } from "../../src/lib/crypto";
 import { SECRET_BINDINGS, openSecret, sealSecret } from "../../src/services/secret";
 import { api, createSubscriber, db } from "../helpers";
 import { connectAgent, subscriberWithAgent } from "../support/agent";
 import { createAgent, createDestination, createJob } from "../support/backup";
+import { sealUnbound } from "../support/secret";
 
 const OTHER_KEY = btoa(String.fromCharCode(...new Uint8Array(32).fill(7)));
 const ROW = SECRET_BINDINGS.webhookSecret("row-1");
-
-/** How release 1 sealed: `v1.`, no additional data (kept here to prove such rows still open). */
-async function sealUnbound(key: string, plaintext: string): Promise<string> {
-  const { sha256Hex, fromBase64 } = await import("../../src/lib/crypto");
-  const cryptoKey = await crypto.subtle.importKey("raw", fromBase64(key), "AES-GCM", false, ["encrypt"]);
-  const iv = crypto.getRandomValues(new Uint8Array(12));
-  const ciphertext = await crypto.subtle.encrypt({ name: "AES-GCM", iv }, cryptoKey, new TextEncoder().encode(plaintext));
-  const keyId = (await sha256Hex(`datasync-key-id:${key}`)).slice(0, 12);
-  return `v1.${keyId}.${base64url(iv)}.${base64url(new Uint8Array(ciphertext))}`;
-}
 
 describe("secrets at rest (AES-256-GCM, bound to their row)", () => {
   it("round-trips, with a fresh IV each time and no plaintext in the sealed form", async () => {

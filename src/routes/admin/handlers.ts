@@ -2,6 +2,7 @@ import { setPaginationHeaders } from "../../http/pagination";
 import { isoUtc } from "../../lib/time";
 import type { AppRouteHandler } from "../../http/types";
 import { listOutboxEmails } from "../../services/email";
+import { encryptionKeyStatus } from "../../services/secret-rotation";
 import * as subscribers from "../../services/subscriber";
 import type * as routes from "./routes";
 
@@ -23,3 +24,6 @@ export const listOutbox: AppRouteHandler<typeof routes.listOutbox> = async (c) =
     200,
   );
 };
+
+export const getEncryptionKeyStatus: AppRouteHandler<typeof routes.getEncryptionKeyStatus> = async (c) =>
+  c.json(await encryptionKeyStatus(c.var.publicCtx), 200);
