@@ -322,13 +322,30 @@ export class AgentSession extends DurableObject<Env> {
     );
   }
 
+  /**
+   * A queued command's JSON, opened if sealed. One no configured key opens (sealed under a key since
+   * removed) can never be delivered: it is dropped and logged, so it does not hold back the queue behind it.
+   */
+  private async openCommand(row: { id: string; body: string }): Promise<string | null> {
+    if (!isSealed(row.body)) return row.body;
+    try {
+      return await openSecret(this.env, row.body, SECRET_BINDINGS.agentCommand(row.id));
+    } catch (error) {
+      this.sql.exec("DELETE FROM commands WHERE id = ?", row.id);
+      log.error("agent.command.unreadable", { agentId: this.session()?.agentId, commandId: row.id, error: errorText(error) });
+      return null;
+    }
+  }
+
   /** Sends every unacknowledged command from `fromSeq` on, in seq order (sealed ones opened), and marks them sent. */
   private sendCommands(ws: WebSocket, fromSeq: number): Promise<void> {
     const run = this.sending.then(async () => {
       const rows = this.sql.exec<{ seq: number; id: string; body: string }>("SELECT seq, id, body FROM commands WHERE seq >= ? ORDER BY seq", fromSeq).toArray();
-      const bodies = await Promise.all(rows.map((row) => (isSealed(row.body) ? openSecret(this.env, row.body, SECRET_BINDINGS.agentCommand(row.id)) : row.body)));
+      const bodies = await Promise.all(rows.map((row) => this.openCommand(row)));
       if (ws.readyState !== WebSocket.OPEN) return;
-      rows.forEach((row, i) => ws.send(`{"type":"command","id":${JSON.stringify(row.id)},"seq":${row.seq},"command":${bodies[i]}}`));
+      rows.forEach((row, i) => {
+        if (bodies[i] !== null) ws.send(`{"type":"command","id":${JSON.stringify(row.id)},"seq":${row.seq},"command":${bodies[i]}}`);
+      });
       if (rows.length > 0) this.sql.exec("UPDATE commands SET sent = 1 WHERE seq >= ? AND sent = 0 AND seq <= ?", fromSeq, rows[rows.length - 1].seq);
     });
     // They stay queued (unsent) for the next connect; the caller's command is stored either way.

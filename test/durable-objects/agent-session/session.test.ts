@@ -1,4 +1,4 @@
-import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
@@ -6,7 +6,8 @@ import { agents, events, logMessages } from "../../../src/db/schema";
 import { setClock } from "../../../src/lib/clock";
 import { type AgentJob, PING_FRAME, SILENCE_TIMEOUT_MS } from "../../../src/protocol/agent-protocol";
 import { agentSession, sendAgentCommand } from "../../../src/services/agent";
-import { api, createSubscriber, db } from "../../helpers";
+import { SECRET_BINDINGS, sealSecret } from "../../../src/services/secret";
+import { api, createSubscriber, db, randomBase64 } from "../../helpers";
 import { TestAgent, connectAgent, connectRequest, subscriberWithAgent } from "../../support/agent";
 
 afterEach(() => setClock(null));
@@ -168,6 +169,24 @@ describe("command queue", () => {
       [queued[2].id, 3, "job.delete"],
     ]);
     expect(received[1].command).toEqual({ type: "job.upsert", job: job(jobId, "Nightly") });
+  });
+
+  it("a queued command no configured key opens is dropped, and the commands behind it still arrive", async () => {
+    const { agentId, agentToken } = await subscriberWithAgent();
+    const jobId = crypto.randomUUID();
+    const lost = await sendAgentCommand(env, agentId, { type: "job.upsert", job: job(crypto.randomUUID(), "Sealed under a lost key") });
+    const next = await sendAgentCommand(env, agentId, { type: "job.upsert", job: job(jobId, "Nightly") });
+    // As if sealed under an ENCRYPTION_KEY that was rotated away and is no longer configured.
+    const lostKey = { ...env, ENCRYPTION_KEY: randomBase64(32) } as Env;
+    await runInDurableObject(agentSession(env, agentId), async (_instance, state) => {
+      const sealed = await sealSecret(lostKey, JSON.stringify({ type: "job.upsert", job: job(crypto.randomUUID(), "x") }), SECRET_BINDINGS.agentCommand(lost.id));
+      state.storage.sql.exec("UPDATE commands SET body = ? WHERE id = ?", sealed, lost.id);
+    });
+    const agent = await connectAgent(agentToken);
+    const received = await agent.nextOfType("command");
+    expect([received.id, received.command]).toEqual([next.id, { type: "job.upsert", job: job(jobId, "Nightly") }]);
+    const queued = await runInDurableObject(agentSession(env, agentId), (_instance, state) => state.storage.sql.exec<{ id: string }>("SELECT id FROM commands").toArray());
+    expect(queued.map((r) => r.id)).toEqual([next.id]);
   });
 
   it("a command sent while connected is pushed at once", async () => {
