@@ -48,10 +48,11 @@ export async function signUpAndLogIn(page: Page, platform: LocalPlatform, accoun
   await page.getByLabel("Password").fill(account.password);
   await page.getByLabel("Organisation name").fill("Analytical Engines Ltd");
   await page.getByRole("button", { name: "Sign up" }).click();
-  await expect.poll(() => page.getByRole("status").textContent()).toContain("Please check your email");
+  // Sign-up hashes the password (scrypt): seconds on a busy machine, past expect.poll's default 1 s.
+  await expect.poll(() => page.getByRole("status").textContent(), { timeout: 15_000 }).toContain("Please check your email");
 
   await page.goto(await emailedLink(platform, account.email, "/confirm-email"));
-  await expect.poll(() => page.getByRole("status").textContent()).toBe("Email confirmed. You can now log in.");
+  await expect.poll(() => page.getByRole("status").textContent(), { timeout: 15_000 }).toBe("Email confirmed. You can now log in.");
 
   await logIn(page, platform, account);
 }

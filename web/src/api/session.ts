@@ -22,7 +22,13 @@ export function useAccount() {
 
 export function useSessionActions() {
   const queryClient = useQueryClient();
+  /** Drops everything cached for a user who is no longer logged in (logged out, or the account deleted). */
+  const forget = () => {
+    queryClient.clear();
+    queryClient.setQueryData(accountKey, null);
+  };
   return {
+    forget,
     async logIn(body: LoginBody & { otp?: string }) {
       await post<Session>("/api/auth/session", body);
       queryClient.clear();
@@ -30,8 +36,7 @@ export function useSessionActions() {
     },
     async logOut() {
       await del("/api/auth/session");
-      queryClient.clear();
-      queryClient.setQueryData(accountKey, null);
+      forget();
     },
   };
 }
