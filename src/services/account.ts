@@ -29,8 +29,8 @@ import { PLAN_LIMITS } from "./plan";
 import { usageColumns } from "./usage";
 
 /**
- * The caller's account: the user (null fields, and 2FA off, for an API key whose creator is gone), the subscriber,
- * its plan's limits (null = unlimited) and how much of each it uses.
+ * The caller's account: the user (null fields, and 2FA off, for an API key whose creator is gone), the
+ * subscriber, its plan's limits (null = unlimited) and how much of each it uses.
  */
 export async function getAccount({ db, subscriberId, principal }: ServiceContext) {
   const userId = actingUserId(principal);

@@ -45,7 +45,11 @@ export async function startBrowserSession(ctx: SessionContext, owner: BrowserSes
  */
 export async function renewBrowserSession(ctx: SessionContext, old: { sessionId: string; expiresAt: Date }, owner: BrowserSessionOwner) {
   const { token, insert } = await newSession(ctx, owner, old.expiresAt);
-  await ctx.db.batch([insert, ctx.db.update(browserSessions).set({ endedAt: ctx.now }).where(and(eq(browserSessions.id, old.sessionId), eq(browserSessions.userId, owner.userId)))]);
+  const endOld = ctx.db
+    .update(browserSessions)
+    .set({ endedAt: ctx.now })
+    .where(and(eq(browserSessions.id, old.sessionId), eq(browserSessions.userId, owner.userId)));
+  await ctx.db.batch([insert, endOld]);
   return { token, expiresAt: old.expiresAt };
 }
 

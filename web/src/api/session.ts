@@ -4,6 +4,11 @@ import type { Account, LoginBody, Session } from "./types";
 
 export const accountKey = ["account"] as const;
 
+/** What the log-in page says to a user sent there (history state), e.g. after the account was deleted. */
+export interface LogInNotice {
+  notice?: string;
+}
+
 /** The signed-in user, or null when there is no session (the cookie is HttpOnly: only the API can tell). */
 export function useAccount() {
   return useQuery({

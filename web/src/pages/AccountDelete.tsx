@@ -1,13 +1,8 @@
 import { useMutation } from "@tanstack/react-query";
 import { useLocation } from "wouter";
 import { del } from "../api/client";
-import { useSessionActions } from "../api/session";
+import { type LogInNotice, useSessionActions } from "../api/session";
 import { ErrorMessage, Field } from "../components/ui";
-
-/** What the log-in page says after the account is deleted (passed as history state, see LogInPage). */
-export interface LogInNotice {
-  notice?: string;
-}
 
 /**
  * Deletes the account for good, with the password (and a one-time code when 2FA is on) and a ticked

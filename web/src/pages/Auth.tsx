@@ -3,9 +3,8 @@ import { type FormEvent, useEffect, useState } from "react";
 import { Link, useLocation, useSearch } from "wouter";
 import { useHistoryState } from "wouter/use-browser-location";
 import { ApiError, post } from "../api/client";
-import { useSessionActions } from "../api/session";
+import { type LogInNotice, useSessionActions } from "../api/session";
 import { ErrorMessage, Field, Loading } from "../components/ui";
-import type { LogInNotice } from "./AccountDelete";
 
 const formValues = (event: FormEvent<HTMLFormElement>) => Object.fromEntries(new FormData(event.currentTarget)) as Record<string, string>;
 
