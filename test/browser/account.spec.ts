@@ -49,9 +49,13 @@ const section = (name: string) => page.getByRole("region", { name });
 const sessionCookie = async () => (await context.cookies()).find((cookie) => cookie.name === "datasync_session");
 
 describe("the Account page", () => {
-  it("edits the forename and organisation name; they persist after a reload", async () => {
+  it("passes axe in both themes, fits 375 px, and edits the forename and organisation name, which persist after a reload", async () => {
     await openAccount();
     await expectAccessible(page, "account");
+    await page.emulateMedia({ colorScheme: "dark" });
+    await expectAccessible(page, "account (dark)");
+    await page.setViewportSize({ width: 375, height: 800 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
     const profile = section("Profile");
     await profile.getByLabel("Forename").fill("Augusta");
     await profile.getByLabel("Organisation name").fill("Difference Engines plc");
