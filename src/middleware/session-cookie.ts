@@ -1,12 +1,26 @@
 import type { Context } from "hono";
+import { deleteCookie, setCookie } from "hono/cookie";
 import { createDb } from "../db/client";
 import { forbidden, unauthorized } from "../lib/errors";
 import type { AppBindings } from "../http/types";
 import type { Caller } from "../services/bearer-auth";
-import { findBrowserSession } from "../services/browser-session";
+import { SESSION_COOKIE, findBrowserSession } from "../services/browser-session";
 
 /** Methods a cookie-authenticated request may send without a matching Origin (they change nothing). */
 const SAFE_METHODS = new Set(["GET", "HEAD"]);
+
+/** Secure whenever the service is reached over https; local development on http keeps working. */
+const cookieOptions = (c: Context<AppBindings>) =>
+  ({ path: "/", httpOnly: true, sameSite: "Strict", secure: new URL(c.req.url).protocol === "https:" }) as const;
+
+/** Hands the browser a session's cookie value (HttpOnly: the dashboard's scripts never see it). */
+export function setSessionCookie(c: Context<AppBindings>, session: { token: string; expiresAt: Date }): void {
+  setCookie(c, SESSION_COOKIE, session.token, { ...cookieOptions(c), expires: session.expiresAt });
+}
+
+export function clearSessionCookie(c: Context<AppBindings>): void {
+  deleteCookie(c, SESSION_COOKIE, cookieOptions(c));
+}
 
 /** Refuses (403) a request whose `Origin` is not this service's own origin. */
 export function assertSameOrigin(c: Context<AppBindings>): void {
@@ -34,6 +48,6 @@ export async function identifySessionCookie(c: Context<AppBindings>, cookie: str
   return {
     subscriberId,
     presented: { kind: "session", userId, generation, sessionId },
-    principal: { kind: "session", userId, session: { sessionId, expiresAt } },
+    principal: { kind: "session", userId, session: { sessionId, expiresAt, via: "cookie" } },
   };
 }

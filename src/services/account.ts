@@ -18,6 +18,7 @@ import {
 import { ApiError, forbidden, notFound, unauthorized } from "../lib/errors";
 import { issueAccessToken } from "./access-token";
 import { agentSession } from "./agent";
+import { renewBrowserSession } from "./browser-session";
 import { type ServiceContext, actingUserId, requireLoginSession } from "./context";
 import { sendEmail } from "./email";
 import { assertStrongPassword } from "./password-policy";
@@ -28,8 +29,8 @@ import { PLAN_LIMITS } from "./plan";
 import { usageColumns } from "./usage";
 
 /**
- * The caller's account: the user (null fields for an API key whose creator is gone), the subscriber,
- * its plan's limits (null = unlimited) and how much of each it uses.
+ * The caller's account: the user (null fields, and 2FA off, for an API key whose creator is gone), the
+ * subscriber, its plan's limits (null = unlimited) and how much of each it uses.
  */
 export async function getAccount({ db, subscriberId, principal }: ServiceContext) {
   const userId = actingUserId(principal);
@@ -42,6 +43,7 @@ export async function getAccount({ db, subscriberId, principal }: ServiceContext
       userId: users.id,
       forename: users.forename,
       email: users.email,
+      totpEnabledAt: users.totpEnabledAt,
       usage: usageColumns(db, subscriberId),
     })
     .from(subscribers)
@@ -54,6 +56,7 @@ export async function getAccount({ db, subscriberId, principal }: ServiceContext
     userId: row.userId,
     forename: row.forename,
     email: row.email,
+    twoFactorEnabled: hasTwoFactor(row),
     subscriberId: row.subscriberId,
     organisationName: row.organisationName,
     plan: row.plan,
@@ -108,11 +111,12 @@ async function reauthenticate(
 
 /**
  * Changes the password with the current one. Every other session ends (the user's session generation
- * moves on, as a reset does); the calling session goes on with the fresh access token returned.
+ * moves on, as a reset does); the calling session goes on with the fresh access token returned, and,
+ * when it is the dashboard's cookie session, with a new cookie session (`browserSession`) too.
  */
 export async function changePassword(ctx: ServiceContext, input: { currentPassword: string; newPassword: string }) {
   const { db, env, now, subscriberId } = ctx;
-  const { userId } = requireLoginSession(ctx.principal, "Changing the password");
+  const { userId, session } = requireLoginSession(ctx.principal, "Changing the password");
   const user = await sessionUser(ctx, userId);
   assertStrongPassword(input.newPassword, user.email);
   await reauthenticate(ctx, user, { password: input.currentPassword });
@@ -135,7 +139,9 @@ export async function changePassword(ctx: ServiceContext, input: { currentPasswo
     subject: "Your DataSync password was changed",
     text: [`Hi ${user.forename},`, "", "The password of your DataSync account was just changed, and every other session was logged out.", "", "If it was not you, reset your password at once and contact support."].join("\n"),
   }, ctx.waitUntil);
-  return issueAccessToken(env, { userId, subscriberId, generation: changed.generation }, now);
+  const owner = { userId, subscriberId, generation: changed.generation };
+  const browserSession = session.via === "cookie" ? await renewBrowserSession(ctx, session, owner) : undefined;
+  return { ...(await issueAccessToken(env, owner, now)), browserSession };
 }
 
 /**

@@ -91,7 +91,7 @@ export async function identifyBearer(
   return {
     subscriberId: claims.subscriberId,
     presented: { kind: "session", userId: claims.userId, generation: claims.generation, sessionId: claims.sessionId },
-    principal: { kind: "session", userId: claims.userId, session: { sessionId: claims.sessionId, expiresAt: claims.expiresAt } },
+    principal: { kind: "session", userId: claims.userId, session: { sessionId: claims.sessionId, expiresAt: claims.expiresAt, via: "bearer" } },
   };
 }
 

@@ -16,11 +16,10 @@ export interface BrowserSessionOwner {
   generation: number;
 }
 
-/** Starts a session for a user whose credentials were just verified; returns the cookie's value once. */
-export async function startBrowserSession({ db, now }: SessionContext, owner: BrowserSessionOwner) {
+/** A new session's row and the cookie value that opens it (only its hash is stored). */
+async function newSession({ db, now }: SessionContext, owner: BrowserSessionOwner, expiresAt: Date) {
   const token = randomToken("", 32);
-  const expiresAt = new Date(now.getTime() + BROWSER_SESSION_TTL_MS);
-  await db.insert(browserSessions).values({
+  const insert = db.insert(browserSessions).values({
     subscriberId: owner.subscriberId,
     userId: owner.userId,
     sessionGeneration: owner.generation,
@@ -28,7 +27,30 @@ export async function startBrowserSession({ db, now }: SessionContext, owner: Br
     expiresAt,
     createdAt: now,
   });
+  return { token, insert };
+}
+
+/** Starts a session for a user whose credentials were just verified; returns the cookie's value once. */
+export async function startBrowserSession(ctx: SessionContext, owner: BrowserSessionOwner) {
+  const expiresAt = new Date(ctx.now.getTime() + BROWSER_SESSION_TTL_MS);
+  const { token, insert } = await newSession(ctx, owner, expiresAt);
+  await insert;
   return { token, expiresAt };
+}
+
+/**
+ * Replaces a session whose generation a password change just ended with one at the new generation, so the
+ * browser that changed the password stays logged in. It ends when the old one would have: re-entering the
+ * password (without the second factor) does not lengthen a session.
+ */
+export async function renewBrowserSession(ctx: SessionContext, old: { sessionId: string; expiresAt: Date }, owner: BrowserSessionOwner) {
+  const { token, insert } = await newSession(ctx, owner, old.expiresAt);
+  const endOld = ctx.db
+    .update(browserSessions)
+    .set({ endedAt: ctx.now })
+    .where(and(eq(browserSessions.id, old.sessionId), eq(browserSessions.userId, owner.userId)));
+  await ctx.db.batch([insert, endOld]);
+  return { token, expiresAt: old.expiresAt };
 }
 
 /** The live (not ended, not expired) session a cookie value belongs to, or null. */

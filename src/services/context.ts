@@ -2,9 +2,12 @@ import type { Db } from "../db/client";
 import type { PlanName } from "../db/schema";
 import { forbidden } from "../lib/errors";
 
+/** How a login session reaches the API: a bearer access token (JWT), or the dashboard's session cookie. */
+export type SessionCarrier = "bearer" | "cookie";
+
 /** Who acts: a user's login session, an API key (and the user who created it), or an agent over its socket. */
 export type Principal =
-  | { kind: "session"; userId: string; session: { sessionId: string; expiresAt: Date } }
+  | { kind: "session"; userId: string; session: { sessionId: string; expiresAt: Date; via: SessionCarrier } }
   | { kind: "apikey"; apiKeyId: string; userId: string | null }
   | { kind: "agent"; agentId: string };
 

@@ -41,6 +41,17 @@ export async function login(email: string, password: string) {
   return api("/api/auth/login", { json: { email, password } });
 }
 
+/** The test service's own origin, which cookie-authenticated writes must send. */
+export const ORIGIN = "http://localhost";
+
+/** Logs in through POST /api/auth/session and returns the cookie pair a browser would send back. */
+export async function startSession(email: string, password: string) {
+  const res = await api("/api/auth/session", { json: { email, password }, headers: { origin: ORIGIN } });
+  expect(res.status, await res.clone().text()).toBe(200);
+  const setCookie = res.headers.get("set-cookie")!;
+  return { res, setCookie, cookie: setCookie.split(";")[0] };
+}
+
 /** Register, follow the emailed confirmation link and log in: a real session for a fresh subscriber. */
 export async function registerConfirmedAndLogIn(input: { email?: string; password?: string } = {}) {
   const account = await register(input);

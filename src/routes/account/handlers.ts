@@ -1,5 +1,6 @@
 import { isoUtc } from "../../lib/time";
 import type { AppRouteHandler } from "../../http/types";
+import { clearSessionCookie, setSessionCookie } from "../../middleware/session-cookie";
 import * as account from "../../services/account";
 import * as twoFactor from "../../services/two-factor";
 import type * as routes from "./routes";
@@ -13,12 +14,15 @@ export const updateAccount: AppRouteHandler<typeof routes.updateAccount> = async
 };
 
 export const changePassword: AppRouteHandler<typeof routes.changePassword> = async (c) => {
-  const { token, expiry } = await account.changePassword(c.var.ctx, c.req.valid("json"));
+  const { token, expiry, browserSession } = await account.changePassword(c.var.ctx, c.req.valid("json"));
+  if (browserSession) setSessionCookie(c, browserSession);
   return c.json({ message: "Password changed. Other sessions have been logged out.", token, expiry: isoUtc(expiry) }, 200);
 };
 
 export const deleteAccount: AppRouteHandler<typeof routes.deleteAccount> = async (c) => {
   await account.deleteAccount(c.var.ctx, c.req.valid("json"));
+  // The cookie's session went with the account: the browser may forget it too.
+  if (c.var.ctx.principal.kind === "session" && c.var.ctx.principal.session.via === "cookie") clearSessionCookie(c);
   return c.json({ message: "Account deleted." }, 200);
 };
 

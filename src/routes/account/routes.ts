@@ -46,7 +46,9 @@ export const changePassword = createRoute({
   summary: "Change the password with the current one; every other session ends",
   description:
     "The user's other sessions (access tokens issued before) stop working at once, and so does the token used for this request: " +
-    "the response carries a fresh access token for the calling session. A wrong `currentPassword` is 403 `wrong_password` and " +
+    "the response carries a fresh access token for the calling session. Called with the dashboard's session cookie, the response " +
+    "also sets a new cookie (`Set-Cookie`) ending when the old one would have, so that browser stays logged in. " +
+    "A wrong `currentPassword` is 403 `wrong_password` and " +
     `counts toward the email's login lock-out (then 429). ${SESSION_ONLY}`,
   ...authenticated,
   request: { body: jsonBody(ChangePasswordBodySchema) },
@@ -63,7 +65,7 @@ export const deleteAccount = createRoute({
     "Needs `password`, and `otp` (a current code or a recovery code) when 2FA is on: 403 `wrong_password` / `invalid_otp` otherwise, " +
     "counted toward the email's login lock-out. Deletes the subscriber's rows (public known issues published from its bug reports " +
     "stay, without the reports), revokes its agents (each is sent `agent.revoked` and disconnected), API keys, webhooks and " +
-    `sessions, and emails each of its users. ${SESSION_ONLY}`,
+    `sessions, and emails each of its users. Called with the dashboard's session cookie, the response clears it. ${SESSION_ONLY}`,
   ...authenticated,
   request: { body: jsonBody(DeleteAccountBodySchema) },
   responses: { 200: jsonResponse(MessageSchema, "Account deleted"), ...errorResponses(400, 401, 403, 429) },

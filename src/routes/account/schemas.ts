@@ -9,6 +9,7 @@ export const AccountSchema = z
     userId: z.string().nullable().openapi({ description: "null for an API key whose creator no longer exists" }),
     forename: z.string().nullable(),
     email: z.string().nullable(),
+    twoFactorEnabled: z.boolean().openapi({ description: "Whether the user logs in with a one-time code too (false without a user)" }),
     subscriberId: z.string(),
     organisationName: z.string().nullable(),
     plan: z.enum(PLANS),

@@ -2,8 +2,10 @@ import { describe, expect, it } from "vitest";
 import { agents, apiKeys, backupJobs, destinations, webhooks } from "../../../src/db/schema";
 import { PLAN_LIMITS } from "../../../src/services/plan";
 import { sha256Hex } from "../../../src/lib/crypto";
-import { api, createSubscriber, db } from "../../helpers";
+import { api, createColleague, createSubscriber, db } from "../../helpers";
 import { registerConfirmedAndLogIn } from "../../support/auth";
+import { T0, time } from "../../support/manual-clock";
+import { totpCode, turnOnTwoFactor } from "../../support/two-factor";
 
 describe("GET /api/account", () => {
   it("describes the user, the subscriber, the Free plan's limits and zero usage after registration", async () => {
@@ -14,6 +16,7 @@ describe("GET /api/account", () => {
       userId: expect.any(String),
       forename: "Jane",
       email,
+      twoFactorEnabled: false,
       subscriberId: expect.any(String),
       organisationName: null,
       plan: "Free",
@@ -52,6 +55,30 @@ describe("GET /api/account", () => {
     expect(body.usage).toEqual({ agents: 0, backupJobs: 2, destinations: 2, apiKeys: 0, webhooks: 2 });
   });
 
+  it("says whether the user has two-factor authentication on: only once enabled, and no longer once turned off", async () => {
+    time.freezeAt(T0);
+    const { token } = await createSubscriber();
+    const twoFactorEnabled = async () => (await (await api("/api/account", { token })).json<{ twoFactorEnabled: boolean }>()).twoFactorEnabled;
+    expect((await api("/api/account/2fa/setup", { method: "POST", token })).status).toBe(200);
+    expect(await twoFactorEnabled()).toBe(false);
+    const { secret } = await turnOnTwoFactor(token);
+    expect(await twoFactorEnabled()).toBe(true);
+    time.now = T0 + 30_000;
+    expect((await api("/api/account/2fa", { method: "DELETE", token, json: { code: totpCode(secret) } })).status).toBe(200);
+    expect(await twoFactorEnabled()).toBe(false);
+  });
+
+  it("says 2FA is on for its own user only, not for a colleague or another subscriber", async () => {
+    time.freezeAt(T0);
+    const a = await createSubscriber();
+    const colleague = await createColleague(a.subscriberId);
+    const b = await createSubscriber();
+    await turnOnTwoFactor(a.token);
+    for (const { token } of [colleague, b]) {
+      expect(await (await api("/api/account", { token })).json()).toMatchObject({ twoFactorEnabled: false });
+    }
+  });
+
   it("with an API key: the subscriber and the user who created the key", async () => {
     const { token, subscriberId, userId, email } = await createSubscriber({ plan: "Professional" });
     const { key } = await (await api("/api/apikey", { json: { name: "k" }, token })).json<{ key: string }>();
@@ -64,7 +91,7 @@ describe("GET /api/account", () => {
     await db().insert(apiKeys).values({ subscriberId, createdByUserId: null, name: "orphan", prefix: key.slice(0, 12), keyHash: await sha256Hex(key), createdAt: new Date() });
     const res = await api("/api/account", { token: key });
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ userId: null, forename: null, email: null, subscriberId, organisationName: "Acme", plan: "Professional" });
+    expect(await res.json()).toMatchObject({ userId: null, forename: null, email: null, twoFactorEnabled: false, subscriberId, organisationName: "Acme", plan: "Professional" });
   });
 
   it("401 without a token or with a bad one", async () => {

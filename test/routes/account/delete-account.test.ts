@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { api, createColleague, createSubscriber } from "../../helpers";
 import { connectAgent, connectRequest } from "../../support/agent";
 import { createAgent, createDestination, createJob } from "../../support/backup";
-import { emailsTo } from "../../support/auth";
+import { ORIGIN, emailsTo, startSession } from "../../support/auth";
 import { fileReport, triage } from "../../support/bug-report";
 import { T0, time } from "../../support/manual-clock";
 import { totpCode, turnOnTwoFactor } from "../../support/two-factor";
@@ -62,6 +62,7 @@ describe("DELETE /api/account", () => {
     const res = await deleteAccount(account.token, { password: account.password });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ message: "Account deleted." });
+    expect(res.headers.get("set-cookie")).toBeNull();
 
     // The connected agent is told and disconnected; its token no longer opens a socket.
     let frame = await account.socket.next();
@@ -106,6 +107,23 @@ describe("DELETE /api/account", () => {
     expect((await deleteAccount(token, { password, otp: "000000" })).status).toBe(403);
     expect((await rowsLeft(subscriberId, [userId])).subscribers).toBe(1);
     expect((await deleteAccount(token, { password, otp: totpCode(secret) })).status).toBe(200);
+    expect(await rowsLeft(subscriberId, [userId])).toEqual({});
+  });
+
+  it("with the dashboard's session cookie: deletes, clears the cookie, and that session and the browser's others are dead", async () => {
+    const { email, password, subscriberId, userId } = await createSubscriber();
+    const { cookie } = await startSession(email, password);
+    const other = await startSession(email, password);
+    const refused = await api("/api/account", { method: "DELETE", json: { password: "not my password" }, headers: { cookie, origin: ORIGIN } });
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get("set-cookie")).toBeNull();
+    expect((await api("/api/account", { headers: { cookie } })).status).toBe(200);
+
+    const res = await api("/api/account", { method: "DELETE", json: { password }, headers: { cookie, origin: ORIGIN } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("set-cookie")).toMatch(/^datasync_session=;.*Max-Age=0/);
+    expect((await api("/api/account", { headers: { cookie } })).status).toBe(401);
+    expect((await api("/api/account", { headers: { cookie: other.cookie } })).status).toBe(401);
     expect(await rowsLeft(subscriberId, [userId])).toEqual({});
   });
 

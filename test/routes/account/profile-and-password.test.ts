@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { subscribers, users } from "../../../src/db/schema";
 import { issueAccessToken } from "../../../src/services/access-token";
 import { api, createColleague, createSubscriber, db } from "../../helpers";
-import { emailsTo, linkToken, login } from "../../support/auth";
+import { ORIGIN, emailsTo, linkToken, login, startSession } from "../../support/auth";
 import { T0, time } from "../../support/manual-clock";
 
 const NEW_PASSWORD = "Granite-Harbour-Lantern-7";
@@ -88,6 +88,7 @@ describe("POST /api/account/password", () => {
     const body = await res.json<{ message: string; token: string; expiry: string }>();
     expect(body.message).toBe("Password changed. Other sessions have been logged out.");
     expect(body.expiry).toBe("2026-11-27T13:00:00Z");
+    expect(res.headers.get("set-cookie")).toBeNull();
 
     expect((await api("/api/account", { token: otherSession })).status).toBe(401);
     expect((await api("/api/account", { token })).status).toBe(401);
@@ -145,4 +146,66 @@ describe("POST /api/account/password", () => {
     expect(locked.status).toBe(429);
     expect((await login(email, password)).status).toBe(429);
   }, 60_000);
+});
+
+describe("POST /api/account/password with the dashboard's session cookie", () => {
+  const changeWithCookie = (cookie: string, json: unknown) => api("/api/account/password", { json, headers: { cookie, origin: ORIGIN } });
+
+  it("keeps this browser logged in with a new cookie ending when the old one would have; every other session ends", async () => {
+    const start = Date.parse("2026-11-27T10:00:00Z");
+    time.freezeAt(start);
+    const { email, password, token } = await createSubscriber();
+    const here = await startSession(email, password);
+    const elsewhere = await startSession(email, password);
+    time.now = start + 60 * 60 * 1000;
+
+    const res = await changeWithCookie(here.cookie, { currentPassword: password, newPassword: NEW_PASSWORD });
+    expect(res.status).toBe(200);
+    const setCookie = res.headers.get("set-cookie")!;
+    expect(setCookie).toMatch(/^datasync_session=[A-Za-z0-9_-]{43};/);
+    expect(setCookie).toMatch(/HttpOnly/);
+    expect(setCookie).toMatch(/SameSite=Strict/);
+    expect(setCookie).toContain("Expires=Fri, 27 Nov 2026 22:00:00 GMT");
+    const renewed = setCookie.split(";")[0];
+    expect(renewed).not.toBe(here.cookie);
+
+    expect((await api("/api/account", { headers: { cookie: renewed } })).status).toBe(200);
+    expect((await api("/api/account", { method: "PUT", json: { forename: "Still Me" }, headers: { cookie: renewed, origin: ORIGIN } })).status).toBe(200);
+    expect((await api("/api/account", { headers: { cookie: here.cookie } })).status).toBe(401);
+    expect((await api("/api/account", { headers: { cookie: elsewhere.cookie } })).status).toBe(401);
+    expect((await api("/api/account", { token })).status).toBe(401);
+    time.now = start + 12 * 60 * 60 * 1000;
+    expect((await api("/api/account", { headers: { cookie: renewed } })).status).toBe(401);
+  });
+
+  it("a wrong current password (403) or a weak new one (400) sets no cookie, and every session goes on", async () => {
+    const { email, password, userId } = await createSubscriber();
+    const here = await startSession(email, password);
+    const elsewhere = await startSession(email, password);
+    const wrong = await changeWithCookie(here.cookie, { currentPassword: "not my password", newPassword: NEW_PASSWORD });
+    expect(wrong.status).toBe(403);
+    expect(await wrong.json()).toMatchObject({ error: "The password is incorrect." });
+    const weak = await changeWithCookie(here.cookie, { currentPassword: password, newPassword: "short" });
+    expect(weak.status).toBe(400);
+    for (const refused of [wrong, weak]) expect(refused.headers.get("set-cookie")).toBeNull();
+    expect((await storedUser(userId)).sessionGeneration).toBe(0);
+    for (const { cookie } of [here, elsewhere]) expect((await api("/api/account", { headers: { cookie } })).status).toBe(200);
+  });
+
+  it("answers 401 for an ended or unknown cookie and 403 without the service's Origin, changing nothing", async () => {
+    const { email, password } = await createSubscriber();
+    const ended = await startSession(email, password);
+    await api("/api/auth/session", { method: "DELETE", headers: { cookie: ended.cookie, origin: ORIGIN } });
+    const body = { currentPassword: password, newPassword: NEW_PASSWORD };
+    for (const cookie of [ended.cookie, "datasync_session=forged"]) {
+      const res = await changeWithCookie(cookie, body);
+      expect(res.status).toBe(401);
+      expect(res.headers.get("set-cookie")).toBeNull();
+    }
+    const live = await startSession(email, password);
+    const crossSite = await api("/api/account/password", { json: body, headers: { cookie: live.cookie, origin: "https://evil.example" } });
+    expect(crossSite.status).toBe(403);
+    expect((await login(email, password)).status).toBe(200);
+    expect((await api("/api/account", { headers: { cookie: live.cookie } })).status).toBe(200);
+  });
 });

@@ -4,19 +4,10 @@ import { describe, expect, it } from "vitest";
 import { browserSessions } from "../../../src/db/schema";
 import { FAILED_CREDENTIAL_LIMITS, LOGIN_FAILURES } from "../../../src/services/rate-limit";
 import { api, createSubscriber, db } from "../../helpers";
-import { STRONG_PASSWORD, linkToken } from "../../support/auth";
+import { ORIGIN, STRONG_PASSWORD, linkToken, startSession } from "../../support/auth";
 import { T0, time } from "../../support/manual-clock";
 
-const ORIGIN = "http://localhost";
 const LOGIN_FAILED = "Email or password is incorrect, or the email address is not confirmed.";
-
-/** Logs in through POST /api/auth/session and returns the cookie pair a browser would send back. */
-async function startSession(email: string, password: string) {
-  const res = await api("/api/auth/session", { json: { email, password }, headers: { origin: ORIGIN } });
-  expect(res.status, await res.clone().text()).toBe(200);
-  const setCookie = res.headers.get("set-cookie")!;
-  return { res, setCookie, cookie: setCookie.split(";")[0] };
-}
 
 describe("POST /api/auth/session", () => {
   it("sets an HttpOnly SameSite=Strict cookie holding a session (not the JWT) and answers its expiry", async () => {

@@ -66,7 +66,8 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
 
 export const post = <T>(path: string, body: unknown = {}) => api<T>(path, { method: "POST", body });
 export const put = <T>(path: string, body: unknown) => api<T>(path, { method: "PUT", body });
-export const del = <T = { message: string }>(path: string) => api<T>(path, { method: "DELETE" });
+/** DELETE, with a JSON body when the API asks for proof (a password, a code). */
+export const del = <T = { message: string }>(path: string, body?: unknown) => api<T>(path, { method: "DELETE", body });
 
 export interface Page<T> {
   items: T[];

@@ -4,6 +4,11 @@ import type { Account, LoginBody, Session } from "./types";
 
 export const accountKey = ["account"] as const;
 
+/** What the log-in page says to a user sent there (history state), e.g. after the account was deleted. */
+export interface LogInNotice {
+  notice?: string;
+}
+
 /** The signed-in user, or null when there is no session (the cookie is HttpOnly: only the API can tell). */
 export function useAccount() {
   return useQuery({
@@ -22,7 +27,13 @@ export function useAccount() {
 
 export function useSessionActions() {
   const queryClient = useQueryClient();
+  /** Drops everything cached for a user who is no longer logged in (logged out, or the account deleted). */
+  const forget = () => {
+    queryClient.clear();
+    queryClient.setQueryData(accountKey, null);
+  };
   return {
+    forget,
     async logIn(body: LoginBody & { otp?: string }) {
       await post<Session>("/api/auth/session", body);
       queryClient.clear();
@@ -30,8 +41,7 @@ export function useSessionActions() {
     },
     async logOut() {
       await del("/api/auth/session");
-      queryClient.clear();
-      queryClient.setQueryData(accountKey, null);
+      forget();
     },
   };
 }

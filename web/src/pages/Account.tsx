@@ -1,7 +1,11 @@
-import { useAccount } from "../api/session";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { put } from "../api/client";
+import { accountKey, useAccount } from "../api/session";
 import type { Account } from "../api/types";
-import { DataTable, QueryState } from "../components/ui";
+import { DataTable, ErrorMessage, Field, QueryState } from "../components/ui";
+import { DeleteAccountSection } from "./AccountDelete";
 import { NotificationsSection } from "./AccountNotifications";
+import { PasswordSection } from "./AccountPassword";
 import { TwoFactorSection } from "./AccountTwoFactor";
 
 const USAGE: [keyof Account["usage"], string][] = [
@@ -12,12 +16,41 @@ const USAGE: [keyof Account["usage"], string][] = [
   ["webhooks", "Webhooks"],
 ];
 
-/** A section whose API is not there yet (Account self-service, API.md Release 2): said plainly, not faked. */
-function ComingSoon({ title, children }: { title: string; children: string }) {
+/** The forename and the organisation name (PUT /api/account); a blank organisation name clears it. */
+function ProfileSection({ account }: { account: Account }) {
+  const queryClient = useQueryClient();
+  const save = useMutation({
+    mutationFn: (form: FormData) => put<Account>("/api/account", { forename: form.get("forename"), organisationName: form.get("organisationName") }),
+    onSuccess: (data) => {
+      queryClient.setQueryData(accountKey, data);
+      return queryClient.invalidateQueries({ queryKey: accountKey, exact: true });
+    },
+  });
   return (
-    <section className="card" aria-labelledby={`${title}-heading`}>
-      <h2 id={`${title}-heading`}>{title}</h2>
-      <p className="muted">{children}</p>
+    <section className="card" aria-labelledby="profile-heading">
+      <h2 id="profile-heading">Profile</h2>
+      <dl className="facts">
+        <dt>Email</dt>
+        <dd>{account.email}</dd>
+      </dl>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          save.mutate(new FormData(e.currentTarget));
+        }}
+      >
+        <Field label="Forename" name="forename" autoComplete="given-name" defaultValue={account.forename ?? ""} maxLength={100} required />
+        <Field label="Organisation name" name="organisationName" autoComplete="organization" defaultValue={account.organisationName ?? ""} maxLength={200} hint="Optional." />
+        <ErrorMessage error={save.error} />
+        {save.isSuccess && (
+          <p role="status" className="success">
+            Profile saved.
+          </p>
+        )}
+        <button type="submit" disabled={save.isPending}>
+          Save profile
+        </button>
+      </form>
     </section>
   );
 }
@@ -31,18 +64,7 @@ export function AccountPage() {
         {(data) =>
           data && (
             <>
-              <section className="card" aria-labelledby="profile-heading">
-                <h2 id="profile-heading">Profile</h2>
-                <dl className="facts">
-                  <dt>Forename</dt>
-                  <dd>{data.forename}</dd>
-                  <dt>Email</dt>
-                  <dd>{data.email}</dd>
-                  <dt>Organisation</dt>
-                  <dd>{data.organisationName ?? "—"}</dd>
-                </dl>
-                {/* Slot: edit forename and organisation (PUT /api/account). */}
-              </section>
+              <ProfileSection account={data} />
               <section className="card" aria-labelledby="plan-heading">
                 <h2 id="plan-heading">Plan and usage</h2>
                 <p>
@@ -58,10 +80,10 @@ export function AccountPage() {
                   ]}
                 />
               </section>
-              <ComingSoon title="Password">Changing your password here is coming soon. Until then, use “Forgot your password?” on the log-in page.</ComingSoon>
-              <TwoFactorSection />
+              <PasswordSection />
+              <TwoFactorSection enabled={data.twoFactorEnabled} />
               <NotificationsSection />
-              <ComingSoon title="Delete account">Deleting your account from the dashboard is coming soon; until then, contact support.</ComingSoon>
+              <DeleteAccountSection email={data.email} twoFactorEnabled={data.twoFactorEnabled} />
             </>
           )
         }

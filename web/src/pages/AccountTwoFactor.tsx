@@ -1,6 +1,7 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { api, post } from "../api/client";
+import { del, post } from "../api/client";
+import { accountKey } from "../api/session";
 import { ErrorMessage, Field } from "../components/ui";
 
 interface TwoFactorSetup {
@@ -8,25 +9,35 @@ interface TwoFactorSetup {
   otpauthUrl: string;
 }
 
-const codeOf = (form: HTMLFormElement) => String(new FormData(form).get("code") ?? "");
+const codeOf = (form: HTMLFormElement) => String(new FormData(form).get("code") ?? "").trim();
 
-/** Two-factor authentication: set up (secret shown), confirm with a code (recovery codes shown once), turn off. */
-/** GET /api/account does not say whether 2FA is on, so turning it off is offered beside setting it up. */
-export function TwoFactorSection() {
+/** The API takes an authenticator's 6 digits as `code` and anything else as a `recoveryCode`. */
+const turnOffProof = (code: string) => (/^\d{6}$/.test(code) ? { code } : { recoveryCode: code });
+
+/**
+ * Two-factor authentication, as GET /api/account says it is: off, the set-up flow (secret shown, confirmed
+ * with a code, recovery codes shown once); on, the form that turns it off.
+ */
+export function TwoFactorSection({ enabled }: { enabled: boolean }) {
   const queryClient = useQueryClient();
   const [recoveryCodes, setRecoveryCodes] = useState<string[] | null>(null);
+  const refreshAccount = () => queryClient.invalidateQueries({ queryKey: accountKey, exact: true });
   const setup = useMutation({ mutationFn: () => post<TwoFactorSetup>("/api/account/2fa/setup") });
   const enable = useMutation({
     mutationFn: (code: string) => post<{ recoveryCodes: string[] }>("/api/account/2fa/enable", { code }),
     onSuccess: (data) => {
       setRecoveryCodes(data.recoveryCodes);
       setup.reset();
-      void queryClient.invalidateQueries({ queryKey: ["account"] });
+      disable.reset();
+      return refreshAccount();
     },
   });
   const disable = useMutation({
-    mutationFn: (code: string) => api("/api/account/2fa", { method: "DELETE", body: { code } }),
-    onSuccess: () => void queryClient.invalidateQueries({ queryKey: ["account"] }),
+    mutationFn: (code: string) => del("/api/account/2fa", turnOffProof(code)),
+    onSuccess: () => {
+      setRecoveryCodes(null);
+      return refreshAccount();
+    },
   });
   return (
     <section className="card" aria-labelledby="two-factor-heading">
@@ -37,25 +48,23 @@ export function TwoFactorSection() {
           <ul aria-label="Recovery codes">{recoveryCodes.map((c) => <li key={c}><code>{c}</code></li>)}</ul>
         </div>
       )}
-      {!recoveryCodes && !setup.data && (
-        <details>
-          <summary>Turn off two-factor authentication</summary>
+      {disable.isSuccess && !enabled && <p role="status">Two-factor authentication is off.</p>}
+      {enabled && (
         <form onSubmit={(e) => { e.preventDefault(); disable.mutate(codeOf(e.currentTarget)); }}>
-          {disable.isSuccess && <p role="status">Two-factor authentication is off.</p>}
-          <Field label="Code to turn off" name="code" inputMode="numeric" autoComplete="one-time-code" required hint="A code from your authenticator app, or a recovery code." />
+          {!recoveryCodes && <p>Two-factor authentication is on: logging in asks for a code from your authenticator app.</p>}
+          <Field label="Code to turn off" name="code" autoComplete="one-time-code" required hint="A code from your authenticator app, or a recovery code." />
           <ErrorMessage error={disable.error} />
           <button type="submit" className="danger" disabled={disable.isPending}>Turn off two-factor authentication</button>
         </form>
-        </details>
       )}
-      {!recoveryCodes && !setup.data && (
+      {!enabled && !recoveryCodes && !setup.data && (
         <>
           <p>Turn it on to be asked for a code from an authenticator app when you log in.</p>
           <ErrorMessage error={setup.error} />
           <button type="button" onClick={() => setup.mutate()} disabled={setup.isPending}>Set up two-factor authentication</button>
         </>
       )}
-      {setup.data && (
+      {!enabled && setup.data && (
         <form onSubmit={(e) => { e.preventDefault(); enable.mutate(codeOf(e.currentTarget)); }}>
           <p>Add this key to your authenticator app, then enter the code it shows.</p>
           <dl className="facts">

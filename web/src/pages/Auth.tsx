@@ -1,8 +1,9 @@
 import { useMutation } from "@tanstack/react-query";
 import { type FormEvent, useEffect, useState } from "react";
 import { Link, useLocation, useSearch } from "wouter";
+import { useHistoryState } from "wouter/use-browser-location";
 import { ApiError, post } from "../api/client";
-import { useSessionActions } from "../api/session";
+import { type LogInNotice, useSessionActions } from "../api/session";
 import { ErrorMessage, Field, Loading } from "../components/ui";
 
 const formValues = (event: FormEvent<HTMLFormElement>) => Object.fromEntries(new FormData(event.currentTarget)) as Record<string, string>;
@@ -45,6 +46,8 @@ export function SignUpPage() {
 
 export function LogInPage() {
   const [, navigate] = useLocation();
+  // Set by the page that sent the user here (after deleting the account).
+  const notice = useHistoryState<LogInNotice | null>()?.notice;
   const { logIn } = useSessionActions();
   // Shown once the API says this account has two-factor authentication on (code otp_required).
   const [needsCode, setNeedsCode] = useState(false);
@@ -58,6 +61,11 @@ export function LogInPage() {
   return (
     <section className="card narrow">
       <h1>Log in to DataSync</h1>
+      {notice && (
+        <p role="status" className="success">
+          {notice}
+        </p>
+      )}
       <form
         onSubmit={(e) => {
           e.preventDefault();
