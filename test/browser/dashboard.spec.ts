@@ -95,7 +95,7 @@ describe("the dashboard, from sign-up to a backup file", () => {
 
     // Run now: the run appears and reaches Success without a reload.
     await page.getByRole("button", { name: "Run now" }).click();
-    await expect.poll(() => page.getByRole("status").filter({ hasText: "Backup triggered." }).count()).toBe(1);
+    await expect.poll(() => page.getByRole("status").filter({ hasText: "Backup triggered." }).count(), { timeout: 15_000 }).toBe(1);
     await page.getByRole("table").getByText("Success").waitFor({ timeout: 30_000 });
     // The run's start and its result came over the live feed from the real agent's reports.
     // The feed's keep-alive answers are plain "pong" frames, not events.
