@@ -8,7 +8,7 @@
 // revision> takes the snapshot from that commit instead, to measure an older version the same way.
 import { execFileSync, execSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { cpSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,7 +17,8 @@ import { fileURLToPath } from "node:url";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 // The project's own wrangler (and so its workerd), whichever way this script is started.
 const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
-const SERVED = ["src", "migrations", "wrangler.toml", "package.json", "tsconfig.json"];
+// The Worker also imports the agent's version (the release it serves).
+const SERVED = ["src", "migrations", "wrangler.toml", "package.json", "tsconfig.json", "agent/src/version.ts"];
 
 /** A copy of what the Worker is built from (the working tree's, or BENCH_REV's), with node_modules linked. */
 function snapshotSources() {
@@ -26,6 +27,8 @@ function snapshotSources() {
   if (rev) execSync(`git -C ${JSON.stringify(ROOT)} archive ${rev} ${SERVED.join(" ")} | tar -x -C ${JSON.stringify(dir)}`);
   else for (const path of SERVED) cpSync(join(ROOT, path), join(dir, path), { recursive: true });
   symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
+  // wrangler refuses to start without the dashboard's assets directory; the benchmarks need only the API.
+  mkdirSync(join(dir, "dist/assets"), { recursive: true });
   return dir;
 }
 

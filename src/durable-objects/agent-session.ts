@@ -72,6 +72,24 @@ interface SessionState extends AgentIdentity {
   lastSeenWrittenAt?: number;
 }
 
+/** The session's tables and indexes, by name, in creation order. */
+const SCHEMA: Record<string, string> = {
+  commands: `CREATE TABLE IF NOT EXISTS commands (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    supersede_key TEXT,
+    body TEXT NOT NULL,
+    sent INTEGER NOT NULL DEFAULT 0
+  )`,
+  commands_supersede_idx: "CREATE INDEX IF NOT EXISTS commands_supersede_idx ON commands (supersede_key) WHERE supersede_key IS NOT NULL",
+  applied_messages: "CREATE TABLE IF NOT EXISTS applied_messages (id TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)",
+  applied_messages_time_idx: "CREATE INDEX IF NOT EXISTS applied_messages_time_idx ON applied_messages (applied_at)",
+  session: "CREATE TABLE IF NOT EXISTS session (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+};
+
+/** A queued command as the agent receives it; `json` is the command itself, already serialised. */
+const commandFrame = (id: string, seq: number, json: string) => `{"type":"command","id":${JSON.stringify(id)},"seq":${seq},"command":${json}}`;
+
 /**
  * One per agent (named by agentId): holds its WebSocket (Hibernation API, so an idle agent costs no
  * duration: pings are answered by the runtime) and its durable command queue in SQLite.
@@ -93,19 +111,12 @@ export class AgentSession extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.sql.exec(`
-      CREATE TABLE IF NOT EXISTS commands (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        id TEXT NOT NULL UNIQUE,
-        supersede_key TEXT,
-        body TEXT NOT NULL,
-        sent INTEGER NOT NULL DEFAULT 0
-      );
-      CREATE INDEX IF NOT EXISTS commands_supersede_idx ON commands (supersede_key) WHERE supersede_key IS NOT NULL;
-      CREATE TABLE IF NOT EXISTS applied_messages (id TEXT PRIMARY KEY, applied_at INTEGER NOT NULL);
-      CREATE INDEX IF NOT EXISTS applied_messages_time_idx ON applied_messages (applied_at);
-      CREATE TABLE IF NOT EXISTS session (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    `);
+    // Only a read once the tables exist: a CREATE … IF NOT EXISTS counts as a write even when it changes
+    // nothing, and the output gate holds everything the object sends until its writes are committed,
+    // so every wake from hibernation would wait for a commit before its first push.
+    const existing = new Set(this.sql.exec<{ name: string }>("SELECT name FROM sqlite_master").toArray().map((row) => row.name));
+    const missing = Object.entries(SCHEMA).filter(([name]) => !existing.has(name));
+    if (missing.length > 0) this.sql.exec(missing.map(([, ddl]) => ddl).join(";\n"));
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING_FRAME, PONG_FRAME));
   }
 
@@ -120,22 +131,39 @@ export class AgentSession extends DurableObject<Env> {
     const id = crypto.randomUUID();
     // Nobody will ever fetch a deleted agent's commands: keep no secret for it.
     if (this.isRevoked()) return { id, seq: 0 };
-    const body = await this.storedBody(id, command);
+    const json = JSON.stringify(command);
+    const body = await this.storedBody(id, command, json);
     // A whole-job upsert makes an older one the agent has not received yet pointless.
     const supersedeKey = command.type === "job.upsert" ? `job:${command.job.backupJobId}` : null;
-    if (supersedeKey) this.sql.exec("DELETE FROM commands WHERE supersede_key = ? AND sent = 0", supersedeKey);
-    const { seq } = this.sql.exec<{ seq: number }>("INSERT INTO commands (id, supersede_key, body) VALUES (?, ?, ?) RETURNING seq", id, supersedeKey, body).one();
-    const socket = this.currentSocket();
-    if (socket) await this.sendCommands(socket, seq);
-    return { id, seq };
+    // In the send chain, after any replay of older commands still opening their secrets: seq order holds.
+    const queued = this.sending.then(() => {
+      const seq = this.nextSeq();
+      // Pushed before it is stored, so the push does not wait for the commit: a send made while a write is
+      // pending is held by the output gate until that write is durable. The caller still hears back only
+      // once the command is stored (the answer to this call waits for the commit), so a command is never
+      // lost; should that commit fail, the agent may already have applied a command whose API call then
+      // failed, which is why agents apply commands idempotently by id.
+      const socket = this.currentSocket();
+      socket?.send(commandFrame(id, seq, json));
+      if (supersedeKey) this.sql.exec("DELETE FROM commands WHERE supersede_key = ? AND sent = 0", supersedeKey);
+      this.sql.exec("INSERT INTO commands (seq, id, supersede_key, body, sent) VALUES (?, ?, ?, ?, ?)", seq, id, supersedeKey, body, socket ? 1 : 0);
+      return { id, seq };
+    });
+    this.sending = queued.catch(() => undefined); // the caller gets the error
+    return queued;
+  }
+
+  /** The seq the next command gets: AUTOINCREMENT's counter, which never goes back, even once the queue is empty. */
+  private nextSeq(): number {
+    const row = this.sql.exec<{ seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'commands'").toArray()[0];
+    return (row?.seq ?? 0) + 1;
   }
 
   /**
    * A command carrying a secret (credential fields, a passphrase) is stored sealed, bound to its row's
    * id, and opened only to be sent: an agent offline for months does not leave secrets in plain text.
    */
-  private async storedBody(id: string, command: AgentCommand): Promise<string> {
-    const json = JSON.stringify(command);
+  private async storedBody(id: string, command: AgentCommand, json: string): Promise<string> {
     const secret = command.type === "credential.upsert" || (command.type === "job.upsert" && command.job.encryption.passphrase);
     return secret ? sealSecret(this.env, json, SECRET_BINDINGS.agentCommand(id)) : json;
   }
@@ -207,7 +235,7 @@ export class AgentSession extends DurableObject<Env> {
     const now = clock.nowMs();
     server.serializeAttachment({ connectedAt: now, lastFrameAt: now, badFrames: [] } satisfies SocketState);
     this.send(server, { type: "welcome", agentId: identity.agentId, protocolVersion: PROTOCOL_VERSION, serverTime: isoUtc(clock.now()) });
-    await this.sendCommands(server, 0);
+    await this.sendQueuedCommands(server);
 
     this.forgetOldMessageIds(now);
     await this.ctx.storage.setAlarm(Date.now() + SILENCE_TIMEOUT_MS);
@@ -337,18 +365,19 @@ export class AgentSession extends DurableObject<Env> {
     }
   }
 
-  /** Sends every unacknowledged command from `fromSeq` on, in seq order (sealed ones opened), and marks them sent. */
-  private sendCommands(ws: WebSocket, fromSeq: number): Promise<void> {
+  /** A new connection: sends every unacknowledged command, in seq order (sealed ones opened), and marks them sent. */
+  private sendQueuedCommands(ws: WebSocket): Promise<void> {
     const run = this.sending.then(async () => {
-      const rows = this.sql.exec<{ seq: number; id: string; body: string }>("SELECT seq, id, body FROM commands WHERE seq >= ? ORDER BY seq", fromSeq).toArray();
+      const rows = this.sql.exec<{ seq: number; id: string; body: string }>("SELECT seq, id, body FROM commands ORDER BY seq").toArray();
       const bodies = await Promise.all(rows.map((row) => this.openCommand(row)));
       if (ws.readyState !== WebSocket.OPEN) return;
       rows.forEach((row, i) => {
-        if (bodies[i] !== null) ws.send(`{"type":"command","id":${JSON.stringify(row.id)},"seq":${row.seq},"command":${bodies[i]}}`);
+        const body = bodies[i];
+        if (body !== null) ws.send(commandFrame(row.id, row.seq, body));
       });
-      if (rows.length > 0) this.sql.exec("UPDATE commands SET sent = 1 WHERE seq >= ? AND sent = 0 AND seq <= ?", fromSeq, rows[rows.length - 1].seq);
+      if (rows.length > 0) this.sql.exec("UPDATE commands SET sent = 1 WHERE sent = 0 AND seq <= ?", rows[rows.length - 1].seq);
     });
-    // They stay queued (unsent) for the next connect; the caller's command is stored either way.
+    // They stay queued (unsent) for the next connect.
     this.sending = run.catch((error: Error) => log.error("agent.commands.unsent", { agentId: this.session()?.agentId, error: errorText(error) }));
     return this.sending as Promise<void>;
   }

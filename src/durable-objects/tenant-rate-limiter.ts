@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { and, eq, gt, isNull } from "drizzle-orm";
 import { createDb } from "../db/client";
-import { type PlanName, apiKeys, revokedSessions, subscribers, users } from "../db/schema";
+import { type PlanName, agents, apiKeys, revokedSessions, subscribers, users } from "../db/schema";
 import { PLAN_LIMITS, isProfessionalOrAbove } from "../services/plan";
 import { MAX_LOG_LENGTH, PLAN_WINDOW_MS, type RateDecision, type RateWindow, decide } from "../services/rate-limit";
 
@@ -18,6 +18,8 @@ export interface AdmitRequest {
   /** The Worker's injected clock, so tests drive the window without sleeping. */
   now: number;
   principal: PresentedToken;
+  /** An agent the request acts on (its path names it): the answer also says whether it is the subscriber's. */
+  agentId?: string;
 }
 
 export type AdmitResult =
@@ -27,6 +29,8 @@ export type AdmitResult =
       decision: RateDecision;
       /** Set at most once a minute per key: the Worker then writes the key's `lastUsedAt`. */
       touchKey: boolean;
+      /** Whether the request's `agentId` is one of the subscriber's agents (admitted requests that named one). */
+      ownsAgent?: boolean;
     }
   | { status: "invalid_session" | "invalid_key" | "keys_not_in_plan" };
 
@@ -47,13 +51,15 @@ interface TenantState {
   activeKeys: Map<string, number | null>;
   /** Keys that cannot come back (revocation is final), so a stale isolate cache costs no D1 read. */
   revokedKeys: Set<string>;
+  /** The subscriber's agents, so a command to one costs no D1 read for "is it the caller's?". */
+  agentIds: Set<string>;
 }
 
 /**
  * The subscriber's rate limiter and also its session/key cache: one per subscriber (named by
  * subscriberId), it counts the plan's requests per minute over all its users, tokens and keys, and it is
- * the authority on whether a session or key is still valid (it caches the plan, session generations and
- * keys from D1; see TenantState). Being single-threaded, it
+ * the authority on whether a session or key is still valid and on which agents are the subscriber's (it
+ * caches the plan, session generations, keys and agent ids from D1; see TenantState). Being single-threaded, it
  * decides concurrent requests one at a time, so the limit is exact under concurrency too.
  *
  * The same class, named `ip:<scope>:<ip>` or `login:<email>`, keeps the public endpoints' per-IP budgets
@@ -71,6 +77,11 @@ export class TenantRateLimiter extends DurableObject<Env> {
   private readonly log: number[];
   private persistTimer: ReturnType<typeof setTimeout> | null = null;
   private tenant: { state: Promise<TenantState | null>; loadedAt: number } | null = null;
+  /**
+   * Deleted agents, kept beside the tenant state rather than in it: a load or look-up that read D1 just
+   * before the delete committed must not bring one back. Deletion is final, and these are few.
+   */
+  private readonly deletedAgentIds = new Set<string>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -78,7 +89,7 @@ export class TenantRateLimiter extends DurableObject<Env> {
   }
 
   /** An authenticated request: is the principal still valid, and is there budget left in the plan? */
-  async admit({ subscriberId, now, principal }: AdmitRequest): Promise<AdmitResult> {
+  async admit({ subscriberId, now, principal, agentId }: AdmitRequest): Promise<AdmitResult> {
     const tenant = await this.tenantState(subscriberId, now);
     if (!tenant) return { status: principal.kind === "session" ? "invalid_session" : "invalid_key" };
     let touchKey = false;
@@ -95,12 +106,19 @@ export class TenantRateLimiter extends DurableObject<Env> {
     const decision = this.count(now, { limit: PLAN_LIMITS[tenant.plan].requestsPerMinute, windowMs: PLAN_WINDOW_MS });
     touchKey &&= decision.allowed;
     if (touchKey && principal.kind === "apikey") tenant.activeKeys.set(principal.apiKeyId, now);
-    return { status: decision.allowed ? "admitted" : "rate_limited", plan: tenant.plan, decision, touchKey };
+    if (!decision.allowed) return { status: "rate_limited", plan: tenant.plan, decision, touchKey };
+    const ownsAgent = agentId === undefined ? undefined : await this.ownsAgent(tenant, subscriberId, agentId);
+    return { status: "admitted", plan: tenant.plan, decision, touchKey, ownsAgent };
   }
 
   /** Drops the cached tenant state; the next request reloads it from D1. */
   refresh(): void {
     this.tenant = null;
+  }
+
+  /** The agent was deleted (its D1 row is gone): from the next request on, it is nobody's. */
+  forgetAgent(agentId: string): void {
+    this.deletedAgentIds.add(agentId);
   }
 
   /** A rate-limited request (or a reserved login attempt): allowed ones are counted. */
@@ -181,12 +199,29 @@ export class TenantRateLimiter extends DurableObject<Env> {
     else tenant.revokedKeys.add(apiKeyId);
     return Boolean(row);
   }
+
+  /**
+   * An agent enrolled after the state was loaded is looked up once. An unknown or foreign id is looked up
+   * each time (not remembered: guesses must not fill the memory); they cost what they did before.
+   */
+  private async ownsAgent(tenant: TenantState, subscriberId: string, agentId: string): Promise<boolean> {
+    if (this.deletedAgentIds.has(agentId)) return false;
+    if (tenant.agentIds.has(agentId)) return true;
+    const [row] = await createDb(this.env.DB)
+      .select({ id: agents.id })
+      .from(agents)
+      .where(and(eq(agents.id, agentId), eq(agents.subscriberId, subscriberId)))
+      .limit(1);
+    if (!row || this.deletedAgentIds.has(agentId)) return false;
+    tenant.agentIds.add(agentId);
+    return true;
+  }
 }
 
-/** One D1 round trip: the plan, every user's session generation, the logged-out sessions and the unrevoked keys. */
+/** One D1 round trip: the plan, every user's session generation, the logged-out sessions, the unrevoked keys and the agents. */
 async function loadTenantState(env: Env, subscriberId: string, now: number): Promise<TenantState | null> {
   const db = createDb(env.DB);
-  const [subscriber, userRows, keyRows, revokedRows] = await db.batch([
+  const [subscriber, userRows, keyRows, revokedRows, agentRows] = await db.batch([
     db.select({ plan: subscribers.plan }).from(subscribers).where(eq(subscribers.id, subscriberId)).limit(1),
     db.select({ id: users.id, generation: users.sessionGeneration }).from(users).where(eq(users.subscriberId, subscriberId)),
     db
@@ -197,6 +232,7 @@ async function loadTenantState(env: Env, subscriberId: string, now: number): Pro
       .select({ sessionId: revokedSessions.sessionId })
       .from(revokedSessions)
       .where(and(eq(revokedSessions.subscriberId, subscriberId), gt(revokedSessions.expiresAt, new Date(now)))),
+    db.select({ id: agents.id }).from(agents).where(eq(agents.subscriberId, subscriberId)),
   ]);
   if (!subscriber[0]) return null;
   return {
@@ -205,5 +241,6 @@ async function loadTenantState(env: Env, subscriberId: string, now: number): Pro
     revokedSessions: new Set(revokedRows.map((r) => r.sessionId)),
     activeKeys: new Map(keyRows.map((k) => [k.id, k.lastUsedAt?.getTime() ?? null])),
     revokedKeys: new Set(),
+    agentIds: new Set(agentRows.map((a) => a.id)),
   };
 }

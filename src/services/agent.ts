@@ -8,6 +8,7 @@ import { eventInsert } from "./event";
 import { platformLogInsert } from "./log";
 import type { PublicContext, ServiceContext, TenantScope } from "./context";
 import { PLAN_LIMITS, assertWithinPlanLimit } from "./plan";
+import { tenantLimiter } from "./rate-limit";
 import { countResource } from "./usage";
 
 export const AGENT_TOKEN_PREFIX = "ds_agent_";
@@ -221,21 +222,27 @@ async function findAgent(db: Db, subscriberId: string, agentId: string) {
   return agent;
 }
 
-/** 404 unless the agent exists and is this subscriber's. */
-export async function assertAgentExists({ db, subscriberId }: ServiceContext, agentId: string) {
-  await findAgent(db, subscriberId, agentId);
+/**
+ * 404 unless the agent exists and is this subscriber's: the limiter's answer when it gave one while
+ * admitting the request (`ctx.namedAgent`), else D1. Either way before any Durable Object is addressed,
+ * so a guessed or foreign id never creates an agent's session.
+ */
+export async function assertAgentExists({ db, subscriberId, namedAgent }: ServiceContext, agentId: string) {
+  if (namedAgent?.agentId !== agentId) await findAgent(db, subscriberId, agentId);
+  else if (!namedAgent.owned) throw notFound(AGENT_NOT_FOUND);
 }
 
 /** Asks the agent for a fresh inventory (delivered now, or when it next connects). */
 export async function requestInventory(ctx: ServiceContext, agentId: string) {
-  await findAgent(ctx.db, ctx.subscriberId, agentId);
+  await assertAgentExists(ctx, agentId);
   await sendAgentCommand(ctx.env, agentId, { type: "inventory.request" });
 }
 
 /**
  * Deletes an agent: its row (which revokes its token), engines and databases go in one batch with the
  * log entry; its backup jobs stay, orphaned. Its token hash is kept, so a later connect (an agent that
- * was offline) answers 401 `agent_revoked` and the agent wipes its state. Then its session tells a
+ * was offline) answers 401 `agent_revoked` and the agent wipes its state. Then the subscriber's limiter
+ * forgets it (a command to it is a 404 from the next request on), and its session tells a
  * connected agent `agent.revoked`, closes the socket with 4001, drops the queue and refuses any upgrade
  * that authenticated before the row went.
  */
@@ -258,7 +265,8 @@ export async function deleteAgent(ctx: ServiceContext, agentId: string) {
     db.delete(agents).where(owned),
     platformLogInsert(ctx, { severity: "Warning", message: `Agent ${describeAgent(agent)} deleted; its token is revoked.`, agentId }),
   ]);
-  await agentSession(ctx.env, agentId).revoke();
+  // The limiter answers "is it the caller's?" for commands: from the next request on, it is not.
+  await Promise.all([tenantLimiter(ctx.env, subscriberId).forgetAgent(agentId), agentSession(ctx.env, agentId).revoke()]);
 }
 
 /**

@@ -28,6 +28,8 @@ export interface Caller {
 export interface Admission {
   plan: PlanName;
   rateLimit: RateDecision;
+  /** The agent the request named, and whether it is the subscriber's (see ServiceContext.namedAgent). */
+  namedAgent?: { agentId: string; owned: boolean };
 }
 
 interface KeyIdentity {
@@ -122,8 +124,10 @@ export async function admitCaller(
   { subscriberId, presented, principal }: Caller,
   /** Runs the `lastUsedAt` write (at most once a minute per key) beside the request. */
   waitUntil: (promise: Promise<unknown>) => void,
+  /** An agent the request acts on: the limiter says in the same call whether it is the subscriber's. */
+  agentId?: string,
 ): Promise<Admission> {
-  const verdict = await tenantLimiter(env, subscriberId).admit({ subscriberId, now: now.getTime(), principal: presented });
+  const verdict = await tenantLimiter(env, subscriberId).admit({ subscriberId, now: now.getTime(), principal: presented, agentId });
   switch (verdict.status) {
     case "invalid_session":
       throw unauthorized("Invalid or expired token.");
@@ -139,5 +143,6 @@ export async function admitCaller(
   if (principal.kind === "apikey" && verdict.touchKey) {
     waitUntil(db.update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, principal.apiKeyId)));
   }
-  return { plan: verdict.plan, rateLimit: verdict.decision };
+  const namedAgent = agentId === undefined ? undefined : { agentId, owned: verdict.ownsAgent === true };
+  return { plan: verdict.plan, rateLimit: verdict.decision, namedAgent };
 }

@@ -30,6 +30,11 @@ export interface ServiceContext {
    */
   plan: PlanName;
   principal: Principal;
+  /**
+   * The agent the request's path names, as the subscriber's limiter judged it while admitting the request
+   * (routes with `authenticatedForAgent`): whether it is this subscriber's, known without a D1 read.
+   */
+  namedAgent?: { agentId: string; owned: boolean };
 }
 
 /** Before anyone is authenticated (register, login, agent enrolment, the operator API): no tenant yet. */

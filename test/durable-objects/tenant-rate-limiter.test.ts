@@ -8,6 +8,7 @@ import { issueAccessToken } from "../../src/services/access-token";
 import { PLAN_LIMITS } from "../../src/services/plan";
 import { tenantLimiter } from "../../src/services/rate-limit";
 import { adminToken, api, createSubscriber, db } from "../helpers";
+import { subscriberWithAgent } from "../support/agent";
 import { T0, time } from "../support/manual-clock";
 
 /** A cheap authenticated GET: every request through it spends one request of the subscriber's budget. */
@@ -258,5 +259,30 @@ describe("changes the limiter caches take effect on the next request", () => {
     time.now = T0 + 60_000;
     await api(PROBE, { token: key });
     expect(await lastUsedAt()).toBe(T0 + 60_000);
+  });
+});
+
+describe("which agents are the subscriber's (asked with the admission)", () => {
+  async function admitNaming(subscriberId: string, userId: string, agentId: string) {
+    const principal = { kind: "session", userId, generation: 0, sessionId: crypto.randomUUID() } as const;
+    return tenantLimiter(env, subscriberId).admit({ subscriberId, now: Date.now(), principal, agentId });
+  }
+
+  it("answers for its own agents, a foreign one and an unknown id", async () => {
+    const { subscriberId, userId, agentId } = await subscriberWithAgent();
+    const other = await subscriberWithAgent();
+    expect(await admitNaming(subscriberId, userId, agentId)).toMatchObject({ status: "admitted", ownsAgent: true });
+    expect(await admitNaming(subscriberId, userId, other.agentId)).toMatchObject({ status: "admitted", ownsAgent: false });
+    expect(await admitNaming(subscriberId, userId, crypto.randomUUID())).toMatchObject({ status: "admitted", ownsAgent: false });
+  });
+
+  it("a forgotten (deleted) agent stays forgotten even if a reload read D1 before its row went", async () => {
+    const { subscriberId, userId, agentId } = await subscriberWithAgent();
+    expect(await admitNaming(subscriberId, userId, agentId)).toMatchObject({ ownsAgent: true });
+    // The row is still in D1 here, as a load that raced the delete would have seen it.
+    await tenantLimiter(env, subscriberId).forgetAgent(agentId);
+    expect(await admitNaming(subscriberId, userId, agentId)).toMatchObject({ ownsAgent: false });
+    await tenantLimiter(env, subscriberId).refresh();
+    expect(await admitNaming(subscriberId, userId, agentId)).toMatchObject({ ownsAgent: false });
   });
 });

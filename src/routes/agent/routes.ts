@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { MessageSchema, errorResponses, jsonBody, jsonResponse } from "../../http/router";
-import { authenticated } from "../../middleware/auth";
+import { authenticated, authenticatedForAgent } from "../../middleware/auth";
 import { AgentDetailSchema, AgentIdParams, AgentRegisterSchema, AgentRegisteredSchema, AgentSchema, RegistrationTokenSchema } from "./schemas";
 
 const tags = ["Agents"];
@@ -77,7 +77,7 @@ export const requestAgentInventory = createRoute({
   path: "/api/agent/{id}/inventory-request",
   tags,
   summary: "Ask the agent to report its engines and databases again (now, or when it next connects)",
-  ...authenticated,
+  ...authenticatedForAgent,
   request: { params: AgentIdParams },
   responses: { 200: jsonResponse(MessageSchema, "Inventory requested"), ...errorResponses(401, 404) },
 });

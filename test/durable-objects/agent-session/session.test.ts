@@ -268,6 +268,18 @@ describe("command queue", () => {
     const pushed = await sendAgentCommand(env, agentId, { type: "job.delete", backupJobId: crypto.randomUUID() });
     expect(await agent.nextOfType("command")).toMatchObject({ id: pushed.id, seq: queued.seq + 1 });
   });
+
+  it("seq keeps growing after every command was acknowledged and the object was evicted", async () => {
+    const { agentId, agentToken } = await subscriberWithAgent();
+    const agent = await connectAgent(agentToken);
+    const first = await sendAgentCommand(env, agentId, { type: "inventory.request" });
+    agent.send({ type: "ack", id: (await agent.nextOfType("command")).id });
+    agent.send('{ "type": "ping" }'); // answered by the session after the ack
+    await agent.nextOfType("pong");
+    await evictDurableObject(agentSession(env, agentId));
+    const second = await sendAgentCommand(env, agentId, { type: "inventory.request" });
+    expect(await agent.nextOfType("command")).toMatchObject({ id: second.id, seq: first.seq + 1 });
+  });
 });
 
 describe("another subscriber", () => {
