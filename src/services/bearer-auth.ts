@@ -5,6 +5,7 @@ import type { PresentedToken } from "../durable-objects/tenant-rate-limiter";
 import { sha256Hex } from "../lib/crypto";
 import { forbidden, unauthorized } from "../lib/errors";
 import { verifyAccessToken } from "./access-token";
+import { admitLeased } from "./admission-lease";
 import type { Principal, PublicContext } from "./context";
 import { type RateDecision, rateLimited, tenantLimiter } from "./rate-limit";
 
@@ -123,7 +124,7 @@ export async function admitCaller(
   /** Runs the `lastUsedAt` write (at most once a minute per key) beside the request. */
   waitUntil: (promise: Promise<unknown>) => void,
 ): Promise<Admission> {
-  const verdict = await tenantLimiter(env, subscriberId).admit({ subscriberId, now: now.getTime(), principal: presented });
+  const verdict = await admitLeased(tenantLimiter(env, subscriberId), { subscriberId, now: now.getTime(), principal: presented });
   switch (verdict.status) {
     case "invalid_session":
       throw unauthorized("Invalid or expired token.");
