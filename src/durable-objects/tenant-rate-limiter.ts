@@ -71,7 +71,9 @@ interface TenantState {
  * subscriberId), it counts the plan's requests per minute over all its users, tokens and keys, and it is
  * the authority on whether a session or key is still valid (it caches the plan, session generations and
  * keys from D1; see TenantState). Being single-threaded, it
- * decides concurrent requests one at a time, so the limit is exact under concurrency too.
+ * decides concurrent requests one at a time, so the limit is exact under concurrency too. With a verdict
+ * it may lend the isolate a few more requests of the same principal, logged when lent (`spare`, and
+ * `returned` when unused: see services/admission-lease.ts).
  *
  * The same class, named `ip:<scope>:<ip>` or `login:<email>`, keeps the public endpoints' per-IP budgets
  * and the login attempts of one email: the same sliding log under another key.
@@ -96,7 +98,7 @@ export class TenantRateLimiter extends DurableObject<Env> {
 
   /** An authenticated request: is the principal still valid, and is there budget left in the plan? */
   async admit({ subscriberId, now, principal, spare = 0, returned = [] }: AdmitRequest): Promise<AdmitResult> {
-    this.giveBack(returned, now);
+    this.giveBack(returned);
     const tenant = await this.tenantState(subscriberId, now);
     if (!tenant) return { status: principal.kind === "session" ? "invalid_session" : "invalid_key" };
     let touchKey = false;
@@ -125,7 +127,7 @@ export class TenantRateLimiter extends DurableObject<Env> {
 
   /** Drops the cached tenant state; the next request reloads it from D1. Takes back what the caller's isolate was lent. */
   refresh(returned: LeaseReturn[] = []): void {
-    this.giveBack(returned, Date.now());
+    this.giveBack(returned);
     this.tenant = null;
   }
 
@@ -168,9 +170,8 @@ export class TenantRateLimiter extends DurableObject<Env> {
    * Unused lent requests stop counting: up to `count` entries logged exactly at `at` are removed (entries
    * of one time are interchangeable, so no other request's entry is ever dropped in their place).
    */
-  private giveBack(returned: LeaseReturn[], now: number): void {
+  private giveBack(returned: LeaseReturn[]): void {
     for (const { at, count } of returned) {
-      if (at <= now - PLAN_WINDOW_MS) continue; // already out of every window
       const end = this.log.lastIndexOf(at) + 1;
       let start = end;
       while (start > 0 && end - start < count && this.log[start - 1] === at) start--;

@@ -56,9 +56,14 @@ interface Book {
 
 type Limiter = { admit(request: AdmitRequest): Promise<AdmitResult> };
 
-/** subscriberId → principal → book; bounded like the other per-isolate maps. */
+/**
+ * subscriberId → principal → book; bounded like the other per-isolate maps (every login is a new
+ * session). A book dropped for room takes its unused lent requests along: they count until they leave
+ * the window, never less than they should.
+ */
 const books = new Map<string, Map<string, Book>>();
 const BOOKS_MAX = 10_000;
+const PRINCIPALS_MAX = 100;
 
 const principalKey = (p: PresentedToken) => (p.kind === "session" ? `session:${p.sessionId}` : `apikey:${p.apiKeyId}`);
 
@@ -72,6 +77,7 @@ function bookOf(subscriberId: string, principal: PresentedToken, now: number): B
   const key = principalKey(principal);
   let book = principals.get(key);
   if (!book) {
+    if (principals.size >= PRINCIPALS_MAX) principals.delete(principals.keys().next().value!);
     book = { lease: null, lending: null, returns: [], windowStart: now, current: 0, previous: 0 };
     principals.set(key, book);
   }
