@@ -6,7 +6,7 @@
 // The server runs a snapshot of the sources in a temp dir: `wrangler dev` reloads the Worker when a file
 // changes (dropping every socket), so edits to the working tree during a run do not count. BENCH_REV=<git
 // revision> takes the snapshot from that commit instead, to measure an older version the same way.
-import { execFileSync, execSync, spawn } from "node:child_process";
+import { execFileSync, execSync, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { createServer } from "node:net";
@@ -17,17 +17,21 @@ import { fileURLToPath } from "node:url";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 // The project's own wrangler (and so its workerd), whichever way this script is started.
 const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
-// The Worker also imports the agent's version (the release it serves).
+// The agent's version is the one file of the agent the Worker imports (the release it offers agents).
 const SERVED = ["src", "migrations", "wrangler.toml", "package.json", "tsconfig.json", "agent/src/version.ts"];
 
 /** A copy of what the Worker is built from (the working tree's, or BENCH_REV's), with node_modules linked. */
 function snapshotSources() {
   const dir = mkdtempSync(join(tmpdir(), "datasync-bench-src-"));
   const rev = process.env.BENCH_REV;
-  if (rev) execSync(`git -C ${JSON.stringify(ROOT)} archive ${rev} ${SERVED.join(" ")} | tar -x -C ${JSON.stringify(dir)}`);
-  else for (const path of SERVED) cpSync(join(ROOT, path), join(dir, path), { recursive: true });
+  const git = `git -C ${JSON.stringify(ROOT)}`;
+  if (rev) {
+    // An older revision may lack some of them (the agent's version file came later).
+    const present = SERVED.filter((path) => spawnSync("git", ["-C", ROOT, "cat-file", "-e", `${rev}:${path}`]).status === 0);
+    execSync(`${git} archive ${rev} ${present.join(" ")} | tar -x -C ${JSON.stringify(dir)}`);
+  } else for (const path of SERVED) cpSync(join(ROOT, path), join(dir, path), { recursive: true });
   symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
-  // wrangler refuses to start without the dashboard's assets directory; the benchmarks need only the API.
+  // wrangler.toml serves the dashboard from dist/assets and refuses to start without it; the API needs none of it.
   mkdirSync(join(dir, "dist/assets"), { recursive: true });
   return dir;
 }

@@ -13,6 +13,12 @@ export type PresentedToken =
 /** `lastUsedAt` is written at most this often per key, not on every request. */
 export const LAST_USED_GRANULARITY_MS = 60_000;
 
+/** Requests an isolate was lent and did not use: `count` entries of the log at `at` (see services/admission-lease.ts). */
+export interface LeaseReturn {
+  at: number;
+  count: number;
+}
+
 export interface AdmitRequest {
   subscriberId: string;
   /** The Worker's injected clock, so tests drive the window without sleeping. */
@@ -20,19 +26,30 @@ export interface AdmitRequest {
   principal: PresentedToken;
   /** An agent the request acts on (its path names it): the answer also says whether it is the subscriber's. */
   agentId?: string;
+  /** Requests to lend beyond this one, for the isolate's next ones; lent only out of a budget twice as large. */
+  spare?: number;
+  /** Lent requests the isolate gives back, counted no more. */
+  returned?: LeaseReturn[];
 }
 
 export type AdmitResult =
   | {
       status: "admitted" | "rate_limited";
       plan: PlanName;
+      /** The first granted request's decision; the n-th one's `remaining` is n − 1 lower. */
       decision: RateDecision;
       /** Set at most once a minute per key: the Worker then writes the key's `lastUsedAt`. */
       touchKey: boolean;
       /** Whether the request's `agentId` is one of the subscriber's agents (admitted requests that named one). */
       ownsAgent?: boolean;
+      /** Admitted: how many requests were counted (≥ 1), all at the log time `at`. */
+      granted: number;
+      at: number;
     }
   | { status: "invalid_session" | "invalid_key" | "keys_not_in_plan" };
+
+/** The most an isolate is lent at once: a twentieth of the plan's minute (30 on Ultimate, 3 on Free). */
+const MAX_SPARE_SHARE = 1 / 20;
 
 const LOG_KEY = "log";
 /** How long a change to the log may stay in memory only. */
@@ -60,7 +77,9 @@ interface TenantState {
  * subscriberId), it counts the plan's requests per minute over all its users, tokens and keys, and it is
  * the authority on whether a session or key is still valid and on which agents are the subscriber's (it
  * caches the plan, session generations, keys and agent ids from D1; see TenantState). Being single-threaded, it
- * decides concurrent requests one at a time, so the limit is exact under concurrency too.
+ * decides concurrent requests one at a time, so the limit is exact under concurrency too. With a verdict
+ * it may lend the isolate a few more requests of the same principal, logged when lent (`spare`, and
+ * `returned` when unused: see services/admission-lease.ts).
  *
  * The same class, named `ip:<scope>:<ip>` or `login:<email>`, keeps the public endpoints' per-IP budgets
  * and the login attempts of one email: the same sliding log under another key.
@@ -89,7 +108,8 @@ export class TenantRateLimiter extends DurableObject<Env> {
   }
 
   /** An authenticated request: is the principal still valid, and is there budget left in the plan? */
-  async admit({ subscriberId, now, principal, agentId }: AdmitRequest): Promise<AdmitResult> {
+  async admit({ subscriberId, now, principal, agentId, spare = 0, returned = [] }: AdmitRequest): Promise<AdmitResult> {
+    this.giveBack(returned);
     const tenant = await this.tenantState(subscriberId, now);
     if (!tenant) return { status: principal.kind === "session" ? "invalid_session" : "invalid_key" };
     let touchKey = false;
@@ -103,16 +123,23 @@ export class TenantRateLimiter extends DurableObject<Env> {
       touchKey = lastUsed === null || now - lastUsed >= LAST_USED_GRANULARITY_MS;
     }
     // No await from here on: the check and the append happen as one step.
-    const decision = this.count(now, { limit: PLAN_LIMITS[tenant.plan].requestsPerMinute, windowMs: PLAN_WINDOW_MS });
+    const limit = PLAN_LIMITS[tenant.plan].requestsPerMinute;
+    const decision = decide(this.log, now, { limit, windowMs: PLAN_WINDOW_MS });
     touchKey &&= decision.allowed;
     if (touchKey && principal.kind === "apikey") tenant.activeKeys.set(principal.apiKeyId, now);
-    if (!decision.allowed) return { status: "rate_limited", plan: tenant.plan, decision, touchKey };
+    if (!decision.allowed) return { status: "rate_limited", plan: tenant.plan, decision, touchKey, granted: 0, at: now };
+    // `decision` counted this request only; up to half of what is left after it may be lent.
+    const lent = Math.max(0, Math.min(spare, Math.ceil(limit * MAX_SPARE_SHARE), Math.floor(decision.remaining / 2)));
+    const granted = 1 + lent;
+    let at = now;
+    for (let i = 0; i < granted; i++) at = this.append(now);
     const ownsAgent = agentId === undefined ? undefined : await this.ownsAgent(tenant, subscriberId, agentId);
-    return { status: "admitted", plan: tenant.plan, decision, touchKey, ownsAgent };
+    return { status: "admitted", plan: tenant.plan, decision, touchKey, granted, at, ownsAgent };
   }
 
-  /** Drops the cached tenant state; the next request reloads it from D1. */
-  refresh(): void {
+  /** Drops the cached tenant state; the next request reloads it from D1. Takes back what the caller's isolate was lent. */
+  refresh(returned: LeaseReturn[] = []): void {
+    this.giveBack(returned);
     this.tenant = null;
   }
 
@@ -146,12 +173,29 @@ export class TenantRateLimiter extends DurableObject<Env> {
     return decision;
   }
 
-  private append(now: number): void {
+  /** Logs one accepted request; returns the time it was logged at. */
+  private append(now: number): number {
     // Clocks of different Worker machines may disagree by a little; keep the log ordered regardless.
     const at = Math.max(now, this.log.at(-1) ?? now);
     this.log.push(at);
     if (this.log.length > MAX_LOG_LENGTH) this.log.shift();
     this.schedulePersist();
+    return at;
+  }
+
+  /**
+   * Unused lent requests stop counting: up to `count` entries logged exactly at `at` are removed (entries
+   * of one time are interchangeable, so no other request's entry is ever dropped in their place).
+   */
+  private giveBack(returned: LeaseReturn[]): void {
+    for (const { at, count } of returned) {
+      const end = this.log.lastIndexOf(at) + 1;
+      let start = end;
+      while (start > 0 && end - start < count && this.log[start - 1] === at) start--;
+      if (start === end) continue;
+      this.log.splice(start, end - start);
+      this.schedulePersist();
+    }
   }
 
   private schedulePersist(): void {

@@ -5,6 +5,7 @@ import type { PresentedToken } from "../durable-objects/tenant-rate-limiter";
 import { sha256Hex } from "../lib/crypto";
 import { forbidden, unauthorized } from "../lib/errors";
 import { verifyAccessToken } from "./access-token";
+import { admitLeased } from "./admission-lease";
 import type { Principal, PublicContext } from "./context";
 import { type RateDecision, rateLimited, tenantLimiter } from "./rate-limit";
 
@@ -127,7 +128,7 @@ export async function admitCaller(
   /** An agent the request acts on: the limiter says in the same call whether it is the subscriber's. */
   agentId?: string,
 ): Promise<Admission> {
-  const verdict = await tenantLimiter(env, subscriberId).admit({ subscriberId, now: now.getTime(), principal: presented, agentId });
+  const verdict = await admitLeased(tenantLimiter(env, subscriberId), { subscriberId, now: now.getTime(), principal: presented, agentId });
   switch (verdict.status) {
     case "invalid_session":
       throw unauthorized("Invalid or expired token.");

@@ -1,4 +1,5 @@
 import { ApiError } from "../lib/errors";
+import { dropLeases } from "./admission-lease";
 import { PLAN_LIMITS } from "./plan";
 import { ipv6Groups } from "./url-policy";
 
@@ -118,10 +119,11 @@ export function tenantLimiter(env: Env, subscriberId: string) {
 
 /**
  * Call after a change the limiter caches (plan, a password reset's session generation, an API key
- * revocation), once the D1 write has committed: the very next request of that subscriber sees it.
+ * revocation), once the D1 write has committed: the very next request of that subscriber sees it, in
+ * this isolate at once (its admission leases are dropped and given back), in others within LEASE_TTL_MS.
  */
 export async function refreshTenant(env: Env, subscriberId: string): Promise<void> {
-  await tenantLimiter(env, subscriberId).refresh();
+  await tenantLimiter(env, subscriberId).refresh(dropLeases(subscriberId));
 }
 
 /**

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { type PlanName, PLANS, apiKeys, subscribers, users } from "../../src/db/schema";
 import { sha256Hex } from "../../src/lib/crypto";
 import { issueAccessToken } from "../../src/services/access-token";
+import { LEASE_TTL_MS } from "../../src/services/admission-lease";
 import { PLAN_LIMITS } from "../../src/services/plan";
 import { tenantLimiter } from "../../src/services/rate-limit";
 import { adminToken, api, createSubscriber, db } from "../helpers";
@@ -284,5 +285,52 @@ describe("which agents are the subscriber's (asked with the admission)", () => {
     expect(await admitNaming(subscriberId, userId, agentId)).toMatchObject({ ownsAgent: false });
     await tenantLimiter(env, subscriberId).refresh();
     expect(await admitNaming(subscriberId, userId, agentId)).toMatchObject({ ownsAgent: false });
+  });
+});
+
+/** `count` requests one after another at the current (frozen) clock: the shape that gets admission leases. */
+async function inSequence(token: string, count: number): Promise<Response[]> {
+  const responses: Response[] = [];
+  for (let i = 0; i < count; i++) responses.push(await api(PROBE, { token }));
+  return responses;
+}
+
+describe("admission leases (requests lent to an isolate ahead of time)", () => {
+  it("one token's requests one after another: exactly the limit, RateLimit-Remaining counted down one by one", async () => {
+    time.freezeAt(T0);
+    const { token } = await createSubscriber({ plan: "Free" });
+    const responses = await inSequence(token, 61);
+    expect(statuses(responses.slice(0, 60))).toEqual(Array(60).fill(200));
+    expect(responses.slice(0, 60).map((r) => Number(r.headers.get("ratelimit-remaining")))).toEqual(Array.from({ length: 60 }, (_, i) => 59 - i));
+    expect(responses[60].status).toBe(429);
+  });
+
+  it("lent requests left unused stop counting once the lease is over", async () => {
+    time.freezeAt(T0);
+    const { token } = await createSubscriber({ plan: "Free" });
+    await inSequence(token, 5);
+    time.now = T0 + LEASE_TTL_MS;
+    // 5 made, this one the 6th: whatever was lent beyond them was given back.
+    expect((await api(PROBE, { token })).headers.get("ratelimit-remaining")).toBe("54");
+  });
+
+  it("a logout in this isolate ends the session's lease at once", async () => {
+    time.freezeAt(T0);
+    const { token } = await createSubscriber({ plan: "Ultimate" });
+    await inSequence(token, 10);
+    expect((await api("/api/auth/logout", { method: "POST", token })).status).toBe(200);
+    expect((await api(PROBE, { token })).status).toBe(401);
+  });
+
+  it("a revocation made through another isolate is seen here within LEASE_TTL_MS", async () => {
+    time.freezeAt(T0);
+    const { token, subscriberId, userId } = await createSubscriber({ plan: "Ultimate" });
+    await inSequence(token, 10);
+    // What another isolate's password change does: the D1 write, then the limiter's refresh (not this isolate's leases).
+    await db().update(users).set({ sessionGeneration: 1 }).where(eq(users.id, userId));
+    await tenantLimiter(env, subscriberId).refresh();
+    expect((await api(PROBE, { token })).status).toBe(200); // still lent to this isolate
+    time.now = T0 + LEASE_TTL_MS;
+    expect((await api(PROBE, { token })).status).toBe(401);
   });
 });

@@ -4,7 +4,7 @@ import type { AppRouteHandler } from "../../http/types";
 import * as files from "../../services/backup-file";
 import type * as routes from "./routes";
 
-const toSummary = (file: files.BackupFileRow) => ({
+const toSummary = (file: files.BackupFileSummary) => ({
   backupFileId: file.id,
   backupJobId: file.backupJobId,
   fileName: file.fileName,

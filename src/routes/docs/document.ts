@@ -1,9 +1,15 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppBindings } from "../../http/types";
+import { BOOKMARK_HEADER, sessionStart } from "../../middleware/d1-session";
 import { PUBLIC_ENDPOINT_LIMITS } from "../../middleware/rate-limit";
 
 type OpenApiDocument = ReturnType<OpenAPIHono<AppBindings>["getOpenAPI31Document"]>;
-type Operation = { requestBody?: unknown; security?: Record<string, string[]>[]; responses?: Record<string, unknown> };
+type Operation = {
+  requestBody?: unknown;
+  security?: Record<string, string[]>[];
+  parameters?: unknown[];
+  responses?: Record<string, { headers?: Record<string, unknown> }>;
+};
 
 const errorBody = { "application/json": { schema: { $ref: "#/components/schemas/Error" } } };
 const rateLimitHeaders = {
@@ -32,7 +38,7 @@ function documentMiddlewareResponses(doc: OpenApiDocument): void {
   for (const [path, item] of Object.entries(doc.paths ?? {})) {
     for (const operation of Object.values(item as Record<string, Operation>)) {
       if (typeof operation !== "object" || !operation.responses) continue;
-      const add = (status: string, response: unknown) => (operation.responses![status] ??= response);
+      const add = (status: string, response: object) => (operation.responses![status] ??= response);
       if (operation.requestBody) {
         add("413", { description: "Body larger than 1 MiB", content: errorBody });
         add("415", { description: "Body is not application/json", content: errorBody });
@@ -72,9 +78,40 @@ function repairNullables(node: unknown): void {
   Object.values(schema).forEach(repairNullables);
 }
 
-/** The generated document, made true to what the app answers (see the two functions above). */
+const BOOKMARK_DESCRIPTION =
+  "D1 read replication: the bookmark of the newest database state this request saw. Send it back as the request header " +
+  "of your next read and that read sees at least what this request saw or wrote (docs/scaling.md).";
+
+/**
+ * The `x-d1-bookmark` header of middleware/d1-session.ts, once as reusable components: the request
+ * parameter on every read that continues from a bookmark (sessionStart: not the sign-in flows, which
+ * start on the primary), and the response header on every successful authenticated read.
+ */
+function documentBookmark(doc: OpenApiDocument): void {
+  const components = (doc.components ??= {}) as Record<string, Record<string, unknown>>;
+  (components.headers ??= {}).D1Bookmark = { description: BOOKMARK_DESCRIPTION, schema: { type: "string", pattern: "^[0-9a-fA-F-]{1,256}$" } };
+  (components.parameters ??= {}).D1Bookmark = {
+    name: BOOKMARK_HEADER,
+    in: "header",
+    required: false,
+    description: "The `x-d1-bookmark` of an earlier response: this read sees at least what that one saw or wrote. A malformed one is ignored.",
+    schema: { type: "string" },
+  };
+  for (const [path, item] of Object.entries(doc.paths ?? {})) {
+    const operation = (item as Record<string, Operation>).get;
+    if (typeof operation !== "object" || sessionStart("GET", path, "0") === "first-primary") continue;
+    (operation.parameters ??= []).push({ $ref: "#/components/parameters/D1Bookmark" });
+    if (!operation.security?.some((scheme) => "Bearer" in scheme)) continue;
+    for (const [status, response] of Object.entries(operation.responses ?? {})) {
+      if (status.startsWith("2")) (response.headers ??= {})[BOOKMARK_HEADER] = { $ref: "#/components/headers/D1Bookmark" };
+    }
+  }
+}
+
+/** The generated document, made true to what the app answers (see the functions above). */
 export function completeDocument(doc: OpenApiDocument): OpenApiDocument {
   documentMiddlewareResponses(doc);
+  documentBookmark(doc);
   repairNullables(doc);
   return doc;
 }

@@ -27,4 +27,23 @@ describe("OpenAPI document", () => {
       expect(op.responses["200"]).toBeDefined();
     }
   });
+
+  it("documents x-d1-bookmark: the request header of reads and the response header of authenticated reads", async () => {
+    type Documented = Operation & { parameters?: { $ref?: string }[]; responses: Record<string, { headers?: Record<string, { $ref?: string }> }> };
+    const doc = await (await api("/api/openapi.json")).json<{
+      paths: Record<string, Record<string, Documented>>;
+      components: { headers: Record<string, { schema: unknown }>; parameters: Record<string, { name: string; in: string }> };
+    }>();
+    expect(doc.components.parameters.D1Bookmark).toMatchObject({ name: "x-d1-bookmark", in: "header", required: false });
+    expect(doc.components.headers.D1Bookmark.schema).toMatchObject({ type: "string" });
+    const bookmarkParam = { $ref: "#/components/parameters/D1Bookmark" };
+    for (const path of ["/api/account", "/api/backupjob", "/api/backupfile"]) {
+      const op = doc.paths[path].get;
+      expect(op.parameters, path).toContainEqual(bookmarkParam);
+      expect(op.responses["200"].headers?.["x-d1-bookmark"], path).toEqual({ $ref: "#/components/headers/D1Bookmark" });
+    }
+    // Writes and the sign-in flows start on the primary: a bookmark sent there changes nothing.
+    expect(doc.paths["/api/backupjob"].post.parameters ?? []).not.toContainEqual(bookmarkParam);
+    expect(doc.paths["/api/health"].get.responses["200"].headers?.["x-d1-bookmark"]).toBeUndefined();
+  });
 });
