@@ -122,5 +122,6 @@ export async function startServer({ vars = {} } = {}) {
     throw err;
   }
   const version = process.env.BENCH_REV ? ` at ${process.env.BENCH_REV}` : "";
-  return { baseUrl, adminToken: secrets.ADMIN_TOKEN, server: `wrangler dev (workerd, local D1 emulation)${version}`, stop };
+  // pid: the process group (wrangler, its proxy, workerd), for benches that read its CPU time.
+  return { baseUrl, adminToken: secrets.ADMIN_TOKEN, server: `wrangler dev (workerd, local D1 emulation)${version}`, pid: child.pid, stop };
 }
