@@ -29,7 +29,7 @@ const summaryColumns = named({
   fileName: backupFiles.fileName,
   fileSize: backupFiles.fileSize,
   checksum: backupFiles.checksum,
-  dateCreated: isoUtcSql(backupFiles.dateCreated).mapWith(String),
+  dateCreated: isoUtcSql(backupFiles.dateCreated) as SQL<string>, // the column is NOT NULL
   backupMode: backupFiles.backupMode,
   baseBackupFileId: backupFiles.baseBackupFileId,
   status: backupFiles.status,
