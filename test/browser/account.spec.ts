@@ -1,17 +1,13 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { Secret, TOTP } from "otpauth";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type LocalPlatform, startPlatform } from "../../agent/dev/local-platform.ts";
-import { expectAccessible, launchBrowser, logIn, PORTS, signUpAndLogIn } from "./support.ts";
+import { describe, expect, it } from "vitest";
+import type { LocalPlatform } from "../../agent/dev/local-platform.ts";
+import { expectAccessible, logIn, signUpAndLogIn, useBrowserSuite } from "./support.ts";
 
 const LOGIN_FAILED = "Email or password is incorrect, or the email address is not confirmed.";
 const PASSWORD = "Correct-Horse-Battery-9";
 const NEW_PASSWORD = "Granite-Harbour-Lantern-7";
 
-let dir: string;
 let platform: LocalPlatform;
 let browser: Browser;
 let context: BrowserContext;
@@ -19,21 +15,7 @@ let page: Page;
 let counter = 0;
 const uniqueEmail = () => `account-${Date.now()}-${++counter}@example.com`;
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "datasync-browser-account-"));
-  [platform, browser] = await Promise.all([startPlatform(join(dir, "platform"), { ports: PORTS }), launchBrowser()]);
-});
-afterAll(async () => {
-  await browser?.close();
-  await platform?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
-beforeEach(async () => {
-  await context?.close();
-  // bypassCSP: axe-core is injected as a script, which the dashboard's CSP rightly refuses.
-  context = await browser.newContext({ bypassCSP: true });
-  page = await context.newPage();
-});
+useBrowserSuite("account", (suite) => ({ platform, browser, context, page } = suite), { freshContextPerTest: true });
 
 /** Signs up a fresh user and opens the Account page. */
 async function openAccount(email = uniqueEmail()) {

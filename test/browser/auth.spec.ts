@@ -1,39 +1,22 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
 import { gzipSync } from "node:zlib";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { Secret, TOTP } from "otpauth";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type LocalPlatform, startPlatform } from "../../agent/dev/local-platform.ts";
-import { emailedLink, expectAccessible, launchBrowser, PORTS, logIn, signUpAndLogIn } from "./support.ts";
+import { describe, expect, it } from "vitest";
+import type { LocalPlatform } from "../../agent/dev/local-platform.ts";
+import { emailedLink, expectAccessible, logIn, signUpAndLogIn, useBrowserSuite } from "./support.ts";
 
 const LOGIN_FAILED = "Email or password is incorrect, or the email address is not confirmed.";
 const PASSWORD = "Correct-Horse-Battery-9";
 
-let dir: string;
 let platform: LocalPlatform;
-let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 let counter = 0;
 const uniqueEmail = () => `browser-${Date.now()}-${++counter}@example.com`;
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "datasync-browser-auth-"));
-  [platform, browser] = await Promise.all([startPlatform(join(dir, "platform"), { ports: PORTS }), launchBrowser()]);
-});
-afterAll(async () => {
-  await browser?.close();
-  await platform?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
-beforeEach(async () => {
-  await context?.close();
-  // bypassCSP: axe-core is injected as a script, which the dashboard's CSP rightly refuses.
-  context = await browser.newContext({ bypassCSP: true });
-  page = await context.newPage();
-});
+useBrowserSuite("auth", (suite) => ({ platform, context, page } = suite), { freshContextPerTest: true });
 
 describe("signing up and logging in", () => {
   it("signs up, confirms by the emailed link, logs in with an HttpOnly cookie and logs out server-side", async () => {

@@ -1,34 +1,17 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LocalPlatform, signUp, startPlatform } from "../../agent/dev/local-platform.ts";
-import { expectAccessible, launchBrowser, PORTS, signUpAndLogIn } from "./support.ts";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { type LocalPlatform, signUp } from "../../agent/dev/local-platform.ts";
+import { expectAccessible, signUpAndLogIn, useBrowserSuite } from "./support.ts";
 
 const PASSWORD = "Correct-Horse-Battery-9";
 const KNOWN_ISSUE = "Differential backups fail on SQL Server 2014";
 /** Two cores shared by several engineers' test runs: answers may take longer than expect.poll's 1 s default. */
 const POLL = { timeout: 10_000 };
 
-let dir: string;
 let platform: LocalPlatform;
-let browser: Browser;
-let context: BrowserContext;
 let page: Page;
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "datasync-browser-bug-reports-"));
-  [platform, browser] = await Promise.all([startPlatform(join(dir, "platform"), { ports: PORTS }), launchBrowser()]);
-  // bypassCSP: axe-core is injected as a script, which the dashboard's CSP rightly refuses.
-  context = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 900 } });
-  page = await context.newPage();
-});
-afterAll(async () => {
-  await browser?.close();
-  await platform?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+useBrowserSuite("bug-reports", (suite) => ({ platform, page } = suite), { context: { viewport: { width: 1280, height: 900 } } });
 
 const nav = (name: string) => page.getByRole("navigation", { name: "Main" }).getByRole("link", { name, exact: true }).click();
 const yourReports = () => page.getByRole("region", { name: "Your bug reports" });

@@ -1,10 +1,8 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LocalPlatform, startPlatform } from "../../agent/dev/local-platform.ts";
-import { apiClient, expectAccessible, launchBrowser, nav as navOn, PORTS, ROOT, type RunningAgent, signUpAndLogIn, startShopAgent } from "./support.ts";
+import type { Page } from "playwright-core";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { LocalPlatform } from "../../agent/dev/local-platform.ts";
+import { apiClient, expectAccessible, nav as navOn, ROOT, type RunningAgent, signUpAndLogIn, startShopAgent, useBrowserSuite } from "./support.ts";
 
 const PASSWORD = "Correct-Horse-Battery-9";
 /** Write the README's screenshots (docs/) when asked: `SCREENSHOTS=1 npm run test:browser`. */
@@ -12,27 +10,18 @@ const SCREENSHOTS = process.env.SCREENSHOTS === "1";
 
 let dir: string;
 let platform: LocalPlatform;
-let browser: Browser;
-let context: BrowserContext;
 let page: Page;
 let agent: RunningAgent | undefined;
 const liveFrames: string[] = [];
 const email = `dashboard-${Date.now()}@example.com`;
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "datasync-browser-dashboard-"));
-  [platform, browser] = await Promise.all([startPlatform(join(dir, "platform"), { ports: PORTS }), launchBrowser()]);
-  // bypassCSP: axe-core is injected as a script, which the dashboard's CSP rightly refuses.
-  context = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 900 }, permissions: ["clipboard-read", "clipboard-write"] });
-  page = await context.newPage();
+useBrowserSuite("dashboard", (suite) => ({ dir, platform, page } = suite), {
+  context: { viewport: { width: 1280, height: 900 }, permissions: ["clipboard-read", "clipboard-write"] },
+  beforeStop: () => agent?.child.kill("SIGTERM"),
+});
+beforeAll(() => {
   // What the live feed (GET /api/live) tells this page, frame by frame.
   page.on("websocket", (socket) => socket.on("framereceived", ({ payload }) => liveFrames.push(String(payload))));
-});
-afterAll(async () => {
-  agent?.child.kill("SIGTERM");
-  await browser?.close();
-  await platform?.stop();
-  await rm(dir, { recursive: true, force: true });
 });
 
 const nav = (name: string) => navOn(page, name);

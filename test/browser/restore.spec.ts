@@ -1,36 +1,25 @@
 import { existsSync } from "node:fs";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ApiClient, type LocalPlatform, startPlatform } from "../../agent/dev/local-platform.ts";
-import { apiClient, expectAccessible, launchBrowser, nav, PORTS, type RunningAgent, SHOP_ROWS, signUpAndLogIn, startShopAgent } from "./support.ts";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import type { ApiClient, LocalPlatform } from "../../agent/dev/local-platform.ts";
+import { apiClient, expectAccessible, nav, type RunningAgent, SHOP_ROWS, signUpAndLogIn, startShopAgent, useBrowserSuite } from "./support.ts";
 
 const PASSWORD = "Correct-Horse-Battery-9";
 const account = { email: `restore-${Date.now()}@example.com`, password: PASSWORD };
 
 let dir: string;
 let platform: LocalPlatform;
-let browser: Browser;
 let page: Page;
 let agent: RunningAgent | undefined;
 let client: ApiClient;
 let fileName: string;
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "datasync-browser-restore-"));
-  [platform, browser] = await Promise.all([startPlatform(join(dir, "platform"), { ports: PORTS }), launchBrowser()]);
-  // bypassCSP: axe-core is injected as a script, which the dashboard's CSP rightly refuses.
-  const context = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 900 } });
-  page = await context.newPage();
-});
-afterAll(async () => {
-  agent?.child.kill("SIGTERM");
-  await browser?.close();
-  await platform?.stop();
-  await rm(dir, { recursive: true, force: true });
+useBrowserSuite("restore", (suite) => ({ dir, platform, page } = suite), {
+  context: { viewport: { width: 1280, height: 900 } },
+  beforeStop: () => agent?.child.kill("SIGTERM"),
 });
 
 /** `fn`'s first defined answer, asked every second (the agent works in its own time). */

@@ -1,12 +1,13 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { promisify } from "node:util";
-import { type Browser, type Page, chromium } from "playwright-core";
-import { expect } from "vitest";
-import { ApiClient, type LocalPlatform } from "../../agent/dev/local-platform.ts";
+import { type Browser, type BrowserContext, type BrowserContextOptions, type Page, chromium } from "playwright-core";
+import { afterAll, beforeAll, beforeEach, expect } from "vitest";
+import { ApiClient, type LocalPlatform, startPlatform } from "../../agent/dev/local-platform.ts";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 const AGENT_CLI = join(ROOT, "agent/src/cli.ts");
@@ -23,6 +24,50 @@ export function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     args: ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+  });
+}
+
+/** What a spec file drives: its temp dir, platform and browser, and the current context and page. */
+export interface BrowserSuite {
+  dir: string;
+  platform: LocalPlatform;
+  browser: Browser;
+  context: BrowserContext;
+  page: Page;
+}
+
+/**
+ * A spec file's set-up: its own platform (`wrangler dev` with fresh state in a temp dir) and Chromium,
+ * started before its tests and stopped after them (`beforeStop` first, e.g. to end an agent process), and
+ * a browser context with one page, for the whole file or fresh for each test (`freshContextPerTest`).
+ * `use` is handed the suite whenever its context and page change.
+ */
+export function useBrowserSuite(
+  name: string,
+  use: (suite: BrowserSuite) => void,
+  options: { context?: BrowserContextOptions; freshContextPerTest?: boolean; beforeStop?: () => void } = {},
+): void {
+  let suite: Partial<BrowserSuite> = {};
+  const openPage = async () => {
+    await suite.context?.close();
+    // bypassCSP: axe-core is injected as a script, which the dashboard's CSP rightly refuses.
+    const context = await suite.browser!.newContext({ bypassCSP: true, ...options.context });
+    suite = { ...suite, context, page: await context.newPage() };
+    use(suite as BrowserSuite);
+  };
+  beforeAll(async () => {
+    const dir = await mkdtemp(join(tmpdir(), `datasync-browser-${name}-`));
+    const [platform, browser] = await Promise.all([startPlatform(join(dir, "platform"), { ports: PORTS }), launchBrowser()]);
+    suite = { dir, platform, browser };
+    if (options.freshContextPerTest) use(suite as BrowserSuite);
+    else await openPage();
+  });
+  if (options.freshContextPerTest) beforeEach(openPage);
+  afterAll(async () => {
+    options.beforeStop?.();
+    await suite.browser?.close();
+    await suite.platform?.stop();
+    if (suite.dir) await rm(suite.dir, { recursive: true, force: true });
   });
 }
 
