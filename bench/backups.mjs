@@ -4,6 +4,7 @@
 // Then `measureListScale` shows that the first page of each backup list costs the same for a subscriber
 // with 10,000 files and 1,000 runs as for one with 10, while another subscriber holds as many rows again.
 import autocannon from "autocannon";
+import { AGENT_BUDGET } from "../src/protocol/agent-protocol.ts";
 import { call } from "./seed.mjs";
 
 const CHECKSUM = `sha256:${"ab".repeat(32)}`;
@@ -12,6 +13,29 @@ const PIPELINE = 10;
 
 /** Longer than any report takes to apply, even on a busy machine: past it the seeding fails loudly. */
 const ACK_TIMEOUT_MS = 120_000;
+
+/**
+ * The agent's frame budget (AGENT_BUDGET: a burst, then a steady rate), kept on this side with a margin
+ * so the platform never refuses a report: the 1,000-run histories outrun the burst on a fast machine.
+ */
+function frameBudget() {
+  const rate = AGENT_BUDGET.framesPerSecond * 0.9;
+  let tokens = AGENT_BUDGET.frameBurst * 0.9;
+  let refilledAt = performance.now();
+  const takeOne = async () => {
+    const now = performance.now();
+    tokens = Math.min(AGENT_BUDGET.frameBurst * 0.9, tokens + ((now - refilledAt) * rate) / 1000);
+    refilledAt = now;
+    if (tokens < 1) {
+      await new Promise((r) => setTimeout(r, ((1 - tokens) * 1000) / rate));
+      return takeOne();
+    }
+    tokens -= 1;
+  };
+  // One at a time, in order: a run's backup.started must go before its backup.completed.
+  let queue = Promise.resolve();
+  return { take: () => (queue = queue.then(takeOne)) };
+}
 
 /** A socket that resolves each sent message when the platform acks its id (and fails on an error frame, a close or a timeout). */
 function openAgentSocket(baseUrl, agentToken) {
@@ -26,13 +50,16 @@ function openAgentSocket(baseUrl, agentToken) {
       if (error) waiter.fail(error);
       else waiter.ok();
     };
-    const send = (message) =>
-      new Promise((ok, fail) => {
+    const budget = frameBudget();
+    const send = async (message) => {
+      await budget.take();
+      return new Promise((ok, fail) => {
         const id = crypto.randomUUID();
         const timer = setTimeout(() => settle(id, new Error(`no ack for ${message.type} within ${ACK_TIMEOUT_MS / 1000} s`)), ACK_TIMEOUT_MS);
         pending.set(id, { ok, fail, timer });
         ws.send(JSON.stringify({ ...message, id }));
       });
+    };
     ws.onerror = () => reject(new Error("agent socket failed"));
     ws.onclose = (event) => {
       const error = new Error(`agent socket closed (${event.code} ${event.reason})`);
