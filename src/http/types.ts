@@ -12,6 +12,11 @@ export interface AppBindings {
     publicCtx: PublicContext;
     /** Authenticated routes: the same plus the subscriber, its plan and the principal (set by `requireAuth`). */
     ctx: ServiceContext;
+    /**
+     * Who called, by id, for the request log: set by `requireAuth` once the limiter has accepted the token,
+     * also when the plan then refuses the request (403, 429); never for a token refused (401).
+     */
+    caller: { subscriberId: string; apiKeyId?: string };
   };
 }
 

@@ -46,6 +46,8 @@ const authMiddleware = (agentParam?: string) => createMiddleware<AppBindings>(as
     if (err instanceof ApiError && err.code === "unauthorized") await recordCredentialFailure(c.env, scope, clientIp, now);
     throw err;
   };
+  // The log names the caller when the token is good, whatever the plan then says (403, 429).
+  const logCaller = ({ subscriberId, principal }: Caller) => c.set("caller", { subscriberId, apiKeyId: principal.kind === "apikey" ? principal.apiKeyId : undefined });
   const caller = await (token ? identifyBearer(publicCtx, token, createDb(c.env.DB)) : identifySessionCookie(c, cookie!)).catch(countFailure);
   // A WebSocket upgrade (GET /api/live) waits: its handler opens a socket in a Durable Object, not a D1 read.
   const upgrade = c.req.header("upgrade") !== undefined;
@@ -54,7 +56,16 @@ const authMiddleware = (agentParam?: string) => createMiddleware<AppBindings>(as
   const agentId = agentParam && !beside ? c.req.param(agentParam) : undefined;
   // One admission step for both: the lastUsedAt write runs beside the handler and is awaited before the response leaves.
   const pending: Promise<unknown>[] = [];
-  const admission = admitCaller(publicCtx, caller, (p) => pending.push(p), agentId).catch(countFailure);
+  const admission = admitCaller(publicCtx, caller, (p) => pending.push(p), agentId).then(
+    (admitted) => {
+      logCaller(caller);
+      return admitted;
+    },
+    (err: unknown) => {
+      if (!(err instanceof ApiError && err.code === "unauthorized")) logCaller(caller);
+      return countFailure(err);
+    },
+  );
   let admitted: Admission;
   if (beside) {
     admitted = await runBesideAdmission(c, next, caller, admission);
@@ -100,7 +111,7 @@ async function runBesideAdmission(c: Context<AppBindings>, next: Next, caller: C
   try {
     return await admission;
   } catch (err) {
-    c.set("ctx", undefined as never); // a refused caller is not logged as its subscriber
+    c.set("ctx", undefined as never); // what the handler ran on belongs to no one admitted
     throw err;
   }
 }

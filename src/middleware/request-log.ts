@@ -4,7 +4,6 @@ import type { Context } from "hono";
 import { log } from "../lib/log";
 import { recordMetric } from "../lib/metrics";
 import type { AppBindings } from "../http/types";
-import type { ServiceContext } from "../services/context";
 
 /**
  * The route pattern that answered (`/api/backupjob/:id`), never the path itself: a pattern carries no
@@ -27,15 +26,15 @@ export const logRequest = createMiddleware<AppBindings>(async (c, next) => {
   const durationMs = Math.round(performance.now() - startedAt);
   const route = routePattern(c);
   const { status } = c.res;
-  const ctx = c.get("ctx") as ServiceContext | undefined;
+  const caller = c.get("caller") as AppBindings["Variables"]["caller"] | undefined;
   log.info("request", {
     requestId: c.get("requestId"),
     method: c.req.method,
     route,
     status,
     durationMs,
-    subscriberId: ctx?.subscriberId,
-    apiKeyId: ctx?.principal.kind === "apikey" ? ctx.principal.apiKeyId : undefined,
+    subscriberId: caller?.subscriberId,
+    apiKeyId: caller?.apiKeyId,
     ray: c.req.header("cf-ray"),
   });
   recordMetric(c.env, { event: "request", route, method: c.req.method, status, durationMs });

@@ -2,7 +2,8 @@ import { env } from "cloudflare:workers";
 import { DrizzleQueryError } from "drizzle-orm/errors";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { errorText } from "../../src/lib/log";
-import { adminToken, api } from "../helpers";
+import { PLAN_LIMITS } from "../../src/services/plan";
+import { adminToken, api, createSubscriber } from "../helpers";
 import { linkToken, uniqueEmail } from "../support/auth";
 
 afterEach(() => vi.restoreAllMocks());
@@ -98,6 +99,26 @@ describe("logs under the production configuration", () => {
     const text = printed.join("\n");
     const secrets = [password, newPassword, token, key, key.slice(12), adminToken(), env.JWT_SECRET, env.ENCRYPTION_KEY, email, ...emailTokens];
     for (const secret of secrets) expect(text).not.toContain(secret);
+  });
+
+  it("names the subscriber on a request its plan refuses (429), not on a token revoked (401)", { timeout: 60_000 }, async () => {
+    const limited = await createSubscriber({ plan: "Free" });
+    const loggedOut = await createSubscriber({ plan: "Free" });
+    const requestIds: Record<string, string> = {};
+    const printed = await capture(async () => {
+      for (let i = 0; i < PLAN_LIMITS.Free.requestsPerMinute; i++) expect((await api("/api/account", { token: limited.token })).status).toBe(200);
+      const refused = await api("/api/account", { token: limited.token });
+      expect(refused.status).toBe(429);
+      requestIds.refused = refused.headers.get("x-request-id")!;
+      expect((await api("/api/auth/logout", { method: "POST", token: loggedOut.token })).status).toBe(200);
+      const revoked = await api("/api/account", { token: loggedOut.token });
+      expect(revoked.status).toBe(401);
+      requestIds.revoked = revoked.headers.get("x-request-id")!;
+    });
+    const requestLine = (id: string) => printed.map((text) => JSON.parse(text) as RequestLine).find((l) => l.msg === "request" && l.requestId === id)!;
+    expect(requestLine(requestIds.refused)).toMatchObject({ route: "/api/account", status: 429, subscriberId: limited.subscriberId });
+    expect(requestLine(requestIds.revoked)).toMatchObject({ route: "/api/account", status: 401 });
+    expect(requestLine(requestIds.revoked).subscriberId).toBeUndefined();
   });
 });
 
