@@ -106,13 +106,14 @@ async function applyFiles(restoreTarget: RestoreTarget, source: Source, paths: s
   if (dumpExtensionOf(last) === CHAIN_EXTENSION) {
     if (!restoreTarget.chain) throw new Error(`Engine "${source.engineKey}" cannot restore physical backups.`);
     const checksums = new Map(source.files.map((f, i) => [paths[i]!, f.checksum]));
-    if (exists) await restoreTarget.drop(target.databaseName);
     await restoreChain({
       file: last,
       passphrase: passphrase ?? undefined,
       checksumOf: async (path) => checksums.get(path) ?? Promise.reject(new Error(`The chain needs ${basename(path)}, which the platform did not send.`)),
       scheme: restoreTarget.chain.scheme,
       target: { login: restoreTarget.chain.login, database: target.databaseName },
+      // Only once the whole chain has decrypted and unpacked: a wrong passphrase leaves the old database.
+      beforeApply: exists ? () => restoreTarget.drop(target.databaseName) : undefined,
     });
   } else {
     const plain = await decodeToFile(last, passphrase);

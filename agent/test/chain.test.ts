@@ -4,12 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AgentJob } from "../../src/protocol/agent-protocol.ts";
+import type { AgentJob, RestoreRunCommand } from "../../src/protocol/agent-protocol.ts";
 import { main } from "../src/cli.ts";
 import type { Engine } from "../src/engines/engine.ts";
 import { collectInventory } from "../src/engines/index.ts";
 import { MysqlEngine } from "../src/engines/mysql.ts";
 import { PostgresEngine } from "../src/engines/postgres.ts";
+import { runRestore } from "../src/platform-restore.ts";
 import { JobRunner } from "../src/runner.ts";
 import { AgentStore } from "../src/state.ts";
 import type { BackupMode, Credential } from "../src/types.ts";
@@ -52,13 +53,14 @@ async function chainHarness(engine: Engine, database: string, schedules: BackupM
   });
   return {
     folder,
+    destination: job.destinations[0]! as RestoreRunCommand["files"][number]["destination"],
     /** Runs one backup and returns its completed file (or throws with the run's error). */
     async run(mode: BackupMode) {
       runner.trigger({ backupJobId: job.backupJobId, mode, trigger: "Schedule" });
       await runner.idle();
       const last = frames.filter((frame) => frame.type === "backup.completed" || frame.type === "backup.failed").pop()!;
       if (last.type === "backup.failed") throw new Error(String(last.error));
-      return (last.files as { fileName: string; backupMode: string; baseFileName?: string | null }[])[0]!;
+      return (last.files as { fileName: string; checksum: string; backupMode: string; baseFileName?: string | null }[])[0]!;
     },
     /** What job.delete does first: engines free what the job's chains hold on the server. */
     release: () => runner.releaseChains(job.backupJobId),
@@ -124,6 +126,28 @@ describe("MariaDB chain: physical Full, Differential, binary logs", () => {
       expect(server.sql("SELECT GROUP_CONCAT(id ORDER BY id) FROM shop_at_point.orders")).toBe("1,2,3,4");
       await restoreWithCli(join(chain.folder, lastLog.fileName), `mariadb://root@127.0.0.1:${server.port}/shop_latest`);
       expect(server.sql("SELECT GROUP_CONCAT(id ORDER BY id) FROM shop_latest.orders")).toBe("1,2,3,4,5");
+    } finally {
+      await chain.close();
+    }
+  });
+
+  it("restore.run with overwrite drops the old database only once the chain has decrypted: a wrong passphrase leaves it", async () => {
+    const chain = await chainHarness(engine, "shop", ["Full", "Differential"]);
+    try {
+      const files = [await chain.run("Full"), await chain.run("Differential")].map(({ fileName, checksum }) => ({ destination: chain.destination, fileName, checksum }));
+      server.sql("CREATE DATABASE shop_replaced; CREATE TABLE shop_replaced.marker (x INT); INSERT INTO shop_replaced.marker VALUES (42)");
+      const sent: Frame[] = [];
+      const ctx = { engines: [engine], credentials: { ...noCredentials, hostKey: () => undefined, rememberHostKey: () => undefined }, send: (frame: Frame) => void sent.push(frame), now: () => new Date() };
+      const restore = (passphrase: string): RestoreRunCommand => ({ type: "restore.run", restoreId: randomUUID(), files, engineKey: "maria", encryption: { passphrase }, target: { databaseName: "shop_replaced", overwrite: true } });
+
+      await runRestore(ctx, restore("not the passphrase at all"));
+      expect(sent.at(-1)).toMatchObject({ type: "restore.failed", error: "Wrong passphrase for this backup file." });
+      expect(server.sql("SELECT x FROM shop_replaced.marker")).toBe("42");
+
+      await runRestore(ctx, restore(PASSPHRASE));
+      expect(sent.at(-1)).toMatchObject({ type: "restore.completed" });
+      expect(server.sql("SELECT GROUP_CONCAT(id ORDER BY id) FROM shop_replaced.orders")).toBe(server.sql("SELECT GROUP_CONCAT(id ORDER BY id) FROM shop.orders"));
+      expect(server.sql("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'shop_replaced' AND table_name = 'marker'")).toBe("0");
     } finally {
       await chain.close();
     }

@@ -20,6 +20,11 @@ export interface ChainRestoreOptions {
   target: { login: ServerLogin; database: string };
   /** Replays logs up to this moment (default: to their end). */
   until?: Date;
+  /**
+   * Runs once every file is verified, decrypted and unpacked, just before the target is written: where
+   * an overwrite drops the old database, so a wrong passphrase or a broken chain leaves it as it was.
+   */
+  beforeApply?: () => Promise<void>;
 }
 
 /**
@@ -53,11 +58,12 @@ export async function restoreChain(options: ChainRestoreOptions): Promise<void> 
     }
     const engine = links[0]!.manifest.dbmsType;
     const { login, database } = options.target;
+    if (options.scheme === "postgres" && engine !== "PostgreSql") throw new Error(`A ${engine} backup cannot be restored into PostgreSQL.`);
+    if (options.scheme === "mariadb" && engine !== "MariaDb" && engine !== "MySql") throw new Error(`A ${engine} backup cannot be restored into MySQL/MariaDB.`);
+    await options.beforeApply?.();
     if (options.scheme === "postgres") {
-      if (engine !== "PostgreSql") throw new Error(`A ${engine} backup cannot be restored into PostgreSQL.`);
       await restorePostgresChain({ links, until: options.until, workDirectory: work, load: (dump: Readable) => restorePostgres(login, database, "dump", dump) });
     } else {
-      if (engine !== "MariaDb" && engine !== "MySql") throw new Error(`A ${engine} backup cannot be restored into MySQL/MariaDB.`);
       await restoreMariadbChain({ links, until: options.until, workDirectory: work, load: (dump: Readable) => restoreMysql(login, database, dump) });
     }
   } finally {
