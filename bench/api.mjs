@@ -4,18 +4,20 @@
 // The machine is shared, so its load drifts: each measurement is split into BENCH_ROUNDS rounds and the
 // endpoints take turns round by round. Throughput is all requests over all rounds' time. At 50 connections
 // (autocannon) p50 and p99 are the means of the rounds'; a round must be long next to that latency
-// (requests still in flight when a round ends are not counted), hence few long rounds. At 1 connection
+// (requests still in flight when a round ends are not counted): 5 s rounds are 25 × a busy p50 of 200 ms,
+// and six of them spread a minute's drift over every endpoint alike (two rounds of 10 s left the
+// 50-file page's ratio 20 points apart between runs). At 1 connection
 // the requests are timed here, one at a time on one kept-alive socket, to the microsecond: autocannon's
 // histogram counts whole milliseconds, too coarse when health's p50 is a few of them. p50 and p99 are
 // then those of all the rounds' requests together.
 //
-// Env: BENCH_DURATION (seconds per measurement, default 20), BENCH_ROUNDS (default 2), BENCH_SUBSCRIBERS (Ultimate subscribers
+// Env: BENCH_DURATION (seconds per measurement, default 30), BENCH_ROUNDS (default 6), BENCH_SUBSCRIBERS (Ultimate subscribers
 // the authenticated load is spread over, one token each, default 40: enough that none reaches its
 // 600/min even at the highest throughput measured here; the run fails if any request is not 2xx).
-import { Agent, request as httpRequest } from "node:http";
 import autocannon from "autocannon";
 import { measureListScale, seedBackups } from "./backups.mjs";
 import { seedSubscribers } from "./seed.mjs";
+import { percentile, runSequential } from "./sequential.mjs";
 import { startServer } from "./server.mjs";
 
 /** What is measured. The first is the baseline; adding an authenticated endpoint is one line. */
@@ -26,8 +28,8 @@ const ENDPOINTS = [
   { path: "/api/backupfile", authenticated: true },
 ];
 const CONNECTIONS = [1, 50];
-const DURATION = Number(process.env.BENCH_DURATION ?? 20);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const DURATION = Number(process.env.BENCH_DURATION ?? 30);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 40);
 /** Targets for an authenticated endpoint against health (issue 18): its throughput at 50 connections, its p50 at 1. */
 const MIN_THROUGHPUT = 0.7;
@@ -39,34 +41,6 @@ function roundRobin(tokens) {
   return () => (tokens ? { authorization: `Bearer ${tokens[next++ % tokens.length]}` } : {});
 }
 
-function get(agent, baseUrl, path, headers) {
-  return new Promise((resolve) => {
-    const req = httpRequest(new URL(path, baseUrl), { agent, headers }, (res) => {
-      res.on("end", () => resolve(res.statusCode));
-      res.resume();
-    });
-    req.on("error", () => resolve(0));
-    req.end();
-  });
-}
-
-/** One connection, one request at a time, each timed with performance.now(): latencies in ms. */
-async function runSequential(baseUrl, path, duration, tokens) {
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  const headers = roundRobin(tokens);
-  const latencies = [];
-  let failed = 0;
-  const started = performance.now();
-  while (performance.now() - started < duration * 1000) {
-    const sent = performance.now();
-    const status = await get(agent, baseUrl, path, headers());
-    latencies.push(performance.now() - sent);
-    if (status < 200 || status > 299) failed++;
-  }
-  agent.destroy();
-  return { requests: latencies.length, seconds: (performance.now() - started) / 1000, failed, latencies };
-}
-
 async function runAutocannon(baseUrl, path, connections, duration, tokens) {
   const headers = roundRobin(tokens);
   const request = { method: "GET", path, setupRequest: (req) => ({ ...req, headers: { ...req.headers, ...headers() } }) };
@@ -75,12 +49,7 @@ async function runAutocannon(baseUrl, path, connections, duration, tokens) {
 }
 
 const run = (baseUrl, path, connections, duration, tokens) =>
-  connections === 1 ? runSequential(baseUrl, path, duration, tokens) : runAutocannon(baseUrl, path, connections, duration, tokens);
-
-function percentile(values, p) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
-}
+  connections === 1 ? runSequential(baseUrl, path, { duration, headers: roundRobin(tokens) }) : runAutocannon(baseUrl, path, connections, duration, tokens);
 
 /** p50 and p99 of a measurement's rounds: of all their timed requests, else the mean of autocannon's. */
 function latencyOf(runs) {
