@@ -11,6 +11,7 @@ import { effectiveCompression } from "./pipeline/compression.ts";
 import type { EncryptOptions } from "./pipeline/encryption.ts";
 import type { LogSeverity } from "../../src/domain/log.ts";
 import { type RestoreContext, runRestore, runVerification } from "./platform-restore.ts";
+import { OutboxSender } from "./outbox-sender.ts";
 import { JobRunner } from "./runner.ts";
 import { Scheduler } from "./scheduler.ts";
 import { deleteState, type AgentStore, type Identity } from "./state.ts";
@@ -62,6 +63,8 @@ export class Agent {
   private readonly now: () => Date;
   private readonly print: (line: string) => void;
   private readonly connection: Connection;
+  /** Sends the on-disk outbox within the platform's budget (outbox-sender.ts). */
+  private readonly outbox: OutboxSender;
   private readonly scheduler: Scheduler;
   readonly runner: JobRunner;
   private engines: Engine[];
@@ -100,6 +103,7 @@ export class Agent {
       stagingDirectory: options.config.tempDirectory,
     });
     this.scheduler = new Scheduler((backupJobId, mode) => this.runner.trigger({ backupJobId, mode, trigger: "Schedule" }));
+    this.outbox = new OutboxSender({ pending: () => this.store.pendingMessages(), send: (frame) => this.connection.send(frame) });
     this.connection = new Connection({
       server: options.identity.server,
       token: options.identity.agentToken,
@@ -138,6 +142,7 @@ export class Agent {
   private end(exit: AgentExit): void {
     this.scheduler.stop();
     clearInterval(this.inventoryTimer);
+    this.outbox.stop();
     this.connection.stop();
     this.finish(exit);
   }
@@ -158,7 +163,7 @@ export class Agent {
     if (this.revoked) return;
     this.store.enqueue(frame);
     queueMicrotask(() => {
-      if (!this.revoked && this.store.isPending(frame.id)) this.connection.send(frame);
+      if (!this.revoked && this.store.isPending(frame.id)) this.outbox.drain();
     });
   }
 
@@ -174,7 +179,7 @@ export class Agent {
       version: AGENT_VERSION,
       destinationTypes: WRITABLE_DESTINATION_TYPES,
     });
-    for (const entry of this.store.pendingMessages()) this.connection.send(JSON.parse(entry.frame));
+    this.outbox.connected();
     void this.sendInventory(true);
   }
 
@@ -208,11 +213,15 @@ export class Agent {
     switch (frame.type) {
       case "ack":
         this.store.acknowledge(frame.id);
+        this.outbox.acknowledged(frame.id);
         return;
       case "error": {
         this.print(`Warning: the platform refused frame ${frame.id ?? "(unknown)"}: ${frame.error}`);
-        // Over budget says "later", not "never": the message stays in the outbox for the next connection.
-        if (frame.error.startsWith(OVER_BUDGET_ERROR)) return;
+        // Over budget says "later", not "never": the message stays in the outbox and goes again after a pause.
+        if (frame.error.startsWith(OVER_BUDGET_ERROR)) {
+          if (frame.id) this.outbox.refusedOverBudget(frame.id);
+          return;
+        }
         const dropped = frame.id ? this.store.recordRefusal(frame.id, MAX_REFUSALS) : undefined;
         if (dropped) this.print(`Warning: gave up on ${JSON.parse(dropped).type} ${frame.id} after ${MAX_REFUSALS} refusals.`);
         return;
@@ -312,6 +321,7 @@ export class Agent {
     if (this.revoked) return;
     this.revoked = true;
     this.scheduler.stop();
+    this.outbox.stop();
     this.store.close();
     await deleteState(this.options.stateDir);
     this.end({ reason: "revoked", message: "This agent was deleted on the platform; its local state was removed. Enroll again to back up this machine." });

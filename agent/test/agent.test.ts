@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { AgentJob } from "../../src/protocol/agent-protocol.ts";
+import { AGENT_BUDGET, type AgentJob } from "../../src/protocol/agent-protocol.ts";
 import { Agent } from "../src/agent.ts";
 import { main } from "../src/cli.ts";
 import { AgentConfig } from "../src/config.ts";
@@ -237,16 +237,44 @@ describe("running agent", () => {
     expect(platform.frames.filter((f) => f.id === startedId)).toHaveLength(5);
   });
 
-  it("keeps a report refused as over budget, however often, and delivers it once the budget allows", async () => {
+  it("sends a report refused as over budget again on the same connection after a pause, until it is taken", async () => {
+    let refusals = 0;
     const { store, startedId } = await runWithStartRefused("Over budget: more than 10 frames a second; send it again later.");
-    for (let connection = 2; connection <= 6; connection++) {
-      platform.dropConnection();
-      await platform.waitFor((frames) => frames.filter((f) => f.id === startedId).length === connection, `resend ${connection}`);
-    }
-    platform.refuse = () => undefined;
-    platform.dropConnection();
-    await platform.waitFor((frames) => frames.filter((f) => f.id === startedId).length === 7, "resend 7");
+    platform.refuse = (frame) => (frame.type === "backup.started" && ++refusals < 3 ? "Over budget: more than 10 frames a second; send it again later." : undefined);
+    // Refused at the run, then twice more (after 1 s and 2 s pauses), then taken: all on one connection.
+    await platform.waitFor((frames) => frames.filter((f) => f.id === startedId).length === 4, "resend 3");
     await until(() => store.pendingMessages().length === 0);
+    expect(store.pendingMessages()).toEqual([]);
+    expect(platform.connections).toBe(1);
+  });
+
+  it("drains a backlog larger than the budget's burst at the platform's rate, with nothing refused", { timeout: 30_000 }, async () => {
+    const stateDir = await enroll();
+    // A long outage's backlog: more reports than AGENT_BUDGET's burst, queued before the agent connects.
+    const backlog = AGENT_BUDGET.frameBurst + 30;
+    const offline = await AgentStore.open(stateDir);
+    for (let i = 0; i < backlog; i++) {
+      const progress = { type: "backup.progress", id: randomUUID(), backupRunId: randomUUID(), bytesDone: i };
+      offline.enqueue(progress);
+    }
+    offline.close();
+    // The platform's budget, as its AgentSession keeps it: a burst, then a steady refill.
+    let tokens: number = AGENT_BUDGET.frameBurst;
+    let refilledAt = Date.now();
+    let refused = 0;
+    platform.refuse = () => {
+      tokens = Math.min(AGENT_BUDGET.frameBurst, tokens + ((Date.now() - refilledAt) * AGENT_BUDGET.framesPerSecond) / 1000);
+      refilledAt = Date.now();
+      if (tokens < 1) return `Over budget: refused ${++refused} so far.`;
+      tokens -= 1;
+      return undefined;
+    };
+    const { store } = await startAgent(stateDir);
+    await until(() => store.pendingMessages().length === 0, 25_000);
+    expect(store.pendingMessages()).toEqual([]);
+    expect(platform.ofType("backup.progress")).toHaveLength(backlog);
+    expect(refused).toBe(0);
+    expect(platform.connections).toBe(1);
   });
 
   it("reports a run it was killed in the middle of as failed after a restart", async () => {
