@@ -3,6 +3,7 @@
 // reports runs (`backup.started` + `backup.completed` with files) that the platform turns into rows.
 // Then `measureListScale` shows that the first page of each backup list costs the same for a subscriber
 // with 10,000 files and 1,000 runs as for one with 10, while another subscriber holds as many rows again.
+import { BUDGET_MARGIN, TokenBucket } from "../agent/src/outbox-sender.ts";
 import { AGENT_BUDGET } from "../src/protocol/agent-protocol.ts";
 import { call } from "./seed.mjs";
 import { percentile, runSequential } from "./sequential.mjs";
@@ -15,22 +16,18 @@ const PIPELINE = 10;
 const ACK_TIMEOUT_MS = 120_000;
 
 /**
- * The agent's frame budget (AGENT_BUDGET: a burst, then a steady rate), kept on this side with a margin
- * so the platform never refuses a report: the 1,000-run histories outrun the burst on a fast machine.
+ * The agent's frame budget, kept on this side as the agent keeps it (its TokenBucket, with the same
+ * margin), so the platform never refuses a report: the 1,000-run histories outrun the burst.
  */
 function frameBudget() {
-  const rate = AGENT_BUDGET.framesPerSecond * 0.9;
-  let tokens = AGENT_BUDGET.frameBurst * 0.9;
-  let refilledAt = performance.now();
+  const bucket = new TokenBucket(AGENT_BUDGET.frameBurst * BUDGET_MARGIN, (AGENT_BUDGET.framesPerSecond * BUDGET_MARGIN) / 1000, performance.now());
   const takeOne = async () => {
-    const now = performance.now();
-    tokens = Math.min(AGENT_BUDGET.frameBurst * 0.9, tokens + ((now - refilledAt) * rate) / 1000);
-    refilledAt = now;
-    if (tokens < 1) {
-      await new Promise((r) => setTimeout(r, ((1 - tokens) * 1000) / rate));
+    const wait = bucket.waitMs(performance.now());
+    if (wait > 0) {
+      await new Promise((r) => setTimeout(r, wait));
       return takeOne();
     }
-    tokens -= 1;
+    bucket.take();
   };
   // One at a time, in order: a run's backup.started must go before its backup.completed.
   let queue = Promise.resolve();

@@ -2,13 +2,13 @@ import { AGENT_BUDGET } from "../../src/protocol/agent-protocol.ts";
 import type { OutboxEntry } from "./state.ts";
 
 /** Below the platform's own figures, so clocks that differ a little never make it refuse a frame. */
-const MARGIN = 0.9;
+export const BUDGET_MARGIN = 0.9;
 /** After an over-budget refusal the outbox pauses this long, doubling while refusals continue. */
 const FIRST_PAUSE_MS = 1_000;
 const MAX_PAUSE_MS = 60_000;
 
 /** A token bucket like the platform's (AGENT_BUDGET): a burst, then a steady refill. */
-class Bucket {
+export class TokenBucket {
   private readonly burst: number;
   private readonly perMs: number;
   private tokens: number;
@@ -49,8 +49,8 @@ export interface OutboxSenderOptions {
 export class OutboxSender {
   private readonly options: OutboxSenderOptions;
   private readonly now: () => number;
-  private readonly frames: Bucket;
-  private readonly logRows: Bucket;
+  private readonly frames: TokenBucket;
+  private readonly logRows: TokenBucket;
   /** Sent on this connection and not yet acked or refused. */
   private readonly inFlight = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
@@ -61,8 +61,8 @@ export class OutboxSender {
     this.options = options;
     this.now = options.now ?? Date.now;
     const now = this.now();
-    this.frames = new Bucket(AGENT_BUDGET.frameBurst * MARGIN, (AGENT_BUDGET.framesPerSecond * MARGIN) / 1000, now);
-    this.logRows = new Bucket(AGENT_BUDGET.logRowBurst * MARGIN, (AGENT_BUDGET.logRowsPerMinute * MARGIN) / 60_000, now);
+    this.frames = new TokenBucket(AGENT_BUDGET.frameBurst * BUDGET_MARGIN, (AGENT_BUDGET.framesPerSecond * BUDGET_MARGIN) / 1000, now);
+    this.logRows = new TokenBucket(AGENT_BUDGET.logRowBurst * BUDGET_MARGIN, (AGENT_BUDGET.logRowsPerMinute * BUDGET_MARGIN) / 60_000, now);
   }
 
   /** A new connection: the whole outbox goes again (the platform drops what it already has by id). */
